@@ -1,0 +1,41 @@
+/*
+ * What workers and the broker share when they start: their arguments,
+ * the configuration snapshot (FD_CONF), the shared segment (FD_SHM), the
+ * log channel to the master (FD_MASTER), and the scoreboard heartbeat.
+ */
+#ifndef PCM_CHILD_H
+#define PCM_CHILD_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "shm.h"
+
+struct child_args {
+	const char	*role;
+	uint32_t	 gen;
+	int		 slot;
+	int		 sb;
+	const char	*prefix;
+	const char	*conf_name;
+};
+
+struct child_ctx {
+	const struct child_args *args;
+	struct conf	*conf;
+	struct shm	*shm;
+	struct event_base *base;
+	struct event	*heartbeat;
+};
+
+/* Exits with status 2 (no respawn) when the snapshot cannot be used. */
+void	 child_init(struct child_ctx *, const struct child_args *);
+/* Die with the master: PDEATHSIG (after the uid change) and a check. */
+void	 child_watch_parent(void);
+void	 child_start_heartbeat(struct child_ctx *);
+struct shm_sb *child_sb(struct child_ctx *);
+void	 child_send_ready(struct child_ctx *);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * Spawning children: fork + exec of our own binary (opened once at start,
+ * so a respawn runs the same image even after an upgrade on disk), with
+ * descriptors at fixed numbers and everything else closed.
+ */
+#ifndef PCM_PROC_H
+#define PCM_PROC_H
+
+#include <sys/types.h>
+
+/* Fixed descriptor numbers in a child. */
+#define FD_MASTER	3	/* channel to the master */
+#define FD_BROKER	4	/* worker: channel to the broker */
+#define FD_SHM		5	/* shared-memory segment */
+#define FD_CONF		6	/* sealed config snapshot (YAML bytes) */
+#define FD_LISTEN0	7	/* first listener; conf->listen order */
+
+int	 proc_open_self(void);
+/*
+ * fds[i] is placed at descriptor 3 + i (-1 leaves it closed).
+ * Returns the child pid, or -1.
+ */
+pid_t	 proc_spawn(int exe_fd, char *const argv[], const int *fds, int nfds);
+/* A sealed memfd holding buf, for FD_CONF. */
+int	 proc_memfd_of(const char *name, const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,268 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int
+parse_int64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Parse "<number><unit>" where the number is a non-negative decimal that
+ * may have a fraction ("1.5h").  units[] maps suffixes to multipliers;
+ * the empty suffix gives the multiplier of a bare number.
+ */
+struct unit {
+	const char	*suffix;
+	double		 mult;
+};
+
+static int
+parse_with_units(const char *s, const struct unit *units, size_t nunits,
+    int64_t *out)
+{
+	char *end;
+	double v;
+	size_t i;
+
+	if (s == NULL || !(isdigit((unsigned char)*s) || *s == '.'))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s)
+		return -1;
+	while (*end == ' ')
+		end++;
+	for (i = 0; i < nunits; i++) {
+		if (strcasecmp(end, units[i].suffix) == 0) {
+			double r = v * units[i].mult;
+
+			if (r > (double)INT64_MAX / 2)
+				return -1;
+			*out = (int64_t)(r + 0.5);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+parse_duration_ms(const char *s, int64_t *out)
+{
+	static const struct unit units[] = {
+		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 },
+	};
+
+	return parse_with_units(s, units, nitems(units), out);
+}
+
+int
+parse_size(const char *s, int64_t *out)
+{
+	static const struct unit units[] = {
+		{ "", 1 }, { "b", 1 },
+		{ "k", 1024 }, { "kb", 1024 }, { "kib", 1024 },
+		{ "m", 1048576 }, { "mb", 1048576 }, { "mib", 1048576 },
+		{ "g", 1073741824.0 }, { "gb", 1073741824.0 },
+		{ "gib", 1073741824.0 },
+	};
+
+	return parse_with_units(s, units, nitems(units), out);
+}
+
+int
+parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+	size_t i;
+
+	for (i = 0; i < nitems(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The shortest exact spelling, so that -T output parses back unchanged. */
+void
+fmt_duration(int64_t ms, char *buf, size_t len)
+{
+	if (ms != 0 && ms % 3600000 == 0)
+		snprintf(buf, len, "%lldh", (long long)(ms / 3600000));
+	else if (ms != 0 && ms % 60000 == 0)
+		snprintf(buf, len, "%lldm", (long long)(ms / 60000));
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%llds", (long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%lldms", (long long)ms);
+}
+
+size_t
+strlcpy_(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size > 0) {
+		size_t c = n >= size ? size - 1 : n;
+
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+int
+set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1)
+		return -1;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return fcntl(fd, F_SETFL, fl);
+}
+
+int
+set_cloexec(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl == -1)
+		return -1;
+	fl = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
+	return fcntl(fd, F_SETFD, fl);
+}
+
+/*
+ * Read fd to EOF into a fresh NUL-terminated buffer owned by the caller.
+ * Returns -1 with errno set, or -2 when the data exceeds limit.
+ */
+ssize_t
+read_all_fd(int fd, char **bufp, size_t limit, size_t *lenp)
+{
+	return read_all_at(fd, -1, bufp, limit, lenp);
+}
+
+/*
+ * With off >= 0, read with pread(2) from that offset: the file offset is
+ * shared by every process holding a dup of the descriptor (the config
+ * snapshot is read by each child), so it must not be moved.
+ */
+ssize_t
+read_all_at(int fd, off_t off, char **bufp, size_t limit, size_t *lenp)
+{
+	size_t cap = 8192, len = 0;
+	char *buf = malloc(cap + 1), *nb;
+	ssize_t n;
+
+	if (buf == NULL)
+		return -1;
+	for (;;) {
+		if (len == cap) {
+			if (cap > limit) {
+				free(buf);
+				return -2;
+			}
+			cap *= 2;
+			if ((nb = realloc(buf, cap + 1)) == NULL) {
+				free(buf);
+				return -1;
+			}
+			buf = nb;
+		}
+		n = off >= 0 ? pread(fd, buf + len, cap - len, off + (off_t)len) :
+		    read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > limit) {
+			free(buf);
+			return -2;
+		}
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return (ssize_t)len;
+}
+
+int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

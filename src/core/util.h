@@ -1,0 +1,36 @@
+/*
+ * Small helpers shared by every module: monotonic and wall clocks,
+ * duration and size parsing, safe string copies, fd flags.
+ */
+#ifndef PCM_UTIL_H
+#define PCM_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PCM_NAME "pulumicost-mcp"
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+int64_t	 now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
+int64_t	 wall_ms(void);		/* CLOCK_REALTIME, milliseconds */
+uint64_t mono_usec(void);	/* CLOCK_MONOTONIC, microseconds */
+
+/* "30s", "5m", "1h", "250ms", "2d" or a bare number of seconds. */
+int	 parse_duration_ms(const char *s, int64_t *out);
+/* "10MB", "512k", "1GiB" or a bare number of bytes. */
+int	 parse_size(const char *s, int64_t *out);
+int	 parse_int64(const char *s, int64_t *out);
+int	 parse_bool(const char *s, int *out);
+
+void	 fmt_duration(int64_t ms, char *buf, size_t len);
+
+size_t	 strlcpy_(char *dst, const char *src, size_t size);
+int	 set_nonblock(int fd, int on);
+int	 set_cloexec(int fd, int on);
+ssize_t	 read_all_fd(int fd, char **buf, size_t limit, size_t *len);
+ssize_t	 read_all_at(int fd, off_t off, char **buf, size_t limit, size_t *len);
+int	 write_all(int fd, const void *buf, size_t len);
+
+#endif

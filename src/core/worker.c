@@ -1,0 +1,477 @@
+/*
+ * A worker: accepts on the inherited listeners, serves HTTP, and runs
+ * inside the seccomp sandbox once initialised.  Everything that needs a
+ * file or the outside world is asked of the broker.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+#include <json-c/json.h>
+#include <openssl/rand.h>
+
+#include "../net/http.h"
+#include "../net/tls.h"
+#include "../plugin/broker.h"
+#include "chan.h"
+#include "child.h"
+#include "log.h"
+#include "proc.h"
+#include "sandbox.h"
+#include "util.h"
+#include "worker.h"
+
+#define READY_PROBE_MS	1000
+
+static struct {
+	struct child_ctx	 cx;
+	struct http_server	*http;
+	struct broker_client	*broker;
+	SSL_CTX			*tls;
+	struct event		*master_ev;
+	struct event		*drain_timer;
+	int			 draining;
+	char			*buf;
+} W;
+
+/* --- JSON replies --------------------------------------------------------- */
+
+static void
+reply_json(struct http_request *r, int status, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	http_reply(r, status, "application/json", s, strlen(s));
+	json_object_put(o);
+}
+
+/* --- /health and /ready --------------------------------------------------- */
+
+static void
+serve_health(struct http_request *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "status", json_object_new_string("healthy"));
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	reply_json(r, 200, o);
+}
+
+static void
+not_ready(struct http_request *r, const char *reason)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "status", json_object_new_string("not ready"));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	http_add_header(r, "Retry-After", "1");
+	reply_json(r, 503, o);
+}
+
+static void
+on_ready_probe(struct json_object *res, struct json_object *err, int fd,
+    void *arg)
+{
+	struct http_request *r = arg;
+	struct json_object *o, *m;
+	char reason[256];
+
+	(void)res;
+	if (fd >= 0)
+		close(fd);
+	if (err != NULL) {
+		json_object_object_get_ex(err, "message", &m);
+		snprintf(reason, sizeof(reason), "broker unreachable: %s",
+		    m ? json_object_get_string(m) : "error");
+		not_ready(r, reason);
+		return;
+	}
+	if (W.draining) {
+		not_ready(r, "shutting down");
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("ready"));
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "generation", json_object_new_int64(W.cx.args->gen));
+	reply_json(r, 200, o);
+}
+
+static void
+serve_ready(struct http_request *r)
+{
+	if (W.draining) {
+		not_ready(r, "shutting down");
+		return;
+	}
+	/* Ready means every dependency answers now, not that it once did. */
+	broker_call(W.broker, "ping", NULL, READY_PROBE_MS, on_ready_probe, r);
+}
+
+#ifdef PCM_TEST_HOOKS
+/* --- test hooks: compiled only with --enable-test-hooks ------------------- */
+
+static const char *
+query_arg(const struct http_request *r, const char *name, char *buf, size_t len)
+{
+	const char *q = r->query;
+	size_t n = strlen(name);
+
+	while (q != NULL && *q) {
+		if (strncmp(q, name, n) == 0 && q[n] == '=') {
+			const char *v = q + n + 1, *e = strchr(v, '&');
+			size_t l = e ? (size_t)(e - v) : strlen(v);
+
+			if (l >= len)
+				l = len - 1;
+			memcpy(buf, v, l);
+			buf[l] = '\0';
+			return buf;
+		}
+		q = strchr(q, '&');
+		if (q)
+			q++;
+	}
+	return NULL;
+}
+
+static void
+on_debug_read(struct json_object *res, struct json_object *err, int fd,
+    void *arg)
+{
+	struct http_request *r = arg;
+	struct json_object *o = json_object_new_object();
+	char *data;
+	size_t len;
+
+	if (err != NULL) {
+		json_object_object_add(o, "error", json_object_get(err));
+		reply_json(r, 422, o);
+		return;
+	}
+	if (read_all_fd(fd, &data, 1 << 30, &len) < 0) {
+		close(fd);
+		json_object_object_add(o, "error", json_object_new_string("read"));
+		reply_json(r, 500, o);
+		return;
+	}
+	close(fd);
+	json_object_object_add(o, "result", json_object_get(res));
+	json_object_object_add(o, "bytes_read", json_object_new_int64((int64_t)len));
+	json_object_object_add(o, "head", json_object_new_string_len(data,
+	    len < 64 ? (int)len : 64));
+	free(data);
+	reply_json(r, 200, o);
+}
+
+static int
+serve_debug(struct http_request *r)
+{
+	struct json_object *o;
+	char a[1024], b[1024];
+	char *val;
+	size_t vlen;
+	int rc;
+
+	if (strcmp(r->path, "/debug/spin") == 0) {
+		for (;;)
+			;	/* a stuck worker, for the watchdog */
+	}
+	if (strcmp(r->path, "/debug/fork") == 0) {
+		(void)fork();	/* a forbidden syscall, for the sandbox */
+		http_reply_error(r, 500, "fork was allowed");
+		return 1;
+	}
+	if (strcmp(r->path, "/debug/exit") == 0) {
+		exit(query_arg(r, "code", a, sizeof(a)) ? atoi(a) : 1);
+	}
+	if (strcmp(r->path, "/debug/shm-lock") == 0) {
+		rc = shm_lock_shard_forever(W.cx.shm,
+		    (unsigned)atoi(query_arg(r, "shard", a, sizeof(a)) ? a : "0"));
+		o = json_object_new_object();
+		json_object_object_add(o, "locked", json_object_new_boolean(rc == 0));
+		json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+		reply_json(r, 200, o);
+		return 1;
+	}
+	if (strcmp(r->path, "/debug/shm") == 0) {
+		if (!query_arg(r, "key", a, sizeof(a))) {
+			http_reply_error(r, 400, "key= is required");
+			return 1;
+		}
+		o = json_object_new_object();
+		if (query_arg(r, "put", b, sizeof(b))) {
+			rc = shm_put(W.cx.shm, a, strlen(a), b, strlen(b), 0);
+			json_object_object_add(o, "stored", json_object_new_boolean(rc == 0));
+		} else {
+			rc = shm_get(W.cx.shm, a, strlen(a), &val, &vlen);
+			json_object_object_add(o, "found", json_object_new_boolean(rc == 1));
+			if (rc == 1) {
+				json_object_object_add(o, "value",
+				    json_object_new_string_len(val, (int)vlen));
+				free(val);
+			}
+		}
+		json_object_object_add(o, "shard", json_object_new_int(
+		    (int)shm_shard_of(W.cx.shm, a, strlen(a))));
+		json_object_object_add(o, "recoveries", json_object_new_int64(
+		    (int64_t)atomic_load(&shm_hdr(W.cx.shm)->stats[ST_RECOVERIES])));
+		json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+		reply_json(r, 200, o);
+		return 1;
+	}
+	if (strcmp(r->path, "/debug/read") == 0) {
+		struct json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "path", json_object_new_string(
+		    query_arg(r, "path", a, sizeof(a)) ? a : ""));
+		if (query_arg(r, "max", b, sizeof(b)))
+			json_object_object_add(p, "max_bytes",
+			    json_object_new_int64(atoll(b)));
+		broker_call(W.broker, "read_file", p, 5000, on_debug_read, r);
+		return 1;
+	}
+	if (strcmp(r->path, "/debug/pid") == 0) {
+		o = json_object_new_object();
+		json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+		json_object_object_add(o, "generation",
+		    json_object_new_int64(W.cx.args->gen));
+		reply_json(r, 200, o);
+		return 1;
+	}
+	return 0;
+}
+#endif
+
+/* --- routing -------------------------------------------------------------- */
+
+static void
+handle(struct http_request *r, void *arg)
+{
+	int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+
+	(void)arg;
+	atomic_fetch_add(&child_sb(&W.cx)->requests, 1);
+	if (strcmp(r->path, "/health") == 0 || strcmp(r->path, "/ready") == 0) {
+		if (!get) {
+			http_add_header(r, "Allow", "GET, HEAD");
+			http_reply_error(r, 405, "method not allowed");
+		} else if (r->path[1] == 'h')
+			serve_health(r);
+		else
+			serve_ready(r);
+		return;
+	}
+#ifdef PCM_TEST_HOOKS
+	if (strncmp(r->path, "/debug/", 7) == 0 && serve_debug(r))
+		return;
+#endif
+	http_reply_error(r, 404, "no such endpoint");
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+static void
+on_conn_closed(void *arg)
+{
+	(void)arg;
+	atomic_store(&child_sb(&W.cx)->connections,
+	    (uint64_t)http_server_connections(W.http));
+	if (W.draining && http_server_connections(W.http) == 0)
+		event_base_loopexit(W.cx.base, NULL);
+}
+
+static void
+begin_drain(void)
+{
+	struct timeval tv;
+
+	if (W.draining)
+		return;
+	W.draining = 1;
+	atomic_store(&child_sb(&W.cx)->draining, 1);
+	http_server_drain(W.http);
+	tv.tv_sec = W.cx.conf->shutdown_timeout / 1000;
+	tv.tv_usec = (W.cx.conf->shutdown_timeout % 1000) * 1000;
+	event_base_loopexit(W.cx.base, &tv);	/* the bound on draining */
+	if (http_server_connections(W.http) == 0)
+		event_base_loopexit(W.cx.base, NULL);
+}
+
+static void
+on_master(evutil_socket_t fd, short what, void *arg)
+{
+	struct msg_hdr h;
+	ssize_t n;
+	int pfd;
+
+	(void)what;
+	(void)arg;
+	for (;;) {
+		n = chan_recv(fd, &h, W.buf, &pfd);
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n == -1 || (n == 0 && h.type == 0)) {
+			/* The master died: stop now, nobody supervises us. */
+			event_base_loopbreak(W.cx.base);
+			return;
+		}
+		switch (h.type) {
+		case MSG_QUIT:
+			begin_drain();
+			break;
+		case MSG_TERM:
+			event_base_loopbreak(W.cx.base);
+			break;
+		case MSG_BROKER_FD:
+			broker_client_set_fd(W.broker, pfd);
+			pfd = -1;
+			break;
+		default:
+			logmsg(LOG_ERROR, "unexpected %s from the master",
+			    msg_type_name(h.type));
+			break;
+		}
+		if (pfd >= 0)
+			close(pfd);
+	}
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (sig == SIGQUIT)
+		begin_drain();
+	else
+		event_base_loopbreak(W.cx.base);
+}
+
+static void
+setup_listeners(void)
+{
+	struct conf *c = W.cx.conf;
+	char err[512];
+	size_t i;
+
+	if (tls_in_use(c) && (W.tls = tls_server_ctx(c, err, sizeof(err))) == NULL) {
+		logmsg(LOG_ALERT, "TLS: %s", err);
+		exit(EXIT_FATAL_CONFIG);
+	}
+	for (i = 0; i < c->nlisten; i++) {
+		if (http_server_listen(W.http, FD_LISTEN0 + (int)i,
+		    c->listen[i].tls ? W.tls : NULL) == -1) {
+			logmsg(LOG_ALERT, "cannot listen on %s", c->listen[i].address);
+			exit(EXIT_FATAL_CONFIG);
+		}
+	}
+}
+
+#ifdef PCM_TEST_HOOKS
+static void
+test_failpoint_start(void)
+{
+	const char *f = getenv("PCM_TEST_CRASH_FILE");
+
+	if (f != NULL && access(f, F_OK) == 0) {
+		logmsg(LOG_ERROR, "test failpoint: exiting at start-up");
+		exit(1);
+	}
+}
+#endif
+
+int
+worker_main(const struct child_args *a)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGQUIT };
+	struct event *sev[3];
+	struct http_limits lim;
+	unsigned char seed[32];
+	char err[512];
+	size_t i;
+
+	memset(&W, 0, sizeof(W));
+	child_init(&W.cx, a);
+#ifdef PCM_TEST_HOOKS
+	test_failpoint_start();
+#endif
+	if ((W.buf = malloc(CHAN_MAX_PAYLOAD + 1)) == NULL)
+		exit(1);
+
+	lim.max_header = (size_t)W.cx.conf->max_header_size;
+	lim.max_body = (size_t)W.cx.conf->max_message_size;
+	lim.read_timeout_ms = W.cx.conf->read_timeout;
+	lim.write_timeout_ms = W.cx.conf->write_timeout;
+	lim.keepalive_ms = W.cx.conf->keepalive_timeout;
+	lim.max_connections = (int)W.cx.conf->max_connections;
+	if ((W.http = http_server_new(W.cx.base, &lim, handle, NULL)) == NULL)
+		exit(1);
+	http_server_on_close(W.http, on_conn_closed, NULL);
+	setup_listeners();
+	W.broker = broker_client_new(W.cx.base, FD_BROKER);
+	W.master_ev = event_new(W.cx.base, FD_MASTER, EV_READ | EV_PERSIST,
+	    on_master, NULL);
+	event_add(W.master_ev, NULL);
+	for (i = 0; i < nitems(sigs); i++) {
+		sev[i] = evsignal_new(W.cx.base, sigs[i], on_signal, NULL);
+		event_add(sev[i], NULL);
+	}
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
+	child_start_heartbeat(&W.cx);
+
+	/* Warm up everything that would need a file or a new syscall later. */
+	tzset();
+	if (RAND_bytes(seed, sizeof(seed)) != 1 || evutil_secure_rng_init() == -1) {
+		logmsg(LOG_ALERT, "cannot seed the random generators");
+		exit(1);
+	}
+	{
+		struct json_object *o = json_object_new_double(1.5);
+
+		(void)json_object_to_json_string(o);	/* locale data */
+		json_object_put(o);
+	}
+
+	sandbox_rlimits(W.cx.conf, 1);
+	if (sandbox_drop_privileges(W.cx.conf, err, sizeof(err)) == -1) {
+		logmsg(LOG_ALERT, "worker: %s", err);
+		exit(EXIT_FATAL_CONFIG);
+	}
+	child_watch_parent();
+	if (sandbox_enter_worker(W.cx.conf->sandbox, FD_MASTER, err,
+	    sizeof(err)) == -1) {
+		logmsg(LOG_ALERT, "worker sandbox: %s", err);
+		exit(EXIT_FATAL_CONFIG);
+	}
+	child_send_ready(&W.cx);
+	event_base_dispatch(W.cx.base);
+
+	/* Leaving: let in-flight replies go, then free what we own. */
+	http_server_free(W.http);
+	broker_client_free(W.broker);
+	for (i = 0; i < nitems(sigs); i++)
+		event_free(sev[i]);
+	event_free(W.master_ev);
+	event_free(W.cx.heartbeat);
+	if (W.tls)
+		SSL_CTX_free(W.tls);
+	free(W.buf);
+	shm_detach(W.cx.shm);
+	conf_free(W.cx.conf);
+	event_base_free(W.cx.base);
+	return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * A small, strict HTTP/1.1 server on libevent bufferevents.
+ *
+ * We do not use evhttp: it cannot give JSON bodies for its own errors
+ * (413, 400), has one timeout for reads and writes in 2.1 (which kills
+ * SSE streams), no connection limit and no graceful drain.  This module
+ * has per-phase timeouts (whole-header/body deadline, keep-alive idle,
+ * write progress), size limits on headers and bodies, keep-alive and
+ * pipelining, a per-worker connection limit, deferred replies, and drain.
+ */
+#ifndef PCM_HTTP_H
+#define PCM_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+struct http_server;
+struct http_conn;
+
+struct http_limits {
+	size_t		 max_header;
+	size_t		 max_body;
+	int64_t		 read_timeout_ms;	/* headers + body, in total */
+	int64_t		 write_timeout_ms;	/* no output progress */
+	int64_t		 keepalive_ms;		/* idle between requests */
+	int		 max_connections;
+};
+
+struct http_header {
+	char		*name;
+	char		*value;
+};
+
+struct http_request {
+	struct http_conn *conn;
+	char		 method[16];
+	char		*target;		/* as sent */
+	char		*path;			/* target without the query */
+	char		*query;			/* after '?', or NULL */
+	int		 minor;			/* HTTP/1.minor */
+	struct http_header *hdrs;
+	size_t		 nhdrs;
+	char		*body;
+	size_t		 body_len;
+	int		 keepalive;
+	int64_t		 start_ms;
+	char		 request_id[72];
+	char		 remote[64];
+	/* response */
+	struct http_header *rhdrs;
+	size_t		 nrhdrs;
+	int		 status;
+};
+
+typedef void	(*http_handler)(struct http_request *, void *arg);
+
+struct http_server *http_server_new(struct event_base *,
+		    const struct http_limits *, http_handler, void *arg);
+void		 http_server_free(struct http_server *);
+int		 http_server_listen(struct http_server *, int fd, SSL_CTX *tls);
+/* Stop accepting, close idle connections, close the rest when done. */
+void		 http_server_drain(struct http_server *);
+int		 http_server_connections(const struct http_server *);
+/* Called when a connection goes away (for drain accounting). */
+void		 http_server_on_close(struct http_server *, void (*)(void *),
+		    void *);
+
+const char	*http_header(const struct http_request *, const char *name);
+int		 http_add_header(struct http_request *, const char *name,
+		    const char *value);
+/* Send the response; the request is freed afterwards. */
+void		 http_reply(struct http_request *, int status,
+		    const char *ctype, const char *body, size_t len);
+/* {"error":{"code":status,"message":msg},"request_id":...} */
+void		 http_reply_error(struct http_request *, int status,
+		    const char *msg);
+const char	*http_reason(int status);
+
+#endif

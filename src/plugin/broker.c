@@ -1,0 +1,455 @@
+/*
+ * The broker process.  In this release it serves workers' file reads:
+ * the worker names a path, the broker checks it against the directories
+ * and files the configuration names, opens it, and passes the open
+ * descriptor back (SCM_RIGHTS).  Workers never call open(2) themselves.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "../core/chan.h"
+#include "../core/child.h"
+#include "../core/log.h"
+#include "../core/proc.h"
+#include "../core/sandbox.h"
+#include "../core/util.h"
+#include "broker.h"
+
+/* --- file policy ---------------------------------------------------------- */
+
+struct broker_roots {
+	struct strlist	 dirs;		/* resolved directories */
+	struct strlist	 files;		/* resolved single files */
+};
+
+static void
+add_root(struct broker_roots *r, const char *p)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	struct strlist *l;
+	char **nv;
+
+	if (p == NULL || *p == '\0' || realpath(p, real) == NULL ||
+	    stat(real, &st) == -1)
+		return;		/* absent now: nothing to serve from it */
+	l = S_ISDIR(st.st_mode) ? &r->dirs : &r->files;
+	if ((nv = realloc(l->v, (l->n + 1) * sizeof(*nv))) == NULL)
+		return;
+	l->v = nv;
+	if ((l->v[l->n] = strdup(real)) != NULL)
+		l->n++;
+}
+
+struct broker_roots *
+broker_roots_new(const struct conf *c)
+{
+	struct broker_roots *r = calloc(1, sizeof(*r));
+	size_t i;
+
+	if (r == NULL)
+		return NULL;
+	for (i = 0; i < c->nstacks; i++) {
+		add_root(r, c->stacks[i].state);
+		add_root(r, c->stacks[i].preview);
+	}
+	add_root(r, c->plugin_dir);
+	add_root(r, c->spec_dir);
+	add_root(r, c->pricing_spec_dir);
+	for (i = 0; i < c->billing_focus.n; i++)
+		add_root(r, c->billing_focus.v[i]);
+	if (strncmp(c->pulumi_backend_url, "file://", 7) == 0)
+		add_root(r, c->pulumi_backend_url + 7);
+	return r;
+}
+
+void
+broker_roots_free(struct broker_roots *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->dirs.n; i++)
+		free(r->dirs.v[i]);
+	for (i = 0; i < r->files.n; i++)
+		free(r->files.v[i]);
+	free(r->dirs.v);
+	free(r->files.v);
+	free(r);
+}
+
+static int
+allowed(const struct broker_roots *r, const char *real)
+{
+	size_t i, n;
+
+	for (i = 0; i < r->files.n; i++)
+		if (strcmp(real, r->files.v[i]) == 0)
+			return 1;
+	for (i = 0; i < r->dirs.n; i++) {
+		n = strlen(r->dirs.v[i]);
+		if (strncmp(real, r->dirs.v[i], n) == 0 &&
+		    (real[n] == '/' || (n == 1 && r->dirs.v[i][0] == '/')))
+			return 1;
+	}
+	return 0;
+}
+
+int
+broker_open_file(const struct broker_roots *r, const char *path,
+    int64_t max_bytes, int64_t *size, const char **code, char *why,
+    size_t whylen)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (path == NULL || *path != '/') {
+		*code = "invalid";
+		snprintf(why, whylen, "path must be absolute");
+		return -1;
+	}
+	if (realpath(path, real) == NULL) {
+		*code = errno == ENOENT ? "not_found" : "io";
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Checked after resolution: a symlink cannot lead outside. */
+	if (!allowed(r, real)) {
+		*code = "forbidden";
+		snprintf(why, whylen, "%s is outside the configured stack, spec,"
+		    " plugin and billing paths", path);
+		return -1;
+	}
+	if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
+		*code = errno == EACCES ? "forbidden" : "io";
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*code = "not_regular";
+		snprintf(why, whylen, "%s is not a regular file", path);
+		return -1;
+	}
+	if (max_bytes <= 0 || max_bytes > BROKER_HARD_MAX_FILE)
+		max_bytes = max_bytes <= 0 ? BROKER_DEFAULT_MAX_FILE :
+		    BROKER_HARD_MAX_FILE;
+	if (st.st_size > max_bytes) {
+		close(fd);
+		*code = "too_large";
+		snprintf(why, whylen, "%s is %lld bytes, over the limit of %lld",
+		    path, (long long)st.st_size, (long long)max_bytes);
+		return -1;
+	}
+	set_nonblock(fd, 0);
+	*size = st.st_size;
+	return fd;
+}
+
+/* --- serving workers ------------------------------------------------------ */
+
+struct link {
+	TAILQ_ENTRY(link)	 entry;
+	int			 fd;
+	int			 wslot;
+	struct event		*ev;
+};
+TAILQ_HEAD(linkq, link);
+
+static struct {
+	struct child_ctx	 cx;
+	struct broker_roots	*roots;
+	struct linkq		 links;
+	int			 quitting;
+	struct event		*master_ev;
+	char			*buf;
+} B;
+
+static void
+reply(struct link *l, struct json_object *id, struct json_object *result,
+    const char *code, const char *msg, int fd)
+{
+	struct json_object *o = json_object_new_object();
+	const char *s;
+
+	json_object_object_add(o, "id", json_object_get(id));
+	if (code != NULL) {
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "code", json_object_new_string(code));
+		json_object_object_add(e, "message", json_object_new_string(msg));
+		json_object_object_add(o, "error", e);
+	} else
+		json_object_object_add(o, "result", result);
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (chan_send(l->fd, MSG_RESPONSE, B.cx.args->gen, l->wslot, s,
+	    strlen(s), fd) == -1)
+		logmsg(LOG_WARN, "cannot answer worker %d: %s", l->wslot,
+		    strerror(errno));
+	json_object_put(o);
+}
+
+static void
+handle_request(struct link *l, const char *buf, size_t len)
+{
+	struct json_object *req, *id = NULL, *m, *p, *v, *res;
+	const char *method, *code = NULL;
+	char why[512];
+	int64_t size, max = 0;
+	int fd;
+
+	req = json_tokener_parse(buf);
+	(void)len;
+	if (req == NULL || !json_object_is_type(req, json_type_object)) {
+		logmsg(LOG_WARN, "worker %d sent a malformed request", l->wslot);
+		json_object_put(req);
+		return;
+	}
+	json_object_object_get_ex(req, "id", &id);
+	if (!json_object_object_get_ex(req, "method", &m) ||
+	    (method = json_object_get_string(m)) == NULL) {
+		reply(l, id, NULL, "invalid", "missing method", -1);
+		json_object_put(req);
+		return;
+	}
+	json_object_object_get_ex(req, "params", &p);
+	if (strcmp(method, "ping") == 0) {
+		res = json_object_new_object();
+		json_object_object_add(res, "pid", json_object_new_int((int)getpid()));
+		json_object_object_add(res, "generation",
+		    json_object_new_int64(B.cx.args->gen));
+		reply(l, id, res, NULL, NULL, -1);
+	} else if (strcmp(method, "read_file") == 0) {
+		const char *path = NULL;
+
+		if (p && json_object_object_get_ex(p, "path", &v))
+			path = json_object_get_string(v);
+		if (p && json_object_object_get_ex(p, "max_bytes", &v))
+			max = json_object_get_int64(v);
+		fd = broker_open_file(B.roots, path, max, &size, &code, why,
+		    sizeof(why));
+		if (fd == -1) {
+			logmsg(LOG_INFO, "read_file refused: %s", why);
+			reply(l, id, NULL, code, why, -1);
+		} else {
+			res = json_object_new_object();
+			json_object_object_add(res, "path", json_object_new_string(path));
+			json_object_object_add(res, "size", json_object_new_int64(size));
+			reply(l, id, res, NULL, NULL, fd);
+			close(fd);
+		}
+	} else {
+		snprintf(why, sizeof(why), "unknown broker method \"%s\"", method);
+		reply(l, id, NULL, "unknown_method", why, -1);
+	}
+	json_object_put(req);
+}
+
+static void	maybe_exit(void);
+
+static void
+link_free(struct link *l)
+{
+	TAILQ_REMOVE(&B.links, l, entry);
+	event_free(l->ev);
+	close(l->fd);
+	free(l);
+	maybe_exit();
+}
+
+static void
+on_link(evutil_socket_t fd, short what, void *arg)
+{
+	struct link *l = arg;
+	struct msg_hdr h;
+	ssize_t n;
+	int pfd, i;
+
+	(void)what;
+	for (i = 0; i < 64; i++) {
+		n = chan_recv(fd, &h, B.buf, &pfd);
+		if (pfd >= 0)
+			close(pfd);
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n == -1 || (n == 0 && h.type == 0)) {
+			link_free(l);	/* the worker went away */
+			return;
+		}
+		if (h.type == MSG_REQUEST)
+			handle_request(l, B.buf, (size_t)n);
+		else
+			logmsg(LOG_WARN, "unexpected %s from worker %d",
+			    msg_type_name(h.type), l->wslot);
+	}
+}
+
+static void
+add_link(int fd, int wslot)
+{
+	struct link *l = calloc(1, sizeof(*l));
+
+	if (l == NULL) {
+		close(fd);
+		return;
+	}
+	l->fd = fd;
+	l->wslot = wslot;
+	set_nonblock(fd, 1);
+	l->ev = event_new(B.cx.base, fd, EV_READ | EV_PERSIST, on_link, l);
+	event_add(l->ev, NULL);
+	TAILQ_INSERT_TAIL(&B.links, l, entry);
+}
+
+static void
+maybe_exit(void)
+{
+	if (B.quitting && TAILQ_EMPTY(&B.links))
+		event_base_loopexit(B.cx.base, NULL);
+}
+
+static void
+begin_quit(void)
+{
+	struct timeval tv;
+
+	if (B.quitting)
+		return;
+	B.quitting = 1;
+	/* Draining workers may still ask for files; wait for them to go. */
+	tv.tv_sec = B.cx.conf->shutdown_timeout / 1000;
+	tv.tv_usec = (B.cx.conf->shutdown_timeout % 1000) * 1000;
+	event_base_loopexit(B.cx.base, &tv);
+	maybe_exit();
+}
+
+static void
+on_master(evutil_socket_t fd, short what, void *arg)
+{
+	struct msg_hdr h;
+	ssize_t n;
+	int pfd;
+
+	(void)what;
+	(void)arg;
+	for (;;) {
+		n = chan_recv(fd, &h, B.buf, &pfd);
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n == -1 || (n == 0 && h.type == 0)) {
+			/* The master is gone: so are we. */
+			event_base_loopbreak(B.cx.base);
+			return;
+		}
+		switch (h.type) {
+		case MSG_BROKER_FD:
+			if (pfd >= 0)
+				add_link(pfd, h.slot);
+			pfd = -1;
+			break;
+		case MSG_QUIT:
+			begin_quit();
+			break;
+		case MSG_TERM:
+			event_base_loopbreak(B.cx.base);
+			break;
+		default:
+			logmsg(LOG_WARN, "unexpected %s from the master",
+			    msg_type_name(h.type));
+			break;
+		}
+		if (pfd >= 0)
+			close(pfd);
+	}
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	event_base_loopbreak(B.cx.base);
+}
+
+static void
+on_quit(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	begin_quit();
+}
+
+int
+broker_main(const struct child_args *a)
+{
+	struct event *sterm, *sint, *squit;
+	char err[512];
+
+	memset(&B, 0, sizeof(B));
+	TAILQ_INIT(&B.links);
+	child_init(&B.cx, a);
+	if ((B.buf = malloc(CHAN_MAX_PAYLOAD + 1)) == NULL)
+		exit(1);
+	if (sandbox_drop_privileges(B.cx.conf, err, sizeof(err)) == -1 ||
+	    sandbox_enter_broker(err, sizeof(err)) == -1) {
+		logmsg(LOG_ALERT, "broker sandbox: %s", err);
+		exit(EXIT_FATAL_CONFIG);
+	}
+	sandbox_rlimits(B.cx.conf, 0);
+	child_watch_parent();
+	B.roots = broker_roots_new(B.cx.conf);
+	set_nonblock(FD_MASTER, 0);
+	B.master_ev = event_new(B.cx.base, FD_MASTER, EV_READ | EV_PERSIST,
+	    on_master, NULL);
+	event_add(B.master_ev, NULL);
+	sterm = evsignal_new(B.cx.base, SIGTERM, on_term, NULL);
+	sint = evsignal_new(B.cx.base, SIGINT, on_term, NULL);
+	squit = evsignal_new(B.cx.base, SIGQUIT, on_quit, NULL);
+	event_add(sterm, NULL);
+	event_add(sint, NULL);
+	event_add(squit, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	child_start_heartbeat(&B.cx);
+	child_send_ready(&B.cx);
+	logmsg(LOG_DEBUG, "broker ready");
+	event_base_dispatch(B.cx.base);
+
+	while (!TAILQ_EMPTY(&B.links)) {
+		struct link *l = TAILQ_FIRST(&B.links);
+
+		TAILQ_REMOVE(&B.links, l, entry);
+		event_free(l->ev);
+		close(l->fd);
+		free(l);
+	}
+	event_free(sterm);
+	event_free(sint);
+	event_free(squit);
+	event_free(B.master_ev);
+	event_free(B.cx.heartbeat);
+	broker_roots_free(B.roots);
+	free(B.buf);
+	shm_detach(B.cx.shm);
+	conf_free(B.cx.conf);
+	event_base_free(B.cx.base);
+	return 0;
+}

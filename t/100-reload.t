@@ -1,0 +1,1 @@
+print "1..0 # SKIP not written yet\n";

@@ -1,0 +1,411 @@
+package Test::PCM;
+
+# Test harness for pulumicost-mcp, in the style of nginx-tests' Test::Nginx:
+# a temporary directory, free ports, a config from a template, start,
+# reload and stop of a real server, and a failure if the server logged an
+# alert or a sanitizer report.  Every wait polls a condition with a bound.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Exporter qw(import);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use JSON::PP;
+use POSIX qw(:sys_wait_h);
+use Socket qw(SOCK_STREAM);
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+our @EXPORT_OK = qw(wait_for);
+
+my @ALL;	# every instance, for cleanup at exit
+
+sub new {
+	my ($class, %o) = @_;
+	my $bin = $ENV{PCM_BINARY} // abs_path('./pulumicost-mcp');
+	plan(skip_all => "no server binary at " . ($bin // '?'))
+	    unless $bin && -x $bin;
+	my $dir = tempdir('pcm-test-XXXXXX', TMPDIR => 1,
+	    CLEANUP => !$ENV{PCM_TEST_LEAVE});
+	chmod 0755, $dir;	# workers run as nobody
+	mkdir "$dir/run";
+	chmod 0777, "$dir/run";
+	my $self = bless {
+		bin => $bin, dir => $dir, ports => {}, pid => undef,
+		allowed_alerts => [], sandbox => $ENV{PCM_TEST_SANDBOX} // 'enforce',
+		env => {},
+	}, $class;
+	push @ALL, $self;
+	return $self;
+}
+
+sub dir { $_[0]{dir} }
+sub bin { $_[0]{bin} }
+sub sandbox { $_[0]{sandbox} }
+sub pid_file { "$_[0]{dir}/run/pcm.pid" }
+sub log_file { "$_[0]{dir}/server.log" }
+sub stderr_file { "$_[0]{dir}/stderr.log" }
+sub sock { "$_[0]{dir}/run/pcm.sock" }
+
+sub has_hooks {
+	my ($self) = @_;
+	my $bin = slurp($self->{bin});
+	return index($bin, '/debug/spin') >= 0 ? 1 : 0;
+}
+
+sub skip_unless_hooks {
+	my ($self) = @_;
+	plan(skip_all => 'needs ./configure --enable-test-hooks')
+	    unless $self->has_hooks;
+}
+
+sub port {
+	my ($self, $name) = @_;
+	$name //= 'http';
+	return $self->{ports}{$name} //= do {
+		my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+		    LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+		    or die "no free port: $!";
+		my $p = $s->sockport;
+		close $s;
+		$p;
+	};
+}
+
+# Write a file into the test dir, expanding %%TESTDIR%%, %%PORT%%,
+# %%PORT_name%%, %%SOCK%%, %%PIDFILE%%, %%LOG%% and %%SANDBOX%%.
+sub write_file {
+	my ($self, $name, $text) = @_;
+	$text =~ s/%%TESTDIR%%/$self->{dir}/g;
+	$text =~ s/%%PORT_(\w+)%%/$self->port($1)/ge;
+	$text =~ s/%%PORT%%/$self->port('http')/ge;
+	$text =~ s/%%SOCK%%/$self->sock/ge;
+	$text =~ s/%%PIDFILE%%/$self->pid_file/ge;
+	$text =~ s/%%LOG%%/$self->log_file/ge;
+	$text =~ s/%%SANDBOX%%/$self->{sandbox}/ge;
+	open my $fh, '>', "$self->{dir}/$name" or die "$name: $!";
+	print $fh $text;
+	close $fh;
+	return "$self->{dir}/$name";
+}
+
+# The usual configuration: TCP and a unix socket, two workers.
+sub base_config {
+	my ($self, %o) = @_;
+	my $workers = $o{workers} // 2;
+	my $extra_server = $o{server} // '';
+	my $extra = $o{extra} // '';
+	my $level = $o{level} // 'info';
+	return <<"YAML";
+server:
+  listen:
+    - address: 127.0.0.1:%%PORT%%
+    - address: unix:%%SOCK%%
+      mode: "0666"
+  worker_processes: $workers
+  pid_file: %%PIDFILE%%
+  sandbox: %%SANDBOX%%
+  shutdown_timeout: 5s
+$extra_server
+observability:
+  logging:
+    output: %%LOG%%
+    level: $level
+$extra
+YAML
+}
+
+sub write_config {
+	my ($self, $text) = @_;
+	$self->{conf} = $self->write_file('config.yaml', $text // $self->base_config);
+	return $self->{conf};
+}
+
+sub conf { $_[0]{conf} }
+
+sub env { my ($self, %e) = @_; $self->{env}{$_} = $e{$_} for keys %e; }
+
+sub allow_alert { my ($self, $re) = @_; push @{$self->{allowed_alerts}}, $re; }
+
+# Run the binary with arguments; returns (exit code, stdout, stderr).
+sub cmd {
+	my ($self, @args) = @_;
+	my $out = "$self->{dir}/cmd.out";
+	my $err = "$self->{dir}/cmd.err";
+	local %ENV = (%ENV, %{$self->{env}});
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open STDOUT, '>', $out;
+		open STDERR, '>', $err;
+		exec $self->{bin}, @args;
+		exit 127;
+	}
+	my $deadline = time + 20;
+	while (waitpid($pid, WNOHANG) == 0) {
+		if (time > $deadline) { kill 'KILL', $pid; waitpid($pid, 0); last }
+		sleep 0.02;
+	}
+	my $rc = $? >> 8;
+	return ($rc, slurp($out), slurp($err));
+}
+
+sub slurp {
+	my ($f) = @_;
+	open my $fh, '<', $f or return '';
+	local $/;
+	my $s = <$fh>;
+	return $s // '';
+}
+
+# Start the master in the foreground; wait until /health answers and
+# every worker is up.
+sub run {
+	my ($self, %o) = @_;
+	$self->write_config unless $self->{conf};
+	unlink $self->pid_file;
+	local %ENV = (%ENV, %{$self->{env}});
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open STDOUT, '>>', $self->stderr_file;
+		open STDERR, '>>', $self->stderr_file;
+		setpgrp(0, 0);
+		exec $self->{bin}, '--foreground', '-c', $self->{conf},
+		    '-p', $self->{dir}, @{$o{args} // []};
+		exit 127;
+	}
+	$self->{pid} = $pid;
+	return $self if $o{no_wait};
+	my $up = wait_for(sub {
+		return 0 if waitpid($pid, WNOHANG) != 0;
+		return $self->count_log(qr/^generation \d+ ready/) > 0;
+	}, 15);
+	die "server did not start:\n" . slurp($self->stderr_file) .
+	    slurp($self->log_file) unless $up;
+	wait_for(sub { scalar($self->workers) == $self->nworkers }, 10);
+	return $self;
+}
+
+sub nworkers {
+	my ($self) = @_;
+	my ($n) = slurp($self->{conf}) =~ /worker_processes:\s*(\d+)/;
+	return $n // 2;
+}
+
+sub pid { $_[0]{pid} }
+
+sub alive {
+	my ($self) = @_;
+	return 0 unless $self->{pid};
+	return waitpid($self->{pid}, WNOHANG) == 0 ? 1 : 0;
+}
+
+# Children of the master by role, from /proc.
+sub children {
+	my ($self, $role) = @_;
+	my @r;
+	return () unless $self->{pid};
+	for my $st (glob '/proc/[0-9]*/status') {
+		my $s = slurp($st);
+		next unless $s =~ /^PPid:\s+(\d+)/m && $1 == $self->{pid};
+		next if $s =~ /^State:\s+Z/m;
+		my ($p) = $st =~ m{/proc/(\d+)/};
+		my $cmd = slurp("/proc/$p/cmdline");
+		next if $role && $cmd !~ /--role\0$role\0/;
+		push @r, $p;
+	}
+	@r = sort { $a <=> $b } @r;
+	return wantarray ? @r : scalar(@r);
+}
+
+sub workers { $_[0]->children('worker') }
+sub broker { ($_[0]->children('broker'))[0] }
+
+sub generation_of {
+	my ($self, $pid) = @_;
+	my ($g) = slurp("/proc/$pid/cmdline") =~ /--gen\0(\d+)/;
+	return $g // -1;
+}
+
+sub log_lines {
+	my ($self) = @_;
+	my @l;
+	for (split /\n/, slurp($self->log_file)) {
+		my $j = eval { decode_json($_) };
+		push @l, $j if $j;
+	}
+	return @l;
+}
+
+sub log_grep {
+	my ($self, $re) = @_;
+	return grep { ($_->{msg} // '') =~ $re } $self->log_lines;
+}
+
+sub count_log { my ($self, $re) = @_; return scalar($self->log_grep($re)); }
+
+sub signal {
+	my ($self, $sig) = @_;
+	kill $sig, $self->{pid};
+}
+
+# HUP and wait for the result: 'ok', 'failed' or undef on timeout.
+sub reload {
+	my ($self) = @_;
+	my $ok = $self->count_log(qr/^reload complete/);
+	my $bad = $self->count_log(qr/^reload failed/);
+	kill 'HUP', $self->{pid};
+	my $r;
+	wait_for(sub {
+		if ($self->count_log(qr/^reload complete/) > $ok) { $r = 'ok'; return 1 }
+		if ($self->count_log(qr/^reload failed/) > $bad) { $r = 'failed'; return 1 }
+		return 0;
+	}, 20);
+	return $r;
+}
+
+sub stop {
+	my ($self, $sig) = @_;
+	return unless $self->{pid};
+	kill($sig // 'QUIT', $self->{pid});
+	my $done = wait_for(sub { waitpid($self->{pid}, WNOHANG) != 0 }, 20);
+	$self->{exit_status} = $?;
+	unless ($done) {
+		kill 'KILL', -$self->{pid};
+		waitpid($self->{pid}, 0);
+	}
+	$self->{pid} = undef;
+	return $done;
+}
+
+sub exit_status { $_[0]{exit_status} }
+
+# Stop the server and check its logs: no alert/crit lines (except the
+# ones a test expects) and no sanitizer report.
+sub finish {
+	my ($self) = @_;
+	$self->stop if $self->{pid};
+	my @bad = grep {
+		my $m = $_->{msg} // '';
+		($_->{level} // '') =~ /^(alert|crit)$/ &&
+		    !grep { $m =~ $_ } @{$self->{allowed_alerts}};
+	} $self->log_lines;
+	ok(!@bad, 'no unexpected alerts in the log')
+	    or diag(join "\n", map { encode_json($_) } @bad);
+	my $err = slurp($self->stderr_file) . slurp($self->log_file);
+	my $allowed_trap = grep { 'blocked syscall' =~ $_ } @{$self->{allowed_alerts}};
+	ok($err !~ /(Sanitizer|runtime error:)/ &&
+	    ($allowed_trap || $err !~ /blocked syscall/),
+	    'no sanitizer or sandbox reports') or diag($err);
+}
+
+# --- HTTP -------------------------------------------------------------------
+
+sub connect_sock {
+	my ($self, %o) = @_;
+	if ($o{unix}) {
+		return IO::Socket::UNIX->new(Type => SOCK_STREAM,
+		    Peer => $o{path} // $self->sock);
+	}
+	return IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+	    PeerPort => $o{port} // $self->port, Proto => 'tcp', Timeout => 5);
+}
+
+# Send a raw request; read one response.  Returns (status, headers, body).
+sub http {
+	my ($self, $raw, %o) = @_;
+	my $s = $self->connect_sock(%o) or return;
+	$s->autoflush(1);
+	local $SIG{PIPE} = 'IGNORE';
+	print $s $raw;
+	return read_response($s, $o{timeout} // 10);
+}
+
+sub read_response {
+	my ($s, $timeout) = @_;
+	my $buf = '';
+	my $deadline = time + $timeout;
+	my ($head, $status, %h);
+	while (time < $deadline) {
+		my $rin = '';
+		vec($rin, fileno($s), 1) = 1;
+		my $n = select(my $rout = $rin, undef, undef, 0.2);
+		next unless $n;
+		my $got = sysread($s, $buf, 65536, length $buf);
+		last unless $got;
+		if (!defined $head && $buf =~ /\r\n\r\n/) {
+			($head) = $buf =~ /^(.*?)\r\n\r\n/s;
+			($status) = $head =~ m{^HTTP/1\.\d (\d+)};
+			for (split /\r\n/, $head) {
+				$h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+			}
+		}
+		if (defined $head && defined $h{'content-length'}) {
+			my $need = length($head) + 4 + $h{'content-length'};
+			last if length($buf) >= $need;
+		}
+	}
+	return unless defined $head;
+	my $body = substr($buf, length($head) + 4);
+	$body = substr($body, 0, $h{'content-length'}) if defined $h{'content-length'};
+	return ($status, \%h, $body);
+}
+
+sub http_get {
+	my ($self, $path, %o) = @_;
+	my $hdrs = $o{headers} // '';
+	return $self->http("GET $path HTTP/1.1\r\nHost: localhost\r\n$hdrs" .
+	    "Connection: close\r\n\r\n", %o);
+}
+
+sub json_get {
+	my ($self, $path, %o) = @_;
+	my ($s, $h, $b) = $self->http_get($path, %o);
+	my $j = defined $b ? eval { decode_json($b) } : undef;
+	return ($s, $j, $h, $b);
+}
+
+# --- utilities ----------------------------------------------------------------
+
+# Poll $cond every 20ms until it is true or $timeout seconds pass.
+sub wait_for {
+	my ($cond, $timeout) = @_;
+	my $deadline = time + ($timeout // 10);
+	while (time < $deadline) {
+		return 1 if $cond->();
+		sleep 0.02;
+	}
+	return $cond->() ? 1 : 0;
+}
+
+sub proc_status {
+	my ($self, $pid) = @_;
+	my %s;
+	for (split /\n/, slurp("/proc/$pid/status")) {
+		$s{$1} = $2 if /^(\w+):\s*(.*)$/;
+	}
+	return \%s;
+}
+
+sub DESTROY {
+	my ($self) = @_;
+	if ($self->{pid}) {
+		kill 'KILL', -$self->{pid};
+		kill 'KILL', $self->{pid};
+		waitpid($self->{pid}, 0);
+	}
+}
+
+END {
+	for my $t (@ALL) {
+		next unless $t->{pid};
+		kill 'KILL', -$t->{pid};
+		kill 'KILL', $t->{pid};
+		waitpid($t->{pid}, 0);
+		$t->{pid} = undef;
+	}
+}
+
+1;
