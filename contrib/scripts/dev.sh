@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# pulumicost-mcp developer entry point for a fresh Debian 12 machine.
+#   contrib/scripts/dev.sh run    install what is missing, build, run on the
+#                                 embedded defaults (127.0.0.1:8080 and
+#                                 run/pulumicost-mcp.sock in this tree)
+#   contrib/scripts/dev.sh test   install what is missing, build with test
+#                                 hooks, run the whole test suite with prove
+# Environment: PCM_TEST_SANDBOX=trap|enforce|log|off for the test run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+top=$PWD
+
+PKGS="build-essential autoconf automake libtool pkg-config make perl curl
+openssl procps libevent-dev libjson-c-dev libyaml-dev libseccomp-dev
+libssl-dev"
+
+need_install() {
+	local p
+	for p in $PKGS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q 'install ok installed' || return 0
+	done
+	return 1
+}
+
+install_deps() {
+	need_install || return 0
+	local sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	# shellcheck disable=SC2086
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get \
+	    -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $PKGS
+}
+
+build() {
+	[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi
+	if [ ! -f Makefile ] || [ "$(cat .configured 2>/dev/null)" != "$*" ]; then
+		./configure -q "$@"
+		echo "$*" > .configured
+	fi
+	make -j"$(nproc)"
+}
+
+case "${1:-}" in
+run)
+	install_deps
+	build
+	mkdir -p run
+	cat <<MSG
+pulumicost-mcp is starting on its embedded defaults. Reach it with:
+  curl http://127.0.0.1:8080/health
+  curl http://127.0.0.1:8080/ready
+  curl --unix-socket $top/run/pulumicost-mcp.sock http://localhost/health
+Stop it with Ctrl-C (or: ./pulumicost-mcp -p $top -s quit).
+MSG
+	exec ./pulumicost-mcp -p "$top" --foreground
+	;;
+test)
+	install_deps
+	build --enable-test-hooks --enable-werror
+	make -j"$(nproc)" check TESTS= >/dev/null
+	export PCM_BINARY="$top/pulumicost-mcp" PCM_SRCDIR="$top"
+	exec prove -I t/lib t/unit/test_util t/unit/test_conf t/unit/test_chan \
+	    t/unit/test_shm t/unit/test_broker t/*.t
+	;;
+*)
+	echo "usage: $0 run|test" >&2
+	exit 1
+	;;
+esac
