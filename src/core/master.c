@@ -250,11 +250,19 @@ role_name(const struct child *ch)
 	return ch->role == ROLE_BROKER ? "broker" : "worker";
 }
 
+/*
+ * QUIT carries why: "reload" (the server goes on in a new generation, so
+ * a draining worker still reports ready) or "shutdown".
+ */
 static void
 child_send(struct child *ch, uint32_t type)
 {
+	const char *why = type == MSG_QUIT ? (M.stopping ? "shutdown" : "reload") :
+	    NULL;
+
 	if (ch->chan >= 0 &&
-	    chan_send(ch->chan, type, ch->g->id, ch->wslot, NULL, 0, -1) == -1 &&
+	    chan_send(ch->chan, type, ch->g->id, ch->wslot, why,
+	    why ? strlen(why) : 0, -1) == -1 &&
 	    errno != EPIPE)
 		logmsg(LOG_WARN, "cannot send %s to %s pid %d: %s",
 		    msg_type_name(type), role_name(ch), (int)ch->pid,

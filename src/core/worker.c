@@ -41,6 +41,7 @@ static struct {
 	struct event		*master_ev;
 	struct event		*drain_timer;
 	int			 draining;
+	int			 stopping;	/* the server is shutting down */
 	char			*buf;
 } W;
 
@@ -97,7 +98,7 @@ on_ready_probe(struct json_object *res, struct json_object *err, int fd,
 		not_ready(r, reason);
 		return;
 	}
-	if (W.draining) {
+	if (W.stopping) {
 		not_ready(r, "shutting down");
 		return;
 	}
@@ -111,7 +112,7 @@ on_ready_probe(struct json_object *res, struct json_object *err, int fd,
 static void
 serve_ready(struct http_request *r)
 {
-	if (W.draining) {
+	if (W.stopping) {
 		not_ready(r, "shutting down");
 		return;
 	}
@@ -329,6 +330,8 @@ on_master(evutil_socket_t fd, short what, void *arg)
 		}
 		switch (h.type) {
 		case MSG_QUIT:
+			if (strcmp(W.buf, "reload") != 0)
+				W.stopping = 1;
 			begin_drain();
 			break;
 		case MSG_TERM:
@@ -353,8 +356,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	(void)arg;
-	if (sig == SIGQUIT)
+	if (sig == SIGQUIT) {
+		W.stopping = 1;
 		begin_drain();
+	}
 	else
 		event_base_loopbreak(W.cx.base);
 }

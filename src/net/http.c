@@ -58,6 +58,7 @@ struct http_conn {
 	size_t			 header_bytes;
 	int			 close_after;
 	int			 gone;
+	unsigned		 nreq;		/* requests completed */
 	/* body */
 	size_t			 need;		/* Content-Length still to read */
 	int			 chunked;
@@ -85,6 +86,7 @@ struct http_server {
 
 static void	conn_free(struct http_conn *);
 static void	conn_process(struct http_conn *);
+static void	start_linger(struct http_conn *);
 
 /* --- helpers -------------------------------------------------------------- */
 
@@ -764,6 +766,7 @@ on_write(struct bufferevent *bev, void *arg)
 		return;
 	}
 	c->state = ST_IDLE;
+	c->nreq++;
 	timer_set(c, c->srv->lim.keepalive_ms);
 	conn_process(c);	/* a pipelined request may be waiting */
 }
@@ -801,6 +804,11 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		logmsg(LOG_INFO, "closing connection from %s: request not"
 		    " received within the read timeout", c->remote);
 		conn_fail(c, 408, "request not received in time");
+		break;
+	case ST_IDLE:
+		/* Half-close first: a request racing with our close then
+		 * meets EOF, which clients retry, instead of a reset. */
+		start_linger(c);
 		break;
 	default:
 		conn_free(c);
@@ -1011,13 +1019,20 @@ http_server_drain(struct http_server *s)
 			evconnlistener_free(s->ls[i].l);
 		s->ls[i].l = NULL;
 	}
+	/*
+	 * An idle keep-alive connection is half-closed now (lingering, so a
+	 * request racing with it meets EOF, not a reset): HTTP clients retry
+	 * a request that meets a closed idle connection.  A connection that has
+	 * not sent its first request yet was accepted moments ago; closing it
+	 * would fail a request that is on its way, so it is served (with
+	 * Connection: close) within the read timeout instead.
+	 */
 	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->state == ST_IDLE &&
+		c->close_after = 1;
+		if (c->state == ST_IDLE && c->nreq > 0 &&
 		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
-			conn_free(c);
-		else
-			c->close_after = 1;
+			start_linger(c);
 	}
 }
 
