@@ -1,1 +1,54 @@
-print "1..0 # SKIP not written yet\n";
+#!/usr/bin/perl
+# Logs: JSON lines with the documented fields; levels; workers' lines reach
+# the master's file; USR1 reopens after a rename with no line lost; the
+# text format and the stderr output.
+
+use strict;
+use warnings;
+use Test::More;
+use Test::PCM qw(wait_for);
+
+my $t = Test::PCM->new;
+$t->write_config;
+$t->run;
+
+for (1 .. 10) { $t->http_get("/health?before=$_") }
+ok(wait_for(sub { $t->count_log(qr/^http request$/) >= 10 }, 5), 'access lines written');
+my @l = $t->log_lines;
+ok(@l > 10, 'every line is a JSON object');
+my ($w) = grep { ($_->{role} // '') eq 'worker' } @l;
+ok($w, 'worker lines reach the master-owned log');
+for my $f (qw(ts level msg service version pid role)) {
+	ok(defined $w->{$f}, "field $f present");
+}
+like($w->{ts}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'ts is RFC 3339 UTC with ms');
+is($w->{service}, 'pulumicost-mcp', 'service name');
+ok(!grep({ $_->{level} eq 'debug' } @l), 'no debug lines at level info');
+
+# Rename, USR1, and keep going: no line lost, new lines in a new file.
+my $log = $t->log_file;
+rename $log, "$log.1" or die;
+for (1 .. 10) { $t->http_get("/health?between=$_") }	# written to the renamed file
+$t->signal('USR1');
+ok(wait_for(sub { -e $log }, 5), 'USR1 created a new log file');
+for (1 .. 10) { $t->http_get("/health?after=$_") }
+ok(wait_for(sub { Test::PCM::slurp($log) =~ /after=10|"path":"\/health"/ && (() = Test::PCM::slurp($log) =~ /"msg":"http request"/g) >= 10 }, 5),
+    'new lines go to the new file');
+my $old = Test::PCM::slurp("$log.1");
+my $new = Test::PCM::slurp($log);
+my $n = () = ($old . $new) =~ /"msg":"http request"/g;
+is($n, 30, 'all 30 access lines are in the two files');
+like($new, qr/"msg":"log file reopened"/, 'the new file records the reopen');
+$t->finish;
+
+# Text format on stderr, at debug level.
+my $u = Test::PCM->new;
+my $cfg = $u->base_config(level => 'debug');
+$cfg =~ s/output: %%LOG%%/output: stderr\n    format: text/;
+$u->write_config($cfg);
+$u->run(no_wait => 1);
+ok(wait_for(sub { Test::PCM::slurp($u->stderr_file) =~ /generation 1 ready/ }, 10), 'text lines on stderr');
+like(Test::PCM::slurp($u->stderr_file), qr/^\d{4}-\S+Z \[info\] master\[\d+\]: listening on/m, 'text format');
+like(Test::PCM::slurp($u->stderr_file), qr/\[debug\]/, 'debug level honoured');
+$u->stop;
+done_testing;

@@ -66,6 +66,7 @@ TAILQ_HEAD(childq, child);
 
 struct slotstate {			/* respawn policy of one slot */
 	int64_t		 backoff_ms;
+	int		 quick_deaths;	/* in a row, each before MIN_UPTIME_MS */
 	struct event	*timer;
 	int		 no_respawn;
 	int64_t		 violations[VIOLATION_LIMIT + 1];
@@ -869,12 +870,20 @@ schedule_respawn(struct gen *g, int wslot, struct child *ch)
 	int64_t lived = now_ms() - ch->started_ms;
 	struct timeval tv;
 
-	if (lived < MIN_UPTIME_MS ||
-	    (ch->role == ROLE_WORKER && atomic_load(&sb_of(ch)->requests) == 0 &&
-	    lived < 2 * MIN_UPTIME_MS))
-		ss->backoff_ms = ss->backoff_ms ? ss->backoff_ms * 2 : 1000;
+	/*
+	 * One early death is respawned at once (a kill is not a crash loop);
+	 * from the second in a row the delay doubles: 1, 2, 4 ... 60 s.
+	 */
+	if (lived < MIN_UPTIME_MS)
+		ss->quick_deaths++;
 	else
+		ss->quick_deaths = 0;
+	if (ss->quick_deaths <= 1)
 		ss->backoff_ms = 0;
+	else if (ss->quick_deaths - 2 >= 6)
+		ss->backoff_ms = MAX_BACKOFF_MS;
+	else
+		ss->backoff_ms = 1000LL << (ss->quick_deaths - 2);
 	if (ss->backoff_ms > MAX_BACKOFF_MS)
 		ss->backoff_ms = MAX_BACKOFF_MS;
 	shm_stat_add(g->shm, ST_WORKER_RESTARTS, 1);
