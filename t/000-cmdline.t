@@ -80,5 +80,22 @@ $t->{pid} = undef;
 is($rc, 1, '-s with no server running exits 1');
 like($err, qr/is the server running/, 'and says why');
 
+# Without --foreground the command detaches and returns once ready.
+($rc, undef, $err) = $t->cmd('-c', $t->conf, '-p', $t->dir);
+is($rc, 0, 'daemon start returns 0 once ready') or diag $err;
+my $dpid = Test::PCM::slurp($t->pid_file) =~ /(\d+)/ ? $1 : 0;
+ok($dpid && kill(0, $dpid), "daemon master running (pid $dpid)");
+my ($st) = $t->http_get('/health');
+is($st, 200, 'daemon serves');
+($rc) = $t->cmd('-s', 'stop', '-c', $t->conf);
+is($rc, 0, '-s stop');
+ok(wait_for(sub { !kill(0, $dpid) }, 10), 'daemon stopped');
+
+# A start that fails reports it through the exit status, even detached.
+$t->write_file('busy.yaml', Test::PCM::slurp($t->conf) =~ s/sandbox: \w+/sandbox: enforce\n  user: root/r);
+($rc, undef, $err) = $t->cmd('-c', $t->dir . '/busy.yaml', '-p', $t->dir);
+is($rc, 1, 'a failing detached start exits 1');
+
+$t->allow_alert(qr/must not be root|cannot start|exited with code 2/);
 $t->finish;
 done_testing;

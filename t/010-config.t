@@ -59,6 +59,12 @@ SKIP: {
 	like($out, qr/sample_rate: 0\.1/, 'seed values are in effect');
 }
 
+# The example configurations shipped in conf/ validate.
+{
+	my ($rc, undef, $err) = $t->cmd('-t', '-c', "$src/conf/local.yaml", '-p', $t->dir);
+	is($rc, 0, 'conf/local.yaml validates') or diag $err;
+}
+
 # A key that is not a string, a bad top level.
 check("- 1\n- 2\n", qr/\(top level\): expected a mapping, got a list/, 'top level list');
 

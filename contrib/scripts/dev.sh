@@ -12,7 +12,7 @@ top=$PWD
 
 PKGS="build-essential autoconf automake libtool pkg-config make perl curl
 openssl procps libevent-dev libjson-c-dev libyaml-dev libseccomp-dev
-libssl-dev"
+libssl-dev mandoc"
 
 need_install() {
 	local p
