@@ -8,6 +8,7 @@ use Test::More;
 use Test::PCM qw(wait_for);
 
 my $t = Test::PCM->new;
+plan(skip_all => 'sanitizer builds run without the sandbox') if $t->has_sanitizers;
 $t->write_config($t->base_config(server => "  sandbox: enforce\n") =~ s/  sandbox: %%SANDBOX%%\n//r);
 $t->run;
 my ($w) = $t->workers;

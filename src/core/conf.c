@@ -154,6 +154,8 @@ struct loader {
 };
 
 static int	set_listen(struct loader *, const struct key *, yaml_node_t *);
+static int	fail(struct loader *, const yaml_node_t *, const char *,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static int	set_stacks(struct loader *, const struct key *, yaml_node_t *);
 
 /* --- errors --------------------------------------------------------------- */

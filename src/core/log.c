@@ -166,6 +166,9 @@ emit_text(int level, const char *ts, const char *msg, struct json_object *f)
 	emit(line, n);
 }
 
+static void	vlog(int, struct json_object *, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(int level, struct json_object *fields, const char *fmt, va_list ap)
 {

@@ -60,6 +60,10 @@ sandbox_drop_privileges(const struct conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "could regain root after dropping it");
 		return -1;
 	}
+#ifdef PCM_SANITIZERS
+	/* LeakSanitizer reads /proc/self, which a uid change made private. */
+	(void)prctl(PR_SET_DUMPABLE, 1);
+#endif
 	return 0;
 }
 
@@ -78,11 +82,16 @@ sandbox_rlimits(const struct conf *c, int worker)
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+#ifndef PCM_SANITIZERS
+	/* LeakSanitizer stops the world with a helper thread; elsewhere: */
 	if (worker) {
 		/* Workers never create processes. */
 		rl.rlim_cur = rl.rlim_max = 0;
 		(void)setrlimit(RLIMIT_NPROC, &rl);
 	}
+#else
+	(void)worker;
+#endif
 	return 0;
 }
 
@@ -172,6 +181,11 @@ static const char *const deny_eacces[] = {
 	"socket", "connect", "shmget", "shmat", "shmdt", "ipc",
 };
 
+/* An argument comparison with every field named (clang's
+ * -Wmissing-field-initializers rejects libseccomp's short macros). */
+#define CMP(n, cmp, a, b) \
+	((struct scmp_arg_cmp){ .arg = (n), .op = (cmp), .datum_a = (a), .datum_b = (b) })
+
 static int
 add_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
@@ -198,34 +212,34 @@ add_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 
 	/* Memory: never executable. */
 	RULE(SCMP_ACT_ALLOW, "mmap", 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	    CMP(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	RULE(SCMP_ACT_ALLOW, "mprotect", 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	RULE(SCMP_ACT_ALLOW, "madvise", 1, SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
-	RULE(SCMP_ACT_ALLOW, "madvise", 1, SCMP_A2(SCMP_CMP_EQ, MADV_FREE));
-	RULE(SCMP_ACT_ALLOW, "madvise", 1, SCMP_A2(SCMP_CMP_EQ, MADV_NORMAL));
-	RULE(SCMP_ACT_ALLOW, "madvise", 1, SCMP_A2(SCMP_CMP_EQ, MADV_DONTDUMP));
+	    CMP(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	RULE(SCMP_ACT_ALLOW, "madvise", 1, CMP(2, SCMP_CMP_EQ, MADV_DONTNEED, 0));
+	RULE(SCMP_ACT_ALLOW, "madvise", 1, CMP(2, SCMP_CMP_EQ, MADV_FREE, 0));
+	RULE(SCMP_ACT_ALLOW, "madvise", 1, CMP(2, SCMP_CMP_EQ, MADV_NORMAL, 0));
+	RULE(SCMP_ACT_ALLOW, "madvise", 1, CMP(2, SCMP_CMP_EQ, MADV_DONTDUMP, 0));
 
 	/* libevent restores signal dispositions when the loop is freed; SIGSYS
 	 * stays ours. */
-	RULE(SCMP_ACT_ALLOW, "rt_sigaction", 1, SCMP_A0(SCMP_CMP_NE, SIGSYS));
+	RULE(SCMP_ACT_ALLOW, "rt_sigaction", 1, CMP(0, SCMP_CMP_NE, SIGSYS, 0));
 
 	/* ioctl: only FIONREAD (evbuffer_read). */
-	RULE(SCMP_ACT_ALLOW, "ioctl", 1, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+	RULE(SCMP_ACT_ALLOW, "ioctl", 1, CMP(1, SCMP_CMP_EQ, FIONREAD, 0));
 
 	/* fcntl: flags only, never locks or F_DUPFD. */
-	RULE(SCMP_ACT_ALLOW, "fcntl", 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
-	RULE(SCMP_ACT_ALLOW, "fcntl", 1, SCMP_A1(SCMP_CMP_EQ, F_SETFL));
-	RULE(SCMP_ACT_ALLOW, "fcntl", 1, SCMP_A1(SCMP_CMP_EQ, F_GETFD));
-	RULE(SCMP_ACT_ALLOW, "fcntl", 1, SCMP_A1(SCMP_CMP_EQ, F_SETFD));
+	RULE(SCMP_ACT_ALLOW, "fcntl", 1, CMP(1, SCMP_CMP_EQ, F_GETFL, 0));
+	RULE(SCMP_ACT_ALLOW, "fcntl", 1, CMP(1, SCMP_CMP_EQ, F_SETFL, 0));
+	RULE(SCMP_ACT_ALLOW, "fcntl", 1, CMP(1, SCMP_CMP_EQ, F_GETFD, 0));
+	RULE(SCMP_ACT_ALLOW, "fcntl", 1, CMP(1, SCMP_CMP_EQ, F_SETFD, 0));
 
 	/* setsockopt: TCP_NODELAY and SO_LINGER/SO_KEEPALIVE only. */
-	RULE(SCMP_ACT_ALLOW, "setsockopt", 2, SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP),
-	    SCMP_A2(SCMP_CMP_EQ, TCP_NODELAY));
-	RULE(SCMP_ACT_ALLOW, "setsockopt", 2, SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
-	    SCMP_A2(SCMP_CMP_EQ, SO_LINGER));
-	RULE(SCMP_ACT_ALLOW, "setsockopt", 2, SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
-	    SCMP_A2(SCMP_CMP_EQ, SO_KEEPALIVE));
+	RULE(SCMP_ACT_ALLOW, "setsockopt", 2, CMP(1, SCMP_CMP_EQ, IPPROTO_TCP, 0),
+	    CMP(2, SCMP_CMP_EQ, TCP_NODELAY, 0));
+	RULE(SCMP_ACT_ALLOW, "setsockopt", 2, CMP(1, SCMP_CMP_EQ, SOL_SOCKET, 0),
+	    CMP(2, SCMP_CMP_EQ, SO_LINGER, 0));
+	RULE(SCMP_ACT_ALLOW, "setsockopt", 2, CMP(1, SCMP_CMP_EQ, SOL_SOCKET, 0),
+	    CMP(2, SCMP_CMP_EQ, SO_KEEPALIVE, 0));
 #undef RULE
 	return 0;
 }

@@ -465,9 +465,12 @@ worker_main(const struct child_args *a)
 	child_send_ready(&W.cx);
 	event_base_dispatch(W.cx.base);
 
-	/* Leaving: let in-flight replies go, then free what we own. */
-	http_server_free(W.http);
+	/*
+	 * Leaving.  Broker calls still pending answer their requests first
+	 * (with "unavailable"), while those requests' connections exist.
+	 */
 	broker_client_free(W.broker);
+	http_server_free(W.http);
 	for (i = 0; i < nitems(sigs); i++)
 		event_free(sev[i]);
 	event_free(W.master_ev);

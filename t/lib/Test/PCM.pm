@@ -35,7 +35,8 @@ sub new {
 	chmod 0777, "$dir/run";
 	my $self = bless {
 		bin => $bin, dir => $dir, ports => {}, pid => undef,
-		allowed_alerts => [], sandbox => $ENV{PCM_TEST_SANDBOX} // 'enforce',
+		allowed_alerts => [], sandbox => $ENV{PCM_TEST_SANDBOX} //
+		    (index(slurp($bin), '__asan_init') >= 0 ? 'off' : 'enforce'),
 		env => {},
 	}, $class;
 	push @ALL, $self;
@@ -54,6 +55,11 @@ sub has_hooks {
 	my ($self) = @_;
 	my $bin = slurp($self->{bin});
 	return index($bin, '/debug/spin') >= 0 ? 1 : 0;
+}
+
+sub has_sanitizers {
+	my ($self) = @_;
+	return index(slurp($self->{bin}), '__asan_init') >= 0 ? 1 : 0;
 }
 
 sub skip_unless_hooks {
