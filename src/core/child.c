@@ -107,3 +107,70 @@ child_send_ready(struct child_ctx *cx)
 		exit(1);
 	}
 }
+
+static void
+on_master(evutil_socket_t fd, short what, void *arg)
+{
+	struct child_ctx *cx = arg;
+	struct msg_hdr h;
+	ssize_t n;
+	int pfd;
+
+	(void)what;
+	for (;;) {
+		n = chan_recv(fd, &h, cx->buf, &pfd);
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n == -1 || (n == 0 && h.type == 0)) {
+			/* The master died: stop now, nobody supervises us. */
+			event_base_loopbreak(cx->base);
+			return;
+		}
+		switch (h.type) {
+		case MSG_QUIT:
+			cx->ops->quit(strcmp(cx->buf, "reload") != 0);
+			break;
+		case MSG_TERM:
+			event_base_loopbreak(cx->base);
+			break;
+		case MSG_BROKER_FD:
+			if (pfd >= 0 && cx->ops->broker_fd != NULL) {
+				cx->ops->broker_fd(pfd, h.slot);
+				pfd = -1;
+			}
+			break;
+		default:
+			logmsg(LOG_ERROR, "unexpected %s from the master",
+			    msg_type_name(h.type));
+			break;
+		}
+		if (pfd >= 0)
+			close(pfd);
+	}
+}
+
+void
+child_listen_master(struct child_ctx *cx, const struct child_ops *ops)
+{
+	cx->ops = ops;
+	if ((cx->buf = malloc(CHAN_MAX_PAYLOAD + 1)) == NULL) {
+		logmsg(LOG_ALERT, "out of memory");
+		exit(1);
+	}
+	cx->master_ev = event_new(cx->base, FD_MASTER, EV_READ | EV_PERSIST,
+	    on_master, cx);
+	event_add(cx->master_ev, NULL);
+}
+
+void
+child_free(struct child_ctx *cx)
+{
+	if (cx->master_ev)
+		event_free(cx->master_ev);
+	if (cx->heartbeat)
+		event_free(cx->heartbeat);
+	free(cx->buf);
+	shm_detach(cx->shm);
+	conf_free(cx->conf);
+	event_base_free(cx->base);
+}

@@ -22,8 +22,17 @@ struct child_args {
 	const char	*conf_name;
 };
 
+/* What a child does with the master's commands. */
+struct child_ops {
+	void		(*quit)(int shutdown);	/* drain; shutdown or reload */
+	void		(*broker_fd)(int fd, int slot);	/* takes the fd */
+};
+
 struct child_ctx {
 	const struct child_args *args;
+	const struct child_ops *ops;
+	struct event	*master_ev;
+	char		*buf;
 	struct conf	*conf;
 	struct shm	*shm;
 	struct event_base *base;
@@ -37,5 +46,11 @@ void	 child_watch_parent(void);
 void	 child_start_heartbeat(struct child_ctx *);
 struct shm_sb *child_sb(struct child_ctx *);
 void	 child_send_ready(struct child_ctx *);
+/*
+ * Serve the master channel: QUIT and BROKER_FD go to ops; TERM, EOF
+ * (the master died) and a broken channel end the event loop.
+ */
+void	 child_listen_master(struct child_ctx *, const struct child_ops *);
+void	 child_free(struct child_ctx *);
 
 #endif

@@ -758,8 +758,7 @@ gen_start(struct gen *g)
 	for (i = 0; i < g->nworkers; i++)
 		gen_spawn_slot(g, i);
 	g->timer = evtimer_new(M.base, on_gen_timer, g);
-	tv.tv_sec = g->conf->reload_timeout / 1000;
-	tv.tv_usec = (g->conf->reload_timeout % 1000) * 1000;
+	tv = tv_ms(g->conf->reload_timeout);
 	evtimer_add(g->timer, &tv);
 }
 
@@ -896,8 +895,7 @@ schedule_respawn(struct gen *g, int wslot, struct child *ch)
 	logmsg(LOG_WARN, "respawning %s slot %d of generation %u in %llds"
 	    " (crash loop back-off)", role_name(ch), ch->wslot, g->id,
 	    (long long)ss->backoff_ms / 1000);
-	tv.tv_sec = ss->backoff_ms / 1000;
-	tv.tv_usec = (ss->backoff_ms % 1000) * 1000;
+	tv = tv_ms(ss->backoff_ms);
 	evtimer_add(ss->timer, &tv);
 }
 
@@ -1107,8 +1105,7 @@ begin_stop(int how)
 	}
 	ms = how == SIGQUIT && M.active ? M.active->conf->shutdown_timeout + 2000 :
 	    1000;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = tv_ms(ms);
 	if (M.stop_timer == NULL)
 		M.stop_timer = evtimer_new(M.base, on_stop_timer, NULL);
 	evtimer_add(M.stop_timer, &tv);

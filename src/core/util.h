@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <sys/types.h>
 
 #define PCM_NAME "pulumicost-mcp"
@@ -16,6 +17,7 @@
 int64_t	 now_ms(void);		/* CLOCK_MONOTONIC, milliseconds */
 int64_t	 wall_ms(void);		/* CLOCK_REALTIME, milliseconds */
 uint64_t mono_usec(void);	/* CLOCK_MONOTONIC, microseconds */
+struct timeval tv_ms(int64_t ms);	/* for libevent timers */
 
 /* "30s", "5m", "1h", "250ms", "2d" or a bare number of seconds. */
 int	 parse_duration_ms(const char *s, int64_t *out);

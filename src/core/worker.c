@@ -38,11 +38,8 @@ static struct {
 	struct http_server	*http;
 	struct broker_client	*broker;
 	SSL_CTX			*tls;
-	struct event		*master_ev;
-	struct event		*drain_timer;
 	int			 draining;
 	int			 stopping;	/* the server is shutting down */
-	char			*buf;
 } W;
 
 /* --- JSON replies --------------------------------------------------------- */
@@ -303,53 +300,28 @@ begin_drain(void)
 	W.draining = 1;
 	atomic_store(&child_sb(&W.cx)->draining, 1);
 	http_server_drain(W.http);
-	tv.tv_sec = W.cx.conf->shutdown_timeout / 1000;
-	tv.tv_usec = (W.cx.conf->shutdown_timeout % 1000) * 1000;
+	tv = tv_ms(W.cx.conf->shutdown_timeout);
 	event_base_loopexit(W.cx.base, &tv);	/* the bound on draining */
 	if (http_server_connections(W.http) == 0)
 		event_base_loopexit(W.cx.base, NULL);
 }
 
 static void
-on_master(evutil_socket_t fd, short what, void *arg)
+on_quit(int shutdown)
 {
-	struct msg_hdr h;
-	ssize_t n;
-	int pfd;
-
-	(void)what;
-	(void)arg;
-	for (;;) {
-		n = chan_recv(fd, &h, W.buf, &pfd);
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n == -1 || (n == 0 && h.type == 0)) {
-			/* The master died: stop now, nobody supervises us. */
-			event_base_loopbreak(W.cx.base);
-			return;
-		}
-		switch (h.type) {
-		case MSG_QUIT:
-			if (strcmp(W.buf, "reload") != 0)
-				W.stopping = 1;
-			begin_drain();
-			break;
-		case MSG_TERM:
-			event_base_loopbreak(W.cx.base);
-			break;
-		case MSG_BROKER_FD:
-			broker_client_set_fd(W.broker, pfd);
-			pfd = -1;
-			break;
-		default:
-			logmsg(LOG_ERROR, "unexpected %s from the master",
-			    msg_type_name(h.type));
-			break;
-		}
-		if (pfd >= 0)
-			close(pfd);
-	}
+	if (shutdown)
+		W.stopping = 1;
+	begin_drain();
 }
+
+static void
+on_broker_fd(int fd, int slot)
+{
+	(void)slot;
+	broker_client_set_fd(W.broker, fd);
+}
+
+static const struct child_ops worker_ops = { on_quit, on_broker_fd };
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
@@ -412,8 +384,6 @@ worker_main(const struct child_args *a)
 #ifdef PCM_TEST_HOOKS
 	test_failpoint_start();
 #endif
-	if ((W.buf = malloc(CHAN_MAX_PAYLOAD + 1)) == NULL)
-		exit(1);
 
 	lim.max_header = (size_t)W.cx.conf->max_header_size;
 	lim.max_body = (size_t)W.cx.conf->max_message_size;
@@ -426,9 +396,7 @@ worker_main(const struct child_args *a)
 	http_server_on_close(W.http, on_conn_closed, NULL);
 	setup_listeners();
 	W.broker = broker_client_new(W.cx.base, FD_BROKER);
-	W.master_ev = event_new(W.cx.base, FD_MASTER, EV_READ | EV_PERSIST,
-	    on_master, NULL);
-	event_add(W.master_ev, NULL);
+	child_listen_master(&W.cx, &worker_ops);
 	for (i = 0; i < nitems(sigs); i++) {
 		sev[i] = evsignal_new(W.cx.base, sigs[i], on_signal, NULL);
 		event_add(sev[i], NULL);
@@ -473,13 +441,8 @@ worker_main(const struct child_args *a)
 	http_server_free(W.http);
 	for (i = 0; i < nitems(sigs); i++)
 		event_free(sev[i]);
-	event_free(W.master_ev);
-	event_free(W.cx.heartbeat);
 	if (W.tls)
 		SSL_CTX_free(W.tls);
-	free(W.buf);
-	shm_detach(W.cx.shm);
-	conf_free(W.cx.conf);
-	event_base_free(W.cx.base);
+	child_free(&W.cx);
 	return 0;
 }

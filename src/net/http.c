@@ -126,7 +126,7 @@ http_reason(int s)
 static void
 timer_set(struct http_conn *c, int64_t ms)
 {
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+	struct timeval tv = tv_ms(ms);
 
 	evtimer_add(c->timer, &tv);
 }
@@ -295,8 +295,7 @@ http_reply(struct http_request *r, int status, const char *ctype,
 	req_free(r);
 	c->state = ST_WRITING;
 	evtimer_del(c->timer);
-	wtv.tv_sec = c->srv->lim.write_timeout_ms / 1000;
-	wtv.tv_usec = (c->srv->lim.write_timeout_ms % 1000) * 1000;
+	wtv = tv_ms(c->srv->lim.write_timeout_ms);
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_enable(c->bev, EV_WRITE);
 }

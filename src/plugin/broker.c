@@ -177,7 +177,6 @@ static struct {
 	struct broker_roots	*roots;
 	struct linkq		 links;
 	int			 quitting;
-	struct event		*master_ev;
 	char			*buf;
 } B;
 
@@ -333,51 +332,19 @@ begin_quit(void)
 		return;
 	B.quitting = 1;
 	/* Draining workers may still ask for files; wait for them to go. */
-	tv.tv_sec = B.cx.conf->shutdown_timeout / 1000;
-	tv.tv_usec = (B.cx.conf->shutdown_timeout % 1000) * 1000;
+	tv = tv_ms(B.cx.conf->shutdown_timeout);
 	event_base_loopexit(B.cx.base, &tv);
 	maybe_exit();
 }
 
 static void
-on_master(evutil_socket_t fd, short what, void *arg)
+on_quit_cmd(int shutdown)
 {
-	struct msg_hdr h;
-	ssize_t n;
-	int pfd;
-
-	(void)what;
-	(void)arg;
-	for (;;) {
-		n = chan_recv(fd, &h, B.buf, &pfd);
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n == -1 || (n == 0 && h.type == 0)) {
-			/* The master is gone: so are we. */
-			event_base_loopbreak(B.cx.base);
-			return;
-		}
-		switch (h.type) {
-		case MSG_BROKER_FD:
-			if (pfd >= 0)
-				add_link(pfd, h.slot);
-			pfd = -1;
-			break;
-		case MSG_QUIT:
-			begin_quit();
-			break;
-		case MSG_TERM:
-			event_base_loopbreak(B.cx.base);
-			break;
-		default:
-			logmsg(LOG_WARN, "unexpected %s from the master",
-			    msg_type_name(h.type));
-			break;
-		}
-		if (pfd >= 0)
-			close(pfd);
-	}
+	(void)shutdown;
+	begin_quit();
 }
+
+static const struct child_ops broker_ops = { on_quit_cmd, add_link };
 
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
@@ -416,10 +383,7 @@ broker_main(const struct child_args *a)
 	sandbox_rlimits(B.cx.conf, 0);
 	child_watch_parent();
 	B.roots = broker_roots_new(B.cx.conf);
-	set_nonblock(FD_MASTER, 0);
-	B.master_ev = event_new(B.cx.base, FD_MASTER, EV_READ | EV_PERSIST,
-	    on_master, NULL);
-	event_add(B.master_ev, NULL);
+	child_listen_master(&B.cx, &broker_ops);
 	sterm = evsignal_new(B.cx.base, SIGTERM, on_term, NULL);
 	sint = evsignal_new(B.cx.base, SIGINT, on_term, NULL);
 	squit = evsignal_new(B.cx.base, SIGQUIT, on_quit, NULL);
@@ -444,12 +408,8 @@ broker_main(const struct child_args *a)
 	event_free(sterm);
 	event_free(sint);
 	event_free(squit);
-	event_free(B.master_ev);
-	event_free(B.cx.heartbeat);
 	broker_roots_free(B.roots);
 	free(B.buf);
-	shm_detach(B.cx.shm);
-	conf_free(B.cx.conf);
-	event_base_free(B.cx.base);
+	child_free(&B.cx);
 	return 0;
 }

@@ -213,8 +213,7 @@ broker_call(struct broker_client *bc, const char *method,
 	c->arg = arg;
 	c->timer = evtimer_new(bc->base, on_deadline, c);
 	TAILQ_INSERT_TAIL(&bc->calls, c, entry);
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	tv = tv_ms(timeout_ms);
 	evtimer_add(c->timer, &tv);
 
 	json_object_object_add(o, "id", json_object_new_int64(c->id));
