@@ -91,6 +91,20 @@ is($st, 200, 'daemon serves');
 is($rc, 0, '-s stop');
 ok(wait_for(sub { !kill(0, $dpid) }, 10), 'daemon stopped');
 
+# The directory of the pid file and of a unix socket is created if missing.
+{
+	my $u = Test::PCM->new;
+	my $c = $u->base_config;
+	$c =~ s{pid_file: %%PIDFILE%%}{pid_file: %%TESTDIR%%/newdir/pcm.pid};
+	$c =~ s{unix:%%SOCK%%}{unix:%%TESTDIR%%/sockdir/pcm.sock};
+	$u->write_config($c);
+	$u->run;
+	ok(-e $u->dir . '/newdir/pcm.pid', 'pid file directory created');
+	my ($s) = $u->http_get('/health', unix => 1, path => $u->dir . '/sockdir/pcm.sock');
+	is($s, 200, 'socket directory created');
+	$u->finish;
+}
+
 # A start that fails reports it through the exit status, even detached.
 $t->write_file('busy.yaml', Test::PCM::slurp($t->conf) =~ s/sandbox: \w+/sandbox: enforce\n  user: root/r);
 ($rc, undef, $err) = $t->cmd('-c', $t->dir . '/busy.yaml', '-p', $t->dir);

@@ -21,6 +21,8 @@ mcp:
 Y2
 $t->run;
 
+is((stat $t->sock)[2] & 07777, 0666, 'unix socket mode from the listener config');
+
 for my $unix (0, 1) {
 	my $via = $unix ? 'unix' : 'tcp';
 	my ($s, $j, $h) = $t->json_get('/health', unix => $unix);

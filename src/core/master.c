@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -209,8 +210,12 @@ gen_listeners(struct gen *g, char *err, size_t errlen)
 		M.ls[j].refs = 1;
 		lsock_copy(&M.ls[j], &c->listen[i]);
 		g->lsock[i] = j;
-		logmsg(LOG_INFO, "listening on %s (%s)", c->listen[i].address,
-		    c->listen[i].proto == PROTO_STREAM ? "stream" : "http");
+		logmsg(LOG_INFO, "listening on %s%s (%s%s)",
+		    c->listen[i].family == AF_UNIX ? "unix:" : "",
+		    c->listen[i].family == AF_UNIX ? c->listen[i].path :
+		    c->listen[i].address,
+		    c->listen[i].proto == PROTO_STREAM ? "stream" : "http",
+		    c->listen[i].tls ? ", tls" : "");
 	}
 	return 0;
 fail:
@@ -359,15 +364,13 @@ gen_check_ready(struct gen *g)
 static void
 on_child_msg(evutil_socket_t fd, short what, void *arg)
 {
+	static char buf[CHAN_MAX_PAYLOAD + 1];
 	struct child *ch = arg;
 	struct msg_hdr h;
-	char *buf;
 	ssize_t n;
 	int pfd, i;
 
 	(void)what;
-	if ((buf = malloc(CHAN_MAX_PAYLOAD + 1)) == NULL)
-		return;
 	/* Bounded: a chatty child cannot starve the master's other work. */
 	for (i = 0; i < 256; i++) {
 		n = chan_recv(fd, &h, buf, &pfd);
@@ -419,7 +422,6 @@ on_child_msg(evutil_socket_t fd, short what, void *arg)
 		if (ch->chan < 0)
 			break;
 	}
-	free(buf);
 }
 
 static struct child *
@@ -1147,6 +1149,7 @@ write_pid_file(const char *path)
 	char buf[32];
 	int fd, n;
 
+	(void)ensure_parent_dir(path, 0755);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd == -1)
 		return -1;

@@ -17,7 +17,7 @@
 
 #define SHM_MAGIC		0x314d48534d4350ULL	/* "PCMSHM1" */
 #define SHM_LAYOUT_VERSION	1
-#define SHM_MAX_SLOTS		256
+#define SHM_MAX_SLOTS		512	/* 64 workers x 4 generations + brokers */
 
 enum shm_stat {
 	ST_HITS, ST_MISSES, ST_INSERTS, ST_EVICTIONS, ST_EXPIRED,

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "util.h"
 
 int64_t
@@ -274,5 +276,24 @@ write_all(int fd, const void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+/*
+ * Create the directory that will hold path (one level, like "run/" for a
+ * pid file or a socket) if it does not exist yet.
+ */
+int
+ensure_parent_dir(const char *path, mode_t mode)
+{
+	char dir[4096], *slash;
+
+	if (strlcpy_(dir, path, sizeof(dir)) >= sizeof(dir))
+		return -1;
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, mode) == -1 && errno != EEXIST)
+		return -1;
 	return 0;
 }

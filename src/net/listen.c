@@ -95,6 +95,7 @@ listen_open(const struct conf_listen *l, ino_t *ino, char *err, size_t errlen)
 	if (l->family == AF_UNIX) {
 		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
 
+		(void)ensure_parent_dir(l->path, 0755);
 		if (unix_prepare(l->path, err, errlen) == -1)
 			return -1;
 		sun->sun_family = AF_UNIX;
