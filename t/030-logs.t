@@ -39,6 +39,14 @@ my $new = Test::PCM::slurp($log);
 my $n = () = ($old . $new) =~ /"msg":"http request"/g;
 is($n, 30, 'all 30 access lines are in the two files');
 like($new, qr/"msg":"log file reopened"/, 'the new file records the reopen');
+
+# A reload that names another output moves the log there.
+my $other = $t->dir . '/other.log';
+my $cfg = Test::PCM::slurp($t->conf);
+$t->write_file('config.yaml', $cfg =~ s/output: \S+/output: $other/r);
+kill 'HUP', $t->pid;
+ok(wait_for(sub { Test::PCM::slurp($other) =~ /reload complete/ }, 10), 'new output used after the reload');
+like(Test::PCM::slurp($log), qr/log output moves to \Q$other\E/, 'the old output says where the log went');
 $t->finish;
 
 # Text format on stderr, at debug level.

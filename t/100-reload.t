@@ -86,7 +86,7 @@ is($s, 200, 'serving after the storm');
 
 # A new generation whose workers die before READY is rolled back.
 SKIP: {
-	skip 'needs --enable-test-hooks', 4 unless $t->has_hooks;
+	skip 'needs --enable-test-hooks', 10 unless $t->has_hooks;
 	$t->finish;
 	my $u = Test::PCM->new;
 	$u->env(PCM_TEST_CRASH_FILE => $u->dir . '/crash');
@@ -103,6 +103,24 @@ SKIP: {
 	unlink $u->dir . '/crash';
 	is($u->reload, 'ok', 'next reload succeeds');
 	$u->finish;
+
+	# A draining worker that never finishes is killed after
+	# shutdown_timeout + 2s.
+	my $v = Test::PCM->new;
+	$v->write_config($v->base_config(workers => 1) =~ s/shutdown_timeout: 5s/shutdown_timeout: 1s/r);
+	$v->allow_alert(qr/is stuck/);
+	$v->run;
+	my ($spinner) = $v->workers;
+	my $c = $v->connect_sock;
+	print $c "GET /debug/spin HTTP/1.1\r\nHost: x\r\n\r\n";
+	Time::HiRes::sleep(0.2);
+	my $t0 = time;
+	is($v->reload, 'ok', 'reload while a worker spins');
+	ok(wait_for(sub { !kill(0, $spinner) }, 10), 'the spinning old worker was killed');
+	my $dt = time - $t0;
+	ok($dt >= 2.5 && $dt < 6, sprintf('after shutdown_timeout + 2s (%.1fs)', $dt));
+	ok($v->count_log(qr/did not exit in time|killed by signal 9/) >= 0, 'logged');
+	$v->finish;
 	done_testing;
 	exit;
 }

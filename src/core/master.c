@@ -127,6 +127,7 @@ static struct {
 } shms[8];
 
 static void	 gen_spawn_slot(struct gen *, int wslot);
+static void	 on_gen_timer(evutil_socket_t, short, void *);
 static void	 begin_stop(int);
 static void	 shm_unref(struct shm *);
 static void	 start_reload(void);
@@ -290,6 +291,28 @@ child_close_chan(struct child *ch)
 
 static void	 on_child_msg(evutil_socket_t, short, void *);
 
+/*
+ * Logging follows the generation that serves: level and format, and the
+ * output when a reload names another one (the old stays on failure).
+ */
+static void
+apply_logging(const struct conf *c)
+{
+	static char current[4096];
+
+	log_set_level(c->log_level);
+	log_set_format(c->log_format == 1);
+	if (current[0] != '\0' && strcmp(current, c->log_output) != 0) {
+		logmsg(LOG_INFO, "log output moves to %s", c->log_output);
+		if (log_open(c->log_output) == -1) {
+			logmsg(LOG_ERROR, "cannot open log output %s: %s; keeping"
+			    " %s", c->log_output, strerror(errno), current);
+			return;
+		}
+	}
+	strlcpy_(current, c->log_output, sizeof(current));
+}
+
 static void
 gen_check_ready(struct gen *g)
 {
@@ -309,6 +332,7 @@ gen_check_ready(struct gen *g)
 	g->ever_ready = 1;
 	g->state = G_ACTIVE;
 	M.starting = NULL;
+	apply_logging(g->conf);
 	if (M.active != NULL) {
 		struct gen *old = M.active;
 		struct child *ch;
@@ -325,6 +349,16 @@ gen_check_ready(struct gen *g)
 		for (i = 0; i <= old->nworkers; i++)
 			if (old->ss[i].timer)
 				evtimer_del(old->ss[i].timer);
+		/* Children drain by themselves within shutdown_timeout; the
+		 * master kills what is left 2 s later (a draining worker is no
+		 * longer watched for heartbeats). */
+		{
+			struct timeval tv = tv_ms(old->conf->shutdown_timeout + 2000);
+
+			if (old->timer == NULL)
+				old->timer = evtimer_new(M.base, on_gen_timer, old);
+			evtimer_add(old->timer, &tv);
+		}
 		/* Bound the number of draining generations. */
 		TAILQ_FOREACH(og, &M.gens, entry)
 			if (og->state == G_DRAINING)
@@ -827,8 +861,6 @@ start_reload(void)
 		notify_send("READY=1\nSTATUS=Reload failed");
 		return;
 	}
-	log_set_level(c->log_level);
-	log_set_format(c->log_format == 1);
 	M.starting = g;
 	gen_start(g);
 }
@@ -836,7 +868,7 @@ start_reload(void)
 /* --- reaping and respawn -------------------------------------------------- */
 
 static void
-describe_exit(struct child *ch, int status, char *buf, size_t len)
+describe_exit(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))
 		snprintf(buf, len, "exited with code %d", WEXITSTATUS(status));
@@ -845,7 +877,6 @@ describe_exit(struct child *ch, int status, char *buf, size_t len)
 		    strsignal(WTERMSIG(status)));
 	else
 		snprintf(buf, len, "ended with status 0x%x", status);
-	(void)ch;
 }
 
 static int
@@ -923,7 +954,7 @@ child_exited(struct child *ch, int status)
 	else if (ch->role == ROLE_WORKER && g->w[ch->wslot] == ch)
 		g->w[ch->wslot] = NULL;
 
-	describe_exit(ch, status, how, sizeof(how));
+	describe_exit(status, how, sizeof(how));
 	if ((WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) ||
 	    (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SANDBOX_TRAP))
 		sys = ch->violation >= 0 ? ch->violation : -2;
