@@ -21,6 +21,8 @@
 #include <openssl/rand.h>
 
 #include "../net/http.h"
+#include "../mcp/http_transport.h"
+#include "../mcp/test_tools.h"
 #include "../net/tls.h"
 #include "../plugin/broker.h"
 #include "chan.h"
@@ -271,6 +273,14 @@ handle(struct http_request *r, void *arg)
 			serve_ready(r);
 		return;
 	}
+	if (strcmp(r->path, "/mcp") == 0) {
+		mcp_http_endpoint(r);
+		return;
+	}
+	if (strcmp(r->path, "/rpc") == 0) {
+		mcp_http_rpc(r);
+		return;
+	}
 #ifdef PCM_TEST_HOOKS
 	if (strncmp(r->path, "/debug/", 7) == 0 && serve_debug(r))
 		return;
@@ -383,6 +393,7 @@ worker_main(const struct child_args *a)
 	child_init(&W.cx, a);
 #ifdef PCM_TEST_HOOKS
 	test_failpoint_start();
+	test_tools_register();
 #endif
 
 	lim.max_header = (size_t)W.cx.conf->max_header_size;

@@ -1,0 +1,276 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../core/log.h"
+#include "../core/util.h"
+#include "http_transport.h"
+#include "jsonrpc.h"
+#include "mcp.h"
+#include "tools.h"
+
+#define MAX_BATCH	100
+
+/*
+ * One HTTP request's worth of JSON-RPC: a single message or a batch.
+ * It owns the session used by the request (session-less mode) and lives
+ * until the last response due has been sent.
+ */
+struct exchange {
+	struct http_request	*req;
+	struct mcp_session	 session;
+	struct json_object	*batch;		/* responses, when a batch */
+	int			 pending;	/* responses still due */
+	int			 started;	/* dispatching is over */
+};
+
+static void
+send_json(struct http_request *r, int status, struct json_object *o)
+{
+	const char *s = rpc_string(o);
+
+	http_reply(r, status, "application/json", s, strlen(s));
+	json_object_put(o);
+}
+
+/* A transport-level JSON-RPC error: no id could be trusted. */
+static void
+send_rpc_error(struct http_request *r, int status, int code, const char *msg)
+{
+	send_json(r, status, rpc_error(NULL, code, msg, NULL));
+}
+
+static void
+exchange_finish(struct exchange *x)
+{
+	if (x->pending > 0 || !x->started)
+		return;
+	if (x->batch != NULL) {
+		if (json_object_array_length(x->batch) == 0) {
+			json_object_put(x->batch);
+			http_reply(x->req, 202, NULL, NULL, 0);
+		} else
+			send_json(x->req, 200, x->batch);
+	}
+	free(x);
+}
+
+static void
+on_respond(void *arg, struct json_object *resp)
+{
+	struct exchange *x = arg;
+
+	x->pending--;
+	if (x->batch != NULL)
+		json_object_array_add(x->batch, resp);
+	else
+		send_json(x->req, 200, resp);
+	exchange_finish(x);
+}
+
+/*
+ * /rpc: a method that names a tool is a tools/call of it, with params as
+ * its arguments ({"method":"analyze_projected_costs","params":{...}}).
+ */
+static struct json_object *
+tool_as_method(struct json_object *o, const struct rpc_msg *m)
+{
+	struct json_object *n, *p;
+
+	if (m->kind != RPC_REQUEST || tools_find(m->method) == NULL)
+		return NULL;
+	n = json_object_new_object();
+	json_object_object_add(n, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(n, "id", json_object_get(m->id));
+	json_object_object_add(n, "method", json_object_new_string("tools/call"));
+	p = json_object_new_object();
+	json_object_object_add(p, "name", json_object_new_string(m->method));
+	json_object_object_add(p, "arguments", m->params &&
+	    json_object_is_type(m->params, json_type_object) ?
+	    json_object_get(m->params) : json_object_new_object());
+	json_object_object_add(n, "params", p);
+	(void)o;
+	return n;
+}
+
+/* Dispatch one element; an invalid one answers with an error response. */
+static void
+dispatch_one(struct exchange *x, struct json_object *o, int rpc)
+{
+	struct mcp_io io = { NULL, on_respond, x };
+	struct json_object *alias = NULL;
+	struct rpc_msg m;
+	char why[256];
+	int code;
+
+	if (rpc_classify(o, &m, &code, why, sizeof(why)) == -1) {
+		x->pending++;
+		on_respond(x, rpc_error(NULL, code, why, NULL));
+		return;
+	}
+	if (rpc && m.kind == RPC_REQUEST && strcmp(m.method, "tools/call") != 0 &&
+	    (alias = tool_as_method(o, &m)) != NULL)
+		rpc_classify(alias, &m, &code, why, sizeof(why));
+	x->pending++;
+	if (mcp_dispatch(&x->session, MCP_SESSIONLESS, &m, &io) == 0)
+		x->pending--;
+	json_object_put(alias);
+}
+
+static int
+header_has(const struct http_request *r, const char *name, const char *token)
+{
+	const char *v = http_header(r, name);
+
+	return v != NULL && strcasestr(v, token) != NULL;
+}
+
+static int
+content_type_is_json(const struct http_request *r, int lenient)
+{
+	const char *ct = http_header(r, "Content-Type");
+
+	if (ct == NULL)
+		return lenient;
+	if (strncasecmp(ct, "application/json", 16) == 0 &&
+	    (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' '))
+		return 1;
+	/* curl -d sends this by default; the seed's runbook uses it on /rpc. */
+	return lenient && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
+}
+
+static void
+serve(struct http_request *r, int rpc)
+{
+	struct json_object *o;
+	struct exchange *x;
+	char why[256];
+	size_t i, n;
+
+	if ((o = rpc_parse(r->body, r->body_len, why, sizeof(why))) == NULL) {
+		send_rpc_error(r, 400, RPC_PARSE_ERROR, why);
+		return;
+	}
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		json_object_put(o);
+		send_rpc_error(r, 500, RPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	x->req = r;
+	mcp_session_init(&x->session);
+	if (!rpc) {
+		const char *v = http_header(r, "MCP-Protocol-Version");
+
+		/* Without the header the spec says to assume 2025-03-26. */
+		strlcpy_(x->session.version, v ? v : "2025-03-26",
+		    sizeof(x->session.version));
+	}
+	if (json_object_is_type(o, json_type_array)) {
+		n = json_object_array_length(o);
+		/* Batches exist in JSON-RPC, and in MCP only in 2025-03-26. */
+		if ((!rpc && strcmp(x->session.version, "2025-03-26") != 0) ||
+		    n == 0 || n > MAX_BATCH) {
+			json_object_put(o);
+			free(x);
+			send_rpc_error(r, 400, RPC_INVALID_REQUEST, n == 0 ?
+			    "empty batch" : n > MAX_BATCH ? "batch of more than"
+			    " 100 messages" : "batches are only allowed in"
+			    " protocol version 2025-03-26");
+			return;
+		}
+		x->batch = json_object_new_array();
+		for (i = 0; i < n; i++) {
+			struct json_object *e = json_object_array_get_idx(o, i);
+			struct json_object *meth;
+
+			if (!rpc && json_object_is_type(e, json_type_object) &&
+			    json_object_object_get_ex(e, "method", &meth) &&
+			    strcmp(json_object_get_string(meth), "initialize") == 0) {
+				x->pending++;
+				on_respond(x, rpc_error(NULL, RPC_INVALID_REQUEST,
+				    "initialize must not be part of a batch", NULL));
+				continue;
+			}
+			dispatch_one(x, e, rpc);
+		}
+		json_object_put(o);
+		x->started = 1;
+		exchange_finish(x);
+		return;
+	}
+	{
+		struct rpc_msg m;
+		int code;
+
+		if (rpc_classify(o, &m, &code, why, sizeof(why)) == -1) {
+			json_object_put(o);
+			free(x);
+			send_rpc_error(r, 400, code, why);
+			return;
+		}
+		x->started = 1;
+		dispatch_one(x, o, rpc);
+		json_object_put(o);
+		if (m.kind != RPC_REQUEST) {
+			/* A notification or a client response: accepted. */
+			http_reply(r, rpc ? 204 : 202, NULL, NULL, 0);
+			free(x);
+		}
+	}
+}
+
+void
+mcp_http_endpoint(struct http_request *r)
+{
+	const char *v;
+
+	if (strcmp(r->method, "POST") != 0) {
+		/* No server-initiated stream and no sessions to delete yet. */
+		http_add_header(r, "Allow", "POST");
+		send_rpc_error(r, 405, -32000, "Method not allowed: use POST");
+		return;
+	}
+	if (!header_has(r, "Accept", "application/json") &&
+	    !header_has(r, "Accept", "*/*") &&
+	    !header_has(r, "Accept", "application/*")) {
+		send_rpc_error(r, 406, -32000, "Not Acceptable: the client must"
+		    " accept application/json and text/event-stream");
+		return;
+	}
+	if (!content_type_is_json(r, 0)) {
+		send_rpc_error(r, 415, -32000, "Unsupported Media Type: the body"
+		    " must be application/json");
+		return;
+	}
+	if ((v = http_header(r, "MCP-Protocol-Version")) != NULL &&
+	    !mcp_version_supported(v)) {
+		char msg[256];
+
+		/* 400 with a legacy-format body, so newer clients fall back. */
+		snprintf(msg, sizeof(msg), "Bad Request: Unsupported protocol"
+		    " version: %.32s (supported versions: %s)", v,
+		    mcp_supported_list());
+		send_rpc_error(r, 400, -32000, msg);
+		return;
+	}
+	serve(r, 0);
+}
+
+void
+mcp_http_rpc(struct http_request *r)
+{
+	if (strcmp(r->method, "POST") != 0) {
+		http_add_header(r, "Allow", "POST");
+		send_rpc_error(r, 405, -32000, "Method not allowed: use POST");
+		return;
+	}
+	if (!content_type_is_json(r, 1)) {
+		send_rpc_error(r, 415, -32000, "Unsupported Media Type: the body"
+		    " must be JSON");
+		return;
+	}
+	serve(r, 1);
+}

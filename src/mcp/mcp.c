@@ -1,0 +1,398 @@
+/*
+ * The MCP method table and the lifecycle rules of revisions 2024-11-05 to
+ * 2025-11-25.  Transports (HTTP /mcp and /rpc, the stream protocol) parse
+ * and classify messages, then call mcp_dispatch; everything here is
+ * independent of how bytes travel.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../core/util.h"
+#include "mcp.h"
+#include "tools.h"
+
+static const char *const versions[] = {
+	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
+};
+
+/* RFC 5424 levels, as MCP names them, lowest first. */
+static const char *const mcp_levels[] = {
+	"debug", "info", "notice", "warning", "error", "critical", "alert",
+	"emergency", NULL
+};
+
+struct tool_call {
+	struct mcp_session	*session;
+	struct json_object	*id;
+	struct json_object	*progress_token;
+	struct mcp_io		 io;
+	double			 last_progress;
+	int			 sent_progress;
+	int			 cancelled;
+	const struct tool	*tool;
+};
+
+int
+mcp_version_supported(const char *v)
+{
+	size_t i;
+
+	for (i = 0; versions[i] != NULL; i++)
+		if (strcmp(v, versions[i]) == 0)
+			return 1;
+	return 0;
+}
+
+const char *
+mcp_supported_list(void)
+{
+	return "2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05";
+}
+
+void
+mcp_session_init(struct mcp_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->log_level = -1;
+}
+
+static void
+respond(const struct mcp_io *io, struct json_object *resp)
+{
+	if (io->respond != NULL)
+		io->respond(io->arg, resp);
+	else
+		json_object_put(resp);
+}
+
+static int
+reply_error(const struct rpc_msg *m, const struct mcp_io *io, int code,
+    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	respond(io, rpc_error(m->id, code, msg, NULL));
+	return 1;
+}
+
+static struct json_object *
+param(const struct rpc_msg *m, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (m->params == NULL || !json_object_is_type(m->params, json_type_object))
+		return NULL;
+	json_object_object_get_ex(m->params, key, &v);
+	return v;
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+static struct json_object *
+server_capabilities(void)
+{
+	struct json_object *c = json_object_new_object(), *t;
+
+	t = json_object_new_object();
+	json_object_object_add(t, "listChanged", json_object_new_boolean(0));
+	json_object_object_add(c, "tools", t);
+	json_object_object_add(c, "logging", json_object_new_object());
+	return c;
+}
+
+static int
+do_initialize(struct mcp_session *s, enum mcp_mode mode,
+    const struct rpc_msg *m, const struct mcp_io *io)
+{
+	struct json_object *v = param(m, "protocolVersion"), *r, *info, *ci, *n;
+	const char *want, *got;
+
+	if (v == NULL || !json_object_is_type(v, json_type_string))
+		return reply_error(m, io, RPC_INVALID_PARAMS,
+		    "initialize needs params.protocolVersion (a string)");
+	if (mode == MCP_STATEFUL && s->initialized)
+		return reply_error(m, io, RPC_INVALID_REQUEST,
+		    "the session is already initialized");
+	/* The requested version if we speak it, otherwise our latest. */
+	want = json_object_get_string(v);
+	got = mcp_version_supported(want) ? want : MCP_LATEST_VERSION;
+	strlcpy_(s->version, got, sizeof(s->version));
+	s->initialized = 1;
+	if ((ci = param(m, "clientInfo")) != NULL &&
+	    json_object_object_get_ex(ci, "name", &n) &&
+	    json_object_is_type(n, json_type_string))
+		strlcpy_(s->client, json_object_get_string(n), sizeof(s->client));
+
+	r = json_object_new_object();
+	json_object_object_add(r, "protocolVersion", json_object_new_string(got));
+	json_object_object_add(r, "capabilities", server_capabilities());
+	info = json_object_new_object();
+	json_object_object_add(info, "name", json_object_new_string(PCM_NAME));
+	json_object_object_add(info, "title", json_object_new_string("PulumiCost MCP Server"));
+	json_object_object_add(info, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(r, "serverInfo", info);
+	json_object_object_add(r, "instructions", json_object_new_string(
+	    "Cloud cost answers for Pulumi infrastructure. Call tools/list to see"
+	    " the cost tools this server offers; every figure is computed from"
+	    " real inputs, and what cannot be priced is reported as unpriced,"
+	    " never as zero."));
+	respond(io, rpc_result(m->id, r));
+	return 1;
+}
+
+static int
+do_set_level(struct mcp_session *s, const struct rpc_msg *m,
+    const struct mcp_io *io)
+{
+	struct json_object *v = param(m, "level");
+	int i;
+
+	if (v != NULL && json_object_is_type(v, json_type_string))
+		for (i = 0; mcp_levels[i] != NULL; i++)
+			if (strcmp(json_object_get_string(v), mcp_levels[i]) == 0) {
+				s->log_level = i;
+				respond(io, rpc_result(m->id, NULL));
+				return 1;
+			}
+	return reply_error(m, io, RPC_INVALID_PARAMS, "params.level must be one"
+	    " of debug, info, notice, warning, error, critical, alert,"
+	    " emergency");
+}
+
+/* --- tools/list ----------------------------------------------------------- */
+
+/*
+ * Cursors are opaque to clients: "c1." and the offset in hex.  Anything
+ * else, or an offset past the end, is an invalid cursor.
+ */
+static int
+cursor_decode(const char *c, size_t *off)
+{
+	char *end;
+	unsigned long v;
+
+	if (strncmp(c, "c1.", 3) != 0 || c[3] == '\0')
+		return -1;
+	v = strtoul(c + 3, &end, 16);
+	if (*end != '\0' || v == 0 || v >= tools_count())
+		return -1;
+	*off = v;
+	return 0;
+}
+
+static int
+do_tools_list(const struct rpc_msg *m, const struct mcp_io *io)
+{
+	struct json_object *c = param(m, "cursor"), *r, *list;
+	size_t off = 0, i;
+	char next[32];
+
+	if (c != NULL && (!json_object_is_type(c, json_type_string) ||
+	    cursor_decode(json_object_get_string(c), &off) == -1))
+		return reply_error(m, io, RPC_INVALID_PARAMS, "invalid cursor");
+	list = json_object_new_array();
+	for (i = off; i < tools_count() && i < off + MCP_PAGE_SIZE; i++)
+		json_object_array_add(list, tool_describe(tools_at(i)));
+	r = json_object_new_object();
+	json_object_object_add(r, "tools", list);
+	if (i < tools_count()) {
+		snprintf(next, sizeof(next), "c1.%zx", i);
+		json_object_object_add(r, "nextCursor", json_object_new_string(next));
+	}
+	respond(io, rpc_result(m->id, r));
+	return 1;
+}
+
+/* --- tools/call ----------------------------------------------------------- */
+
+static int
+do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
+    const struct mcp_io *io)
+{
+	struct json_object *name = param(m, "name"), *args = param(m, "arguments");
+	struct json_object *meta = param(m, "_meta"), *tok = NULL;
+	const struct tool *t;
+	struct tool_call *c;
+
+	if (name == NULL || !json_object_is_type(name, json_type_string))
+		return reply_error(m, io, RPC_INVALID_PARAMS,
+		    "tools/call needs params.name (a string)");
+	if (args != NULL && !json_object_is_type(args, json_type_object))
+		return reply_error(m, io, RPC_INVALID_PARAMS,
+		    "params.arguments must be an object");
+	if ((t = tools_find(json_object_get_string(name))) == NULL)
+		return reply_error(m, io, RPC_INVALID_PARAMS, "Unknown tool: %s",
+		    json_object_get_string(name));
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return reply_error(m, io, RPC_INTERNAL_ERROR, "out of memory");
+	c->session = s;
+	c->id = json_object_get(m->id);
+	c->io = *io;
+	c->tool = t;
+	if (meta != NULL && json_object_object_get_ex(meta, "progressToken", &tok) &&
+	    (json_object_is_type(tok, json_type_string) ||
+	    json_object_is_type(tok, json_type_int)))
+		c->progress_token = json_object_get(tok);
+	args = args ? json_object_get(args) : json_object_new_object();
+	t->handler(c, args);
+	json_object_put(args);
+	return 1;
+}
+
+static void
+call_free(struct tool_call *c)
+{
+	json_object_put(c->id);
+	json_object_put(c->progress_token);
+	free(c);
+}
+
+/*
+ * A result: the structured content (which conforms to the tool's
+ * outputSchema) and, for clients that read only text, the same as JSON
+ * or the given text.
+ */
+void
+tool_call_done(struct tool_call *c, struct json_object *structured,
+    const char *text)
+{
+	struct json_object *r = json_object_new_object(), *content, *b;
+
+	if (c->cancelled) {
+		json_object_put(structured);
+		call_free(c);
+		return;
+	}
+	content = json_object_new_array();
+	b = json_object_new_object();
+	json_object_object_add(b, "type", json_object_new_string("text"));
+	json_object_object_add(b, "text", json_object_new_string(text ? text :
+	    structured ? rpc_string(structured) : ""));
+	json_object_array_add(content, b);
+	json_object_object_add(r, "content", content);
+	if (structured != NULL)
+		json_object_object_add(r, "structuredContent", structured);
+	json_object_object_add(r, "isError", json_object_new_boolean(0));
+	respond(&c->io, rpc_result(c->id, r));
+	call_free(c);
+}
+
+/* A tool execution error: reported in the result so a model can correct. */
+void
+tool_call_fail(struct tool_call *c, const char *fmt, ...)
+{
+	struct json_object *r = json_object_new_object(), *content, *b;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->cancelled) {
+		call_free(c);
+		return;
+	}
+	content = json_object_new_array();
+	b = json_object_new_object();
+	json_object_object_add(b, "type", json_object_new_string("text"));
+	json_object_object_add(b, "text", json_object_new_string(msg));
+	json_object_array_add(content, b);
+	json_object_object_add(r, "content", content);
+	json_object_object_add(r, "isError", json_object_new_boolean(1));
+	respond(&c->io, rpc_result(c->id, r));
+	call_free(c);
+}
+
+void
+tool_call_progress(struct tool_call *c, double progress, double total,
+    const char *message)
+{
+	struct json_object *p;
+
+	/* Progress must increase; only with a token and a stream to send on. */
+	if (c->progress_token == NULL || c->io.notify == NULL || c->cancelled ||
+	    (c->sent_progress && progress <= c->last_progress))
+		return;
+	c->sent_progress = 1;
+	c->last_progress = progress;
+	p = json_object_new_object();
+	json_object_object_add(p, "progressToken", json_object_get(c->progress_token));
+	json_object_object_add(p, "progress", json_object_new_double(progress));
+	if (total > 0)
+		json_object_object_add(p, "total", json_object_new_double(total));
+	if (message != NULL && strcmp(c->session->version, "2024-11-05") != 0)
+		json_object_object_add(p, "message", json_object_new_string(message));
+	c->io.notify(c->io.arg, rpc_notification("notifications/progress", p));
+}
+
+void
+tool_call_log(struct tool_call *c, const char *level, const char *message)
+{
+	struct json_object *p;
+	int i;
+
+	if (c->io.notify == NULL || c->session->log_level < 0 || c->cancelled)
+		return;
+	for (i = 0; mcp_levels[i] != NULL; i++)
+		if (strcmp(mcp_levels[i], level) == 0)
+			break;
+	if (mcp_levels[i] == NULL || i < c->session->log_level)
+		return;
+	p = json_object_new_object();
+	json_object_object_add(p, "level", json_object_new_string(level));
+	json_object_object_add(p, "logger", json_object_new_string(c->tool->name));
+	json_object_object_add(p, "data", json_object_new_string(message));
+	c->io.notify(c->io.arg, rpc_notification("notifications/message", p));
+}
+
+int
+tool_call_cancelled(const struct tool_call *c)
+{
+	return c->cancelled;
+}
+
+/* --- dispatch ------------------------------------------------------------- */
+
+int
+mcp_dispatch(struct mcp_session *s, enum mcp_mode mode, const struct rpc_msg *m,
+    const struct mcp_io *io)
+{
+	const char *meth = m->method;
+
+	if (m->kind == RPC_RESPONSE)
+		return 0;	/* we send no requests to clients yet */
+	if (m->kind == RPC_NOTIFICATION) {
+		if (strcmp(meth, "notifications/initialized") == 0)
+			s->ready = 1;
+		/* notifications/cancelled: nothing is in flight past this call
+		 * yet; unknown notifications are ignored, as the spec says. */
+		return 0;
+	}
+	if (strcmp(meth, "ping") == 0) {
+		respond(io, rpc_result(m->id, NULL));
+		return 1;
+	}
+	if (strcmp(meth, "initialize") == 0)
+		return do_initialize(s, mode, m, io);
+	if (strcmp(meth, "tools/list") != 0 && strcmp(meth, "tools/call") != 0 &&
+	    strcmp(meth, "logging/setLevel") != 0)
+		return reply_error(m, io, RPC_METHOD_NOT_FOUND,
+		    "Method not found: %s", meth);
+	if (mode == MCP_STATEFUL && !s->initialized)
+		return reply_error(m, io, RPC_INVALID_REQUEST, "the session is not"
+		    " initialized: send initialize first");
+	if (strcmp(meth, "tools/list") == 0)
+		return do_tools_list(m, io);
+	if (strcmp(meth, "tools/call") == 0)
+		return do_tools_call(s, m, io);
+	return do_set_level(s, m, io);
+}

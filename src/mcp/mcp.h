@@ -1,0 +1,60 @@
+/*
+ * MCP, independent of the transport: lifecycle and version negotiation,
+ * ping, logging/setLevel, tools/list with cursors, tools/call, and the
+ * notifications a request may produce (progress, log messages).
+ */
+#ifndef PCM_MCP_H
+#define PCM_MCP_H
+
+#include <json-c/json.h>
+
+#include "jsonrpc.h"
+
+#define MCP_LATEST_VERSION	"2025-11-25"
+#define MCP_PAGE_SIZE		10
+
+enum mcp_mode {
+	MCP_STATEFUL,		/* one session (stream connection, HTTP session) */
+	MCP_SESSIONLESS		/* /rpc and session-less /mcp: every request stands alone */
+};
+
+struct mcp_session {
+	char		 version[16];	/* negotiated; "" before initialize */
+	int		 initialized;	/* initialize answered */
+	int		 ready;		/* notifications/initialized seen */
+	int		 log_level;	/* MCP level index; -1 until set */
+	char		 client[64];	/* clientInfo.name */
+};
+
+/* Where a request's messages go.  notify may be NULL (they are dropped). */
+struct mcp_io {
+	void		(*notify)(void *arg, struct json_object *note);
+	void		(*respond)(void *arg, struct json_object *resp);
+	void		*arg;
+};
+
+void		 mcp_session_init(struct mcp_session *);
+/*
+ * Handle one classified message.  Returns 1 when a response will be
+ * delivered through io->respond (now or later), 0 when none is due
+ * (a notification or a client response).  Ownership of what is passed to
+ * notify and respond goes to the callee.
+ */
+int		 mcp_dispatch(struct mcp_session *, enum mcp_mode,
+		    const struct rpc_msg *, const struct mcp_io *);
+int		 mcp_version_supported(const char *);
+const char	*mcp_supported_list(void);
+
+/* --- for tool handlers ---------------------------------------------------- */
+struct tool_call;
+void		 tool_call_done(struct tool_call *, struct json_object *structured,
+		    const char *text);
+void		 tool_call_fail(struct tool_call *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 tool_call_progress(struct tool_call *, double progress,
+		    double total, const char *message);
+void		 tool_call_log(struct tool_call *, const char *level,
+		    const char *message);
+int		 tool_call_cancelled(const struct tool_call *);
+
+#endif

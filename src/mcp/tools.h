@@ -1,0 +1,40 @@
+/*
+ * The tool registry: one table of tools, each with its name, title,
+ * description, input and output JSON Schemas, annotations, aliases and a
+ * handler.  Tools register themselves from the modules that build their
+ * engines; the protocol code only lists, finds and calls.
+ */
+#ifndef PCM_TOOLS_H
+#define PCM_TOOLS_H
+
+#include <json-c/json.h>
+
+struct tool_call;
+
+/*
+ * A handler answers through tool_call_done (now or later).  args is an
+ * object (missing arguments arrive as {}).
+ */
+typedef void	(*tool_handler)(struct tool_call *, struct json_object *args);
+
+struct tool {
+	const char	*name;
+	const char	*title;
+	const char	*description;
+	const char	*input_schema;		/* JSON text */
+	const char	*output_schema;		/* JSON text or NULL */
+	int		 read_only;
+	int		 idempotent;
+	int		 open_world;
+	const char *const *aliases;		/* NULL-terminated, or NULL */
+	tool_handler	 handler;
+};
+
+int		 tools_register(const struct tool *);
+const struct tool *tools_find(const char *name);	/* by name or alias */
+size_t		 tools_count(void);
+const struct tool *tools_at(size_t i);
+/* The Tool object of tools/list. */
+struct json_object *tool_describe(const struct tool *);
+
+#endif
