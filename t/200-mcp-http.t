@@ -21,9 +21,18 @@ sub post {
 	my ($path, $body, %h) = @_;
 	my %hd = (%H, %h);
 	my $hdr = join '', map { defined $hd{$_} ? "$_: $hd{$_}\r\n" : '' } sort keys %hd;
-	my ($s, $rh, $b) = $t->http("POST $path HTTP/1.1\r\nHost: localhost\r\n$hdr"
+	$hdr = "Host: localhost\r\n$hdr" unless exists $h{Host};
+	my ($s, $rh, $b) = $t->http("POST $path HTTP/1.1\r\n$hdr"
 	    . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body");
-	my $j = length($b // '') ? eval { decode_json($b) } : undef;
+	my $j;
+	if (($rh->{'content-type'} // '') =~ m{^text/event-stream}) {
+		# The last event of a stream is the response.
+		my $raw = Test::PCM::dechunk($b);
+		my @d = $raw =~ /^data: (.+)$/mg;
+		$j = @d ? eval { decode_json($d[-1]) } : undef;
+	} else {
+		$j = length($b // '') ? eval { decode_json($b) } : undef;
+	}
 	return ($s, $j, $rh, $b);
 }
 
@@ -154,6 +163,37 @@ SKIP: {
 	ok($j->{result}{structuredContent}, 'tools/call by alias');
 }
 
+# --- SSE when a call may produce notifications
+SKIP: {
+	skip 'test tools need --enable-test-hooks', 8 unless $hooks;
+	($s, $j, $h, $b) = rpc('/mcp', { jsonrpc => '2.0', id => 30, method => 'tools/call',
+	    params => { name => 'test_echo', arguments => {}, _meta => { progressToken => 'tok-1' } } });
+	is($s, 200, 'SSE: 200');
+	like($h->{'content-type'}, qr{^text/event-stream}, 'SSE: text/event-stream');
+	is($h->{'x-accel-buffering'}, 'no', 'SSE: X-Accel-Buffering: no');
+	like($h->{'cache-control'}, qr/no-cache/, 'SSE: Cache-Control: no-cache');
+	$b = Test::PCM::dechunk($b) if ($h->{'transfer-encoding'} // '') eq 'chunked';
+	my @ev = split /\n\n/, $b;
+	like($ev[0], qr/^id: \S+-0\ndata: $/, 'priming event: an id and empty data');
+	my @data = map { /^data: (.*)$/m ? decode_json($1) : () } @ev[1 .. $#ev];
+	my @prog = grep { ($_->{method} // '') eq 'notifications/progress' } @data;
+	is_deeply([ map { $_->{params}{progress} } @prog ], [1, 2], 'progress notifications, increasing');
+	is($prog[0]{params}{progressToken}, 'tok-1', 'progress token echoed with its type');
+	is($data[-1]{id}, 30, 'the response comes last');
+}
+
+# --- DNS rebinding protection
+($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 40, method => 'ping' }, 'Host' => 'evil.example.com');
+is($s, 403, 'foreign Host: 403');
+($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 41, method => 'ping' }, 'Origin' => 'http://evil.example.com');
+is($s, 403, 'foreign Origin: 403');
+like($j->{error}{message}, qr/Origin is not allowed/, 'says which check');
+($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 42, method => 'ping' }, 'Host' => 'localhost:' . $t->port,
+    'Origin' => 'http://localhost:' . $t->port);
+is($s, 200, 'localhost Host and Origin: 200');
+($s, $j) = rpc('/rpc', { jsonrpc => '2.0', id => 43, method => 'ping' }, 'Host' => 'evil.example.com');
+is($s, 403, '/rpc checks Host too');
+
 # --- /rpc
 ($s, $j) = post('/rpc', '{"jsonrpc":"2.0","id":1,"method":"ping"}', 'Accept' => undef,
     'Content-Type' => 'application/x-www-form-urlencoded');
@@ -166,5 +206,17 @@ is(scalar @$j, 2, '/rpc batch');
 ($s) = $t->http_get('/rpc');
 is($s, 405, 'GET /rpc: 405');
 
+# Configured host names.
 $t->finish;
+my $u = Test::PCM->new;
+$u->write_config($u->base_config(extra => "mcp:\n  allowed_hosts: [mcp.example.com]\n  allowed_origins: [\"https://app.example.com\"]\n"));
+$u->run;
+$t = $u;
+($s) = rpc('/mcp', { jsonrpc => '2.0', id => 1, method => 'ping' }, 'Host' => 'mcp.example.com');
+is($s, 200, 'mcp.allowed_hosts admits a configured name');
+($s) = rpc('/mcp', { jsonrpc => '2.0', id => 1, method => 'ping' }, 'Host' => 'localhost');
+is($s, 403, 'and then only those');
+($s) = rpc('/mcp', { jsonrpc => '2.0', id => 1, method => 'ping' }, 'Host' => 'mcp.example.com', 'Origin' => 'https://app.example.com');
+is($s, 200, 'mcp.allowed_origins admits a configured origin');
+$u->finish;
 done_testing;

@@ -70,6 +70,8 @@ struct conf {
 	/* mcp */
 	int		 mcp_streaming;
 	int64_t		 max_message_size, connection_timeout;
+	struct strlist	 allowed_hosts;		/* empty: localhost forms */
+	struct strlist	 allowed_origins;	/* empty: localhost forms */
 
 	/* cache */
 	int		 cache_enabled;

@@ -14,6 +14,14 @@
 
 #define MAX_BATCH	100
 
+static const struct conf *cf;
+
+void
+mcp_http_init(const struct conf *c)
+{
+	cf = c;
+}
+
 /*
  * One HTTP request's worth of JSON-RPC: a single message or a batch.
  * It owns the session used by the request (session-less mode) and lives
@@ -25,7 +33,47 @@ struct exchange {
 	struct json_object	*batch;		/* responses, when a batch */
 	int			 pending;	/* responses still due */
 	int			 started;	/* dispatching is over */
+	int			 sse;		/* answering as an event stream */
+	unsigned		 events;	/* SSE event ids sent */
 };
+
+/* --- SSE ------------------------------------------------------------------ */
+
+static void
+sse_event(struct exchange *x, struct json_object *msg)
+{
+	char head[128];
+	const char *data = msg ? rpc_string(msg) : "";
+	size_t n;
+
+	/* Ids are unique per stream: the request id and a sequence. */
+	n = (size_t)snprintf(head, sizeof(head), "%sid: %s-%u\ndata: ",
+	    msg ? "event: message\n" : "", x->req->request_id, x->events++);
+	http_stream_write(x->req, head, n);
+	http_stream_write(x->req, data, strlen(data));
+	http_stream_write(x->req, "\n\n", 2);
+}
+
+static void
+sse_start(struct exchange *x)
+{
+	x->sse = 1;
+	http_add_header(x->req, "Cache-Control", "no-cache, no-transform");
+	/* nginx and other proxies must not buffer the stream. */
+	http_add_header(x->req, "X-Accel-Buffering", "no");
+	http_stream_start(x->req, 200, "text/event-stream");
+	sse_event(x, NULL);	/* priming event: an id and empty data */
+}
+
+static void
+on_notify(void *arg, struct json_object *note)
+{
+	struct exchange *x = arg;
+
+	if (x->sse)
+		sse_event(x, note);
+	json_object_put(note);
+}
 
 static void
 send_json(struct http_request *r, int status, struct json_object *o)
@@ -66,7 +114,11 @@ on_respond(void *arg, struct json_object *resp)
 	x->pending--;
 	if (x->batch != NULL)
 		json_object_array_add(x->batch, resp);
-	else
+	else if (x->sse) {
+		sse_event(x, resp);
+		json_object_put(resp);
+		http_stream_end(x->req);
+	} else
 		send_json(x->req, 200, resp);
 	exchange_finish(x);
 }
@@ -100,7 +152,7 @@ tool_as_method(struct json_object *o, const struct rpc_msg *m)
 static void
 dispatch_one(struct exchange *x, struct json_object *o, int rpc)
 {
-	struct mcp_io io = { NULL, on_respond, x };
+	struct mcp_io io = { on_notify, on_respond, x };
 	struct json_object *alias = NULL;
 	struct rpc_msg m;
 	char why[256];
@@ -126,6 +178,101 @@ header_has(const struct http_request *r, const char *name, const char *token)
 	const char *v = http_header(r, name);
 
 	return v != NULL && strcasestr(v, token) != NULL;
+}
+
+/*
+ * JSON unless the request may produce notifications: a tools/call with a
+ * progress token, or of a tool that reports progress or logs, from a
+ * client that accepts an event stream.
+ */
+static int
+wants_stream(const struct http_request *r, const struct rpc_msg *m)
+{
+	struct json_object *name, *meta;
+	const struct tool *t;
+
+	if (m->kind != RPC_REQUEST || strcmp(m->method, "tools/call") != 0 ||
+	    !header_has(r, "Accept", "text/event-stream") ||
+	    m->params == NULL || !json_object_is_type(m->params, json_type_object))
+		return 0;
+	if (json_object_object_get_ex(m->params, "_meta", &meta) &&
+	    json_object_object_get_ex(meta, "progressToken", NULL))
+		return 1;
+	return json_object_object_get_ex(m->params, "name", &name) &&
+	    (t = tools_find(json_object_get_string(name))) != NULL && t->notifies;
+}
+
+/* --- DNS rebinding protection ---------------------------------------------- */
+
+static int
+is_local_host(const char *h, size_t n)
+{
+	return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	    (n == 9 && strncmp(h, "127.0.0.1", 9) == 0) ||
+	    (n == 5 && strncmp(h, "[::1]", 5) == 0);
+}
+
+/* Length of the host part of "host[:port]" (IPv6 in brackets). */
+static size_t
+host_len(const char *h)
+{
+	const char *e;
+
+	if (*h == '[')
+		return (e = strchr(h, ']')) ? (size_t)(e - h + 1) : strlen(h);
+	return (e = strchr(h, ':')) ? (size_t)(e - h) : strlen(h);
+}
+
+static int
+host_allowed(const char *host)
+{
+	size_t i, n = host_len(host);
+
+	if (cf == NULL || cf->allowed_hosts.n == 0)
+		return is_local_host(host, n);
+	for (i = 0; i < cf->allowed_hosts.n; i++) {
+		const char *a = cf->allowed_hosts.v[i];
+
+		if (strcmp(a, "*") == 0 || strcasecmp(a, host) == 0 ||
+		    (strlen(a) == n && strncasecmp(a, host, n) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+origin_allowed(const char *origin)
+{
+	const char *h = strstr(origin, "://");
+	size_t i;
+
+	if (cf != NULL && cf->allowed_origins.n > 0) {
+		for (i = 0; i < cf->allowed_origins.n; i++)
+			if (strcmp(cf->allowed_origins.v[i], "*") == 0 ||
+			    strcasecmp(cf->allowed_origins.v[i], origin) == 0)
+				return 1;
+		return 0;
+	}
+	return h != NULL && is_local_host(h + 3, host_len(h + 3));
+}
+
+/* 0 when the request may go on; otherwise a 403 was sent. */
+static int
+check_origin(struct http_request *r)
+{
+	const char *host = http_header(r, "Host"), *origin = http_header(r, "Origin");
+
+	if (host != NULL && !host_allowed(host)) {
+		send_rpc_error(r, 403, -32000, "Forbidden: Host is not allowed"
+		    " (mcp.allowed_hosts)");
+		return -1;
+	}
+	if (origin != NULL && !origin_allowed(origin)) {
+		send_rpc_error(r, 403, -32000, "Forbidden: Origin is not allowed"
+		    " (mcp.allowed_origins)");
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -212,6 +359,8 @@ serve(struct http_request *r, int rpc)
 			return;
 		}
 		x->started = 1;
+		if (!rpc && wants_stream(r, &m))
+			sse_start(x);
 		dispatch_one(x, o, rpc);
 		json_object_put(o);
 		if (m.kind != RPC_REQUEST) {
@@ -227,6 +376,8 @@ mcp_http_endpoint(struct http_request *r)
 {
 	const char *v;
 
+	if (check_origin(r) == -1)
+		return;
 	if (strcmp(r->method, "POST") != 0) {
 		/* No server-initiated stream and no sessions to delete yet. */
 		http_add_header(r, "Allow", "POST");
@@ -262,6 +413,8 @@ mcp_http_endpoint(struct http_request *r)
 void
 mcp_http_rpc(struct http_request *r)
 {
+	if (check_origin(r) == -1)
+		return;
 	if (strcmp(r->method, "POST") != 0) {
 		http_add_header(r, "Allow", "POST");
 		send_rpc_error(r, 405, -32000, "Method not allowed: use POST");

@@ -5,8 +5,10 @@
 #ifndef PCM_HTTP_TRANSPORT_H
 #define PCM_HTTP_TRANSPORT_H
 
+#include "../core/conf.h"
 #include "../net/http.h"
 
+void	 mcp_http_init(const struct conf *);
 void	 mcp_http_endpoint(struct http_request *);	/* /mcp */
 void	 mcp_http_rpc(struct http_request *);		/* /rpc */
 

@@ -340,12 +340,14 @@ tool_call_log(struct tool_call *c, const char *level, const char *message)
 	struct json_object *p;
 	int i;
 
-	if (c->io.notify == NULL || c->session->log_level < 0 || c->cancelled)
+	if (c->io.notify == NULL || c->cancelled)
 		return;
 	for (i = 0; mcp_levels[i] != NULL; i++)
 		if (strcmp(mcp_levels[i], level) == 0)
 			break;
-	if (mcp_levels[i] == NULL || i < c->session->log_level)
+	/* Until a client sets a level, info and above are sent. */
+	if (mcp_levels[i] == NULL ||
+	    i < (c->session->log_level < 0 ? 1 : c->session->log_level))
 		return;
 	p = json_object_new_object();
 	json_object_object_add(p, "level", json_object_new_string(level));

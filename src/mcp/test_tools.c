@@ -40,6 +40,7 @@ static const struct tool echo_tool = {
 	.output_schema = "{\"type\":\"object\",\"properties\":{\"echo\":{\"type\":\"object\"}},\"required\":[\"echo\"]}",
 	.read_only = 1,
 	.idempotent = 1,
+	.notifies = 1,
 	.aliases = echo_aliases,
 	.handler = echo,
 };

@@ -26,6 +26,7 @@ struct tool {
 	int		 read_only;
 	int		 idempotent;
 	int		 open_world;
+	int		 notifies;	/* may send progress or log messages */
 	const char *const *aliases;		/* NULL-terminated, or NULL */
 	tool_handler	 handler;
 };

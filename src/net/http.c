@@ -243,33 +243,23 @@ access_log(struct http_request *r, size_t bytes)
 	logkv(LOG_INFO, f, "http request");
 }
 
-void
-http_reply(struct http_request *r, int status, const char *ctype,
-    const char *body, size_t len)
+/* The status line and headers; len < 0 means a chunked (streamed) body. */
+static void
+write_head(struct http_request *r, int status, const char *ctype, ssize_t len)
 {
 	struct http_conn *c = r->conn;
-	struct evbuffer *out;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t i, before = evbuffer_get_length(out);
 	char date[64];
 	struct tm tm;
 	time_t t;
-	size_t i, before;
-	struct timeval wtv;
 
 	r->status = status;
-	if (c->gone) {
-		/* The client left while we worked: nothing to send to. */
-		access_log(r, 0);
-		c->req = NULL;
-		req_free(r);
-		conn_free(c);
-		return;
-	}
-	if (c->srv->draining)
+	if (c->srv->draining || !r->keepalive)
 		c->close_after = 1;
-	if (!r->keepalive)
+	/* HTTP/1.0 has no chunked coding: the end of a stream is the close. */
+	if (len < 0 && r->minor == 0)
 		c->close_after = 1;
-	out = bufferevent_get_output(c->bev);
-	before = evbuffer_get_length(out);
 	t = time(NULL);
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
@@ -278,7 +268,10 @@ http_reply(struct http_request *r, int status, const char *ctype,
 	    PACKAGE_VERSION, date);
 	if (ctype != NULL)
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
-	evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
+	if (len >= 0)
+		evbuffer_add_printf(out, "Content-Length: %zd\r\n", len);
+	else if (r->minor >= 1)
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
 	evbuffer_add_printf(out, "X-Request-Id: %s\r\n", r->request_id);
 	for (i = 0; i < r->nrhdrs; i++)
 		evbuffer_add_printf(out, "%s: %s\r\n", r->rhdrs[i].name,
@@ -288,16 +281,94 @@ http_reply(struct http_request *r, int status, const char *ctype,
 	else if (r->minor == 0)
 		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
 	evbuffer_add(out, "\r\n", 2);
-	if (len > 0 && strcmp(r->method, "HEAD") != 0)
-		evbuffer_add(out, body, len);
-	access_log(r, evbuffer_get_length(out) - before);
+	r->bytes_sent += evbuffer_get_length(out) - before;
+}
+
+/* The response is complete: log it, free the request, flush. */
+static void
+finish_response(struct http_request *r)
+{
+	struct http_conn *c = r->conn;
+	struct timeval wtv;
+
+	access_log(r, r->bytes_sent);
 	c->req = NULL;
 	req_free(r);
+	if (c->gone) {
+		/* The client left while we worked: nothing to send to. */
+		conn_free(c);
+		return;
+	}
 	c->state = ST_WRITING;
 	evtimer_del(c->timer);
 	wtv = tv_ms(c->srv->lim.write_timeout_ms);
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+void
+http_reply(struct http_request *r, int status, const char *ctype,
+    const char *body, size_t len)
+{
+	struct http_conn *c = r->conn;
+
+	if (!c->gone) {
+		write_head(r, status, ctype, (ssize_t)len);
+		if (len > 0 && strcmp(r->method, "HEAD") != 0) {
+			evbuffer_add(bufferevent_get_output(c->bev), body, len);
+			r->bytes_sent += len;
+		}
+	} else
+		r->status = status;
+	finish_response(r);
+}
+
+/*
+ * Streaming (SSE): headers now, then chunks as they come, each flushed
+ * by the event loop; the request stays in the handler's hands until
+ * http_stream_end.  If the client leaves meanwhile, writes are dropped.
+ */
+void
+http_stream_start(struct http_request *r, int status, const char *ctype)
+{
+	struct http_conn *c = r->conn;
+	struct timeval wtv;
+
+	r->streaming = 1;
+	r->status = status;
+	if (c->gone)
+		return;
+	write_head(r, status, ctype, -1);
+	wtv = tv_ms(c->srv->lim.write_timeout_ms);
+	bufferevent_set_timeouts(c->bev, NULL, &wtv);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+void
+http_stream_write(struct http_request *r, const char *data, size_t len)
+{
+	struct http_conn *c = r->conn;
+	struct evbuffer *out;
+
+	if (c->gone || len == 0)
+		return;
+	out = bufferevent_get_output(c->bev);
+	if (r->minor >= 1)
+		evbuffer_add_printf(out, "%zx\r\n", len);
+	evbuffer_add(out, data, len);
+	if (r->minor >= 1)
+		evbuffer_add(out, "\r\n", 2);
+	r->bytes_sent += len;
+}
+
+void
+http_stream_end(struct http_request *r)
+{
+	struct http_conn *c = r->conn;
+
+	if (!c->gone && r->minor >= 1)
+		evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+	finish_response(r);
 }
 
 void
@@ -342,6 +413,11 @@ conn_fail(struct http_conn *c, int status, const char *msg)
 	if (r->request_id[0] == '\0')
 		make_request_id(r);
 	c->close_after = 1;
+	if (r->streaming) {
+		/* Headers are out: all we can do is end the stream. */
+		http_stream_end(r);
+		return;
+	}
 	r->keepalive = 0;
 	http_reply_error(r, status, msg);
 }

@@ -53,6 +53,8 @@ struct http_request {
 	struct http_header *rhdrs;
 	size_t		 nrhdrs;
 	int		 status;
+	int		 streaming;
+	size_t		 bytes_sent;
 };
 
 typedef void	(*http_handler)(struct http_request *, void *arg);
@@ -74,6 +76,12 @@ int		 http_add_header(struct http_request *, const char *name,
 /* Send the response; the request is freed afterwards. */
 void		 http_reply(struct http_request *, int status,
 		    const char *ctype, const char *body, size_t len);
+/* A streamed body (chunked): start, write chunks, end (frees the request). */
+void		 http_stream_start(struct http_request *, int status,
+		    const char *ctype);
+void		 http_stream_write(struct http_request *, const char *data,
+		    size_t len);
+void		 http_stream_end(struct http_request *);
 /* {"error":{"code":status,"message":msg},"request_id":...} */
 void		 http_reply_error(struct http_request *, int status,
 		    const char *msg);

@@ -391,6 +391,19 @@ sub read_response {
 	return ($status, \%h, $body);
 }
 
+# Decode a chunked body (read_response returns the raw bytes to EOF).
+sub dechunk {
+	my ($b) = @_;
+	my $out = '';
+	while ($b =~ s/^([0-9a-fA-F]+)\r\n//) {
+		my $n = hex $1;
+		last if $n == 0;
+		$out .= substr($b, 0, $n, '');
+		$b =~ s/^\r\n//;
+	}
+	return $out;
+}
+
 sub http_get {
 	my ($self, $path, %o) = @_;
 	my $hdrs = $o{headers} // '';
