@@ -52,6 +52,10 @@ pulumicost-mcp is starting on its embedded defaults. Reach it with:
   curl http://127.0.0.1:8080/health
   curl http://127.0.0.1:8080/ready
   curl --unix-socket $top/run/pulumicost-mcp.sock http://localhost/health
+  curl -s http://127.0.0.1:8080/rpc -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+MCP clients: POST http://127.0.0.1:8080/mcp (Streamable HTTP), or for Claude Desktop
+  "command": "$top/pulumicost-mcp",
+  "args": ["bridge", "--socket", "$top/run/pulumicost-mcp-stream.sock"]
 Stop it with Ctrl-C (or: ./pulumicost-mcp -p $top -s quit).
 MSG
 	exec ./pulumicost-mcp -p "$top" --foreground

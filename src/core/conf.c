@@ -1022,14 +1022,6 @@ validate(struct loader *L)
 			return -1;
 		}
 	}
-	for (i = 0; i < c->nlisten; i++) {
-		if (c->listen[i].proto == PROTO_STREAM) {
-			snprintf(L->err, L->errlen, "%s: server.listen[%zu].protocol:"
-			    " the stream protocol is not available in this release;"
-			    " use http", L->name, i);
-			return -1;
-		}
-	}
 	if (c->metrics_path[0] != '/') {
 		snprintf(L->err, L->errlen, "%s: observability.metrics.path: must"
 		    " start with /", L->name);

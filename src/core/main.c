@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../mcp/bridge.h"
 #include "../net/tls.h"
 #include "../plugin/broker.h"
 #include "child.h"
@@ -32,6 +33,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: %s [-htTV] [-c file] [-p prefix] [-s signal] [--foreground]\n"
+"       %s bridge --socket PATH\n"
 "\n"
 "  -c, --config FILE     configuration file (default %s;\n"
 "                        embedded defaults when it does not exist)\n"
@@ -46,7 +48,7 @@ usage(FILE *f)
 "      --foreground      do not detach (systemd, containers, tests)\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n",
-	    PCM_NAME, PCM_CONF_PATH);
+	    PCM_NAME, PCM_NAME, PCM_CONF_PATH);
 }
 
 static int
@@ -150,6 +152,8 @@ main(int argc, char *argv[])
 	struct conf *c;
 	char err[1024], *prefix;
 
+	if (argc > 1 && strcmp(argv[1], "bridge") == 0)
+		return bridge_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:p:s:tTVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

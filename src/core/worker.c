@@ -22,6 +22,7 @@
 
 #include "../net/http.h"
 #include "../mcp/http_transport.h"
+#include "../mcp/stream.h"
 #include "../mcp/test_tools.h"
 #include "../net/tls.h"
 #include "../plugin/broker.h"
@@ -310,6 +311,7 @@ begin_drain(void)
 	W.draining = 1;
 	atomic_store(&child_sb(&W.cx)->draining, 1);
 	http_server_drain(W.http);
+	stream_drain();
 	tv = tv_ms(W.cx.conf->shutdown_timeout);
 	event_base_loopexit(W.cx.base, &tv);	/* the bound on draining */
 	if (http_server_connections(W.http) == 0)
@@ -357,9 +359,12 @@ setup_listeners(void)
 		logmsg(LOG_ALERT, "TLS: %s", err);
 		exit(EXIT_FATAL_CONFIG);
 	}
+	stream_init(W.cx.base, W.http, c);
 	for (i = 0; i < c->nlisten; i++) {
-		if (http_server_listen(W.http, FD_LISTEN0 + (int)i,
-		    c->listen[i].tls ? W.tls : NULL) == -1) {
+		if (http_server_listen_raw(W.http, FD_LISTEN0 + (int)i,
+		    c->listen[i].tls ? W.tls : NULL,
+		    c->listen[i].proto == PROTO_STREAM ? stream_accept : NULL,
+		    NULL) == -1) {
 			logmsg(LOG_ALERT, "cannot listen on %s", c->listen[i].address);
 			exit(EXIT_FATAL_CONFIG);
 		}
@@ -450,6 +455,7 @@ worker_main(const struct child_args *a)
 	 * (with "unavailable"), while those requests' connections exist.
 	 */
 	broker_client_free(W.broker);
+	stream_free_all();
 	http_server_free(W.http);
 	for (i = 0; i < nitems(sigs); i++)
 		event_free(sev[i]);

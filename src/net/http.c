@@ -44,6 +44,8 @@ struct http_listener {
 	SSL_CTX			*tls;
 	int			 is_unix;
 	struct http_server	*srv;
+	http_raw_accept		 raw;		/* another protocol's connections */
+	void			*raw_arg;
 };
 
 struct http_conn {
@@ -972,6 +974,21 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			SSL_free(ssl);
 	} else
 		c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (hl->raw != NULL && c->bev != NULL) {
+		/* Counted here (limits, drain), served by its own module. */
+		struct bufferevent *bev = c->bev;
+		char remote[64];
+
+		strlcpy_(remote, c->remote, sizeof(remote));
+		free(c);
+		s->nconns++;
+		if (s->nconns >= s->lim.max_connections && !s->paused) {
+			s->paused = 1;
+			listeners_enable(s, 0);
+		}
+		hl->raw(bev, remote, hl->raw_arg);
+		return;
+	}
 	c->timer = evtimer_new(s->base, on_timer, c);
 	if (c->bev == NULL || c->timer == NULL) {
 		if (c->bev)
@@ -1052,6 +1069,26 @@ http_server_new(struct event_base *base, const struct http_limits *lim,
 int
 http_server_listen(struct http_server *s, int fd, SSL_CTX *tls)
 {
+	return http_server_listen_raw(s, fd, tls, NULL, NULL);
+}
+
+/* A raw connection handed out by http_server_listen_raw has ended. */
+void
+http_server_raw_closed(struct http_server *s)
+{
+	s->nconns--;
+	if (s->paused && !s->draining && s->nconns < s->lim.max_connections) {
+		s->paused = 0;
+		listeners_enable(s, 1);
+	}
+	if (s->on_close)
+		s->on_close(s->on_close_arg);
+}
+
+int
+http_server_listen_raw(struct http_server *s, int fd, SSL_CTX *tls,
+    http_raw_accept raw, void *raw_arg)
+{
 	struct http_listener *hl;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -1061,6 +1098,8 @@ http_server_listen(struct http_server *s, int fd, SSL_CTX *tls)
 	hl = &s->ls[s->nls];
 	hl->srv = s;
 	hl->tls = tls;
+	hl->raw = raw;
+	hl->raw_arg = raw_arg;
 	hl->is_unix = getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    ss.ss_family == AF_UNIX;
 	hl->l = evconnlistener_new(s->base, on_accept, hl,

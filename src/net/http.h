@@ -58,11 +58,22 @@ struct http_request {
 };
 
 typedef void	(*http_handler)(struct http_request *, void *arg);
+/* A connection of another protocol on a listener we accept for. */
+struct bufferevent;
+typedef void	(*http_raw_accept)(struct bufferevent *, const char *remote,
+		    void *arg);
 
 struct http_server *http_server_new(struct event_base *,
 		    const struct http_limits *, http_handler, void *arg);
 void		 http_server_free(struct http_server *);
 int		 http_server_listen(struct http_server *, int fd, SSL_CTX *tls);
+/*
+ * Accept on fd for another protocol: connections count against the
+ * server's limits; the owner calls http_server_raw_closed for each one.
+ */
+int		 http_server_listen_raw(struct http_server *, int fd, SSL_CTX *tls,
+		    http_raw_accept, void *arg);
+void		 http_server_raw_closed(struct http_server *);
 /* Stop accepting, close idle connections, close the rest when done. */
 void		 http_server_drain(struct http_server *);
 int		 http_server_connections(const struct http_server *);

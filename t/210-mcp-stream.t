@@ -1,0 +1,138 @@
+#!/usr/bin/perl
+# The stream protocol (newline-delimited JSON-RPC on a unix socket) and
+# pulumicost-mcp bridge: sessions, errors, notifications inline, limits,
+# and a bridge that survives reloads.
+
+use strict;
+use warnings;
+use IO::Socket::UNIX;
+use IPC::Open2;
+use JSON::PP;
+use POSIX qw(:sys_wait_h);
+use Socket qw(SOCK_STREAM);
+use Test::More;
+use Test::PCM qw(wait_for);
+use Time::HiRes qw(time sleep);
+
+my $t = Test::PCM->new;
+my $ss = $t->dir . '/run/stream.sock';
+$t->write_config($t->base_config(server => <<"Y", extra => "mcp:\n  max_message_size: 4096\n"));
+  read_timeout: 1s
+Y
+my $cfg = Test::PCM::slurp($t->conf);
+$cfg =~ s{(  worker_processes)}{    - address: unix:$ss\n      protocol: stream\n$1};
+$t->write_config($cfg);
+$t->run;
+my $hooks = $t->has_hooks;
+
+my $c = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $ss) or die "$ss: $!";
+$c->autoflush(1);
+our $buf = '';
+sub rd {
+	my ($s) = @_;
+	$s //= $c;
+	my $deadline = time + 5;
+	while (time < $deadline) {
+		if ($buf =~ s/^(.*?)\n//) { return decode_json($1) }
+		my $rin = '';
+		vec($rin, fileno($s), 1) = 1;
+		next unless select(my $r = $rin, undef, undef, 0.2);
+		my $n = sysread($s, $buf, 65536, length $buf);
+		return undef unless $n;
+	}
+	return undef;
+}
+sub wr { my ($o) = @_; print $c (ref $o ? encode_json($o) : $o), "\n"; }
+
+wr({ jsonrpc => '2.0', id => 1, method => 'tools/list' });
+my $j = rd();
+is($j->{error}{code}, -32600, 'before initialize: -32600');
+like($j->{error}{message}, qr/send initialize first/, 'says what to do');
+wr({ jsonrpc => '2.0', id => 2, method => 'ping' });
+is_deeply(rd()->{result}, {}, 'ping before initialize');
+wr({ jsonrpc => '2.0', id => 3, method => 'server/discover' });
+is(rd()->{error}{code}, -32601, 'server/discover before initialize: a prompt -32601');
+wr({ jsonrpc => '2.0', id => 0, method => 'initialize', params => { protocolVersion => '2025-11-25',
+    capabilities => {}, clientInfo => { name => 'perl', version => '1' } } });
+$j = rd();
+is($j->{id}, 0, 'initialize: id 0');
+is($j->{result}{protocolVersion}, '2025-11-25', 'initialize: version');
+wr({ jsonrpc => '2.0', method => 'notifications/initialized' });
+wr('{"jsonrpc":"2.0","id":4,');
+is(rd()->{error}{code}, -32700, 'malformed line: -32700, and the session goes on');
+wr({ jsonrpc => '2.0', id => 5, method => 'tools/list' });
+ok(ref rd()->{result}{tools} eq 'ARRAY', 'tools/list after initialize');
+wr({ jsonrpc => '2.0', id => 6, method => 'initialize', params => { protocolVersion => '2025-11-25' } });
+is(rd()->{error}{code}, -32600, 'second initialize: -32600');
+wr('[{"jsonrpc":"2.0","id":7,"method":"ping"}]');
+is(rd()->{error}{code}, -32600, 'batch under 2025-11-25: -32600');
+wr('{"jsonrpc":"2.0","id":8,"method":"ping","pad":"' . ('x' x 5000) . '"}');
+is(rd()->{error}{code}, -32600, 'oversized line: -32600');
+wr({ jsonrpc => '2.0', id => 9, method => 'ping' });
+is_deeply(rd()->{result}, {}, 'session usable after an oversized line');
+
+SKIP: {
+	skip 'test tools need --enable-test-hooks', 4 unless $hooks;
+	wr({ jsonrpc => '2.0', id => 10, method => 'logging/setLevel', params => { level => 'debug' } });
+	rd();
+	wr({ jsonrpc => '2.0', id => 11, method => 'tools/call', params => { name => 'test_echo',
+	    _meta => { progressToken => 77 } } });
+	my @got = map { rd() } 1 .. 4;
+	is($got[0]{method}, 'notifications/message', 'log message inline');
+	is($got[1]{method}, 'notifications/progress', 'progress inline');
+	is($got[1]{params}{progressToken}, 77, 'integer token kept');
+	is($got[3]{id}, 11, 'response after its notifications');
+}
+
+# An unfinished line is closed after read_timeout.
+{
+	my $d = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $ss);
+	print $d '{"jsonrpc":"2.0"';
+	my $t0 = time;
+	local $buf = '';
+	my $e = rd($d);
+	is($e->{error}{code}, -32700, 'incomplete line: error after read_timeout');
+	ok(time - $t0 >= 0.9, 'not before');
+}
+
+# The bridge: stdio <-> socket.
+my $bin = $t->bin;
+my ($rc, undef, $err) = $t->cmd('bridge', '--socket', $t->dir . '/run/none.sock');
+is($rc, 1, 'bridge to a missing socket exits 1');
+like($err, qr/cannot connect to .*none\.sock/, 'with a clear message');
+
+my ($out, $in);
+my $pid = open2($out, $in, $bin, 'bridge', '--socket', $ss);
+$in->autoflush(1);
+sub brd {
+	my $line;
+	my $deadline = time + 10;
+	my $rin = '';
+	vec($rin, fileno($out), 1) = 1;
+	while (time < $deadline) {
+		next unless select(my $r = $rin, undef, undef, 0.2);
+		$line = <$out>;
+		last;
+	}
+	return defined $line ? decode_json($line) : undef;
+}
+print $in encode_json({ jsonrpc => '2.0', id => 'a', method => 'initialize', params => {
+    protocolVersion => '2025-06-18', capabilities => {}, clientInfo => { name => 'b', version => '1' } } }), "\n";
+is(brd()->{result}{protocolVersion}, '2025-06-18', 'bridge: initialize');
+print $in encode_json({ jsonrpc => '2.0', method => 'notifications/initialized' }), "\n";
+print $in encode_json({ jsonrpc => '2.0', id => 'b', method => 'ping' }), "\n";
+is(brd()->{id}, 'b', 'bridge: ping');
+
+# A reload closes the session; the bridge reconnects and replays.
+is($t->reload, 'ok', 'reload while the bridge is connected');
+ok(wait_for(sub { !grep { $t->generation_of($_) == 1 } $t->workers }, 10), 'old generation gone');
+print $in encode_json({ jsonrpc => '2.0', id => 'c', method => 'tools/list' }), "\n";
+my $r = brd();
+is($r->{id}, 'c', 'bridge: the session goes on after a reload');
+ok($r->{result}{tools}, 'as an initialized session, invisibly');
+close $in;
+ok(wait_for(sub { waitpid($pid, WNOHANG) == $pid }, 5), 'bridge exits on stdin EOF');
+is($? >> 8, 0, 'with status 0');
+
+$t->finish;
+done_testing;
