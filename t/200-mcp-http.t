@@ -125,7 +125,7 @@ is($s, 406, 'Accept without JSON: 406');
 is($s, 415, 'Content-Type text/plain: 415');
 ($s, $h) = $t->http_get('/mcp', headers => "Accept: text/event-stream\r\n");
 is($s, 405, 'GET /mcp: 405');
-is($h->{allow}, 'POST', 'Allow: POST');
+is($h->{allow}, 'POST, DELETE', 'Allow: POST, DELETE');
 
 # --- tools
 ($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 9, method => 'tools/list' });

@@ -46,7 +46,8 @@ child_init(struct child_ctx *cx, const struct child_args *a)
 	}
 	log_set_level(cx->conf->log_level);
 	log_set_format(cx->conf->log_format == 1);
-	if ((cx->shm = shm_attach(FD_SHM, err, sizeof(err))) == NULL) {
+	if ((cx->shm = shm_attach(FD_SHM, err, sizeof(err))) == NULL ||
+	    (cx->sess = shm_attach(FD_SESS, err, sizeof(err))) == NULL) {
 		logmsg(LOG_ALERT, "%s", err);
 		exit(EXIT_FATAL_CONFIG);
 	}
@@ -171,6 +172,7 @@ child_free(struct child_ctx *cx)
 		event_free(cx->heartbeat);
 	free(cx->buf);
 	shm_detach(cx->shm);
+	shm_detach(cx->sess);
 	conf_free(cx->conf);
 	event_base_free(cx->base);
 }

@@ -35,6 +35,7 @@ struct child_ctx {
 	char		*buf;
 	struct conf	*conf;
 	struct shm	*shm;
+	struct shm	*sess;		/* MCP sessions */
 	struct event_base *base;
 	struct event	*heartbeat;
 };

@@ -70,6 +70,7 @@ struct conf {
 	/* mcp */
 	int		 mcp_streaming;
 	int64_t		 max_message_size, connection_timeout;
+	int64_t		 session_timeout;	/* idle MCP sessions expire */
 	struct strlist	 allowed_hosts;		/* empty: localhost forms */
 	struct strlist	 allowed_origins;	/* empty: localhost forms */
 

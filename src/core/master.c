@@ -38,6 +38,7 @@
 #include "util.h"
 
 #define MAX_LSOCKS		64
+#define SESSION_SHM_SIZE	(8 * 1024 * 1024)
 #define MIN_UPTIME_MS		5000
 #define MAX_BACKOFF_MS		60000
 #define MAX_DRAINING		3
@@ -119,6 +120,7 @@ static struct {
 	struct event	*stop_timer;
 	char		*pid_file;
 	struct shm	*shm_keep;	/* segment of the active generation */
+	struct shm	*sess;		/* MCP sessions: one for all generations */
 } M;
 
 static struct {
@@ -501,6 +503,7 @@ spawn_child(struct gen *g, int role, int wslot, int broker_end)
 	fds[FD_BROKER - 3] = broker_end;
 	fds[FD_SHM - 3] = shm_fd(g->shm);
 	fds[FD_CONF - 3] = g->conf_fd;
+	fds[FD_SESS - 3] = shm_fd(M.sess);
 	nfds = FD_LISTEN0 - 3;
 	if (role == ROLE_WORKER)
 		for (k = 0; k < g->conf->nlisten; k++)
@@ -1289,6 +1292,15 @@ master_main(const struct master_opts *o)
 		return 1;
 	}
 	M.shm_keep = g->shm;
+	/*
+	 * Sessions outlive generations (any worker of any generation serves
+	 * any session), so their segment is made once, at a fixed size.
+	 */
+	if ((M.sess = shm_create(SESSION_SHM_SIZE, 16, err, sizeof(err))) == NULL) {
+		logmsg(LOG_ALERT, "cannot start: session segment: %s", err);
+		cleanup();
+		return 1;
+	}
 	if ((M.pid_file = strdup(c->pid_file)) == NULL ||
 	    write_pid_file(M.pid_file) == -1) {
 		logmsg(LOG_ALERT, "cannot write pid file %s: %s", c->pid_file,
@@ -1327,6 +1339,7 @@ master_main(const struct master_opts *o)
 	event_free(M.tick);
 	if (M.stop_timer)
 		event_free(M.stop_timer);
+	shm_detach(M.sess);
 	free(M.pid_file);
 	close(M.exe_fd);
 	event_base_free(M.base);

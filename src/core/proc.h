@@ -13,7 +13,8 @@
 #define FD_BROKER	4	/* worker: channel to the broker */
 #define FD_SHM		5	/* shared-memory segment */
 #define FD_CONF		6	/* sealed config snapshot (YAML bytes) */
-#define FD_LISTEN0	7	/* first listener; conf->listen order */
+#define FD_SESS		7	/* shared segment of MCP sessions */
+#define FD_LISTEN0	8	/* first listener; conf->listen order */
 
 int	 proc_open_self(void);
 /*

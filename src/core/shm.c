@@ -536,3 +536,19 @@ shm_put(struct shm *s, const void *key, size_t klen, const void *val,
 	shm_stat_add(s, ST_INSERTS, 1);
 	return 0;
 }
+
+/* 1 when the key was there, 0 when not, -1 on error. */
+int
+shm_del(struct shm *s, const void *key, size_t klen)
+{
+	uint64_t h = siphash24(key, klen, s->hdr->hash_key);
+	struct shard *sh = shard_at(s, (unsigned)(h & (s->hdr->nshards - 1)));
+	long idx;
+
+	if (shard_lock(s, sh) == -1)
+		return -1;
+	if ((idx = find_slot(sh, h, key, klen)) >= 0)
+		slot_kill(sh, &sh->slots[idx]);
+	shard_unlock(sh);
+	return idx >= 0 ? 1 : 0;
+}

@@ -65,6 +65,7 @@ int		 shm_get(struct shm *, const void *key, size_t klen,
 		    char **val, size_t *vlen);
 int		 shm_put(struct shm *, const void *key, size_t klen,
 		    const void *val, size_t vlen, int64_t ttl_ms);
+int		 shm_del(struct shm *, const void *key, size_t klen);
 unsigned	 shm_shard_of(struct shm *, const void *key, size_t klen);
 void		 shm_bump_epoch(struct shm *);
 void		 shm_stat_add(struct shm *, enum shm_stat, uint64_t);

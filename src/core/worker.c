@@ -411,7 +411,7 @@ worker_main(const struct child_args *a)
 		exit(1);
 	http_server_on_close(W.http, on_conn_closed, NULL);
 	setup_listeners();
-	mcp_http_init(W.cx.conf);
+	mcp_http_init(W.cx.conf, W.cx.sess);
 	W.broker = broker_client_new(W.cx.base, FD_BROKER);
 	child_listen_master(&W.cx, &worker_ops);
 	for (i = 0; i < nitems(sigs); i++) {

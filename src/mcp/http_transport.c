@@ -10,16 +10,19 @@
 #include "http_transport.h"
 #include "jsonrpc.h"
 #include "mcp.h"
+#include "session.h"
 #include "tools.h"
 
 #define MAX_BATCH	100
 
 static const struct conf *cf;
+static struct shm *sessions;
 
 void
-mcp_http_init(const struct conf *c)
+mcp_http_init(const struct conf *c, struct shm *sess)
 {
 	cf = c;
+	sessions = sess;
 }
 
 /*
@@ -35,6 +38,8 @@ struct exchange {
 	int			 started;	/* dispatching is over */
 	int			 sse;		/* answering as an event stream */
 	unsigned		 events;	/* SSE event ids sent */
+	char			 sid[SESSION_ID_LEN + 1];	/* Mcp-Session-Id */
+	int			 new_session;	/* initialize without a session */
 };
 
 /* --- SSE ------------------------------------------------------------------ */
@@ -112,6 +117,15 @@ on_respond(void *arg, struct json_object *resp)
 	struct exchange *x = arg;
 
 	x->pending--;
+	if (x->new_session && !json_object_object_get_ex(resp, "error", NULL)) {
+		/* A successful initialize opens a session (shared memory). */
+		if (session_create(sessions, &x->session, cf->session_timeout,
+		    x->sid) == 0)
+			http_add_header(x->req, "Mcp-Session-Id", x->sid);
+		else
+			logmsg(LOG_ERROR, "cannot store a new MCP session");
+		x->new_session = 0;
+	}
 	if (x->batch != NULL)
 		json_object_array_add(x->batch, resp);
 	else if (x->sse) {
@@ -167,7 +181,8 @@ dispatch_one(struct exchange *x, struct json_object *o, int rpc)
 	    (alias = tool_as_method(o, &m)) != NULL)
 		rpc_classify(alias, &m, &code, why, sizeof(why));
 	x->pending++;
-	if (mcp_dispatch(&x->session, MCP_SESSIONLESS, &m, &io) == 0)
+	if (mcp_dispatch(&x->session, x->sid[0] ? MCP_STATEFUL : MCP_SESSIONLESS,
+	    &m, &io) == 0)
 		x->pending--;
 	json_object_put(alias);
 }
@@ -310,10 +325,30 @@ serve(struct http_request *r, int rpc)
 	mcp_session_init(&x->session);
 	if (!rpc) {
 		const char *v = http_header(r, "MCP-Protocol-Version");
+		const char *sid = http_header(r, "Mcp-Session-Id");
 
-		/* Without the header the spec says to assume 2025-03-26. */
-		strlcpy_(x->session.version, v ? v : "2025-03-26",
-		    sizeof(x->session.version));
+		if (sid != NULL) {
+			int found = session_load(sessions, sid, &x->session,
+			    cf->session_timeout);
+
+			if (found != 1) {
+				json_object_put(o);
+				free(x);
+				send_rpc_error(r, 404, -32001, "Session not found");
+				return;
+			}
+			strlcpy_(x->sid, sid, sizeof(x->sid));
+		} else
+			/* Without the header the spec says to assume 2025-03-26. */
+			strlcpy_(x->session.version, v ? v : "2025-03-26",
+			    sizeof(x->session.version));
+		if (sid == NULL && json_object_is_type(o, json_type_object)) {
+			struct json_object *meth;
+
+			x->new_session = json_object_object_get_ex(o, "method",
+			    &meth) && json_object_object_get_ex(o, "id", NULL) &&
+			    strcmp(json_object_get_string(meth), "initialize") == 0;
+		}
 	}
 	if (json_object_is_type(o, json_type_array)) {
 		n = json_object_array_length(o);
@@ -361,7 +396,22 @@ serve(struct http_request *r, int rpc)
 		x->started = 1;
 		if (!rpc && wants_stream(r, &m))
 			sse_start(x);
-		dispatch_one(x, o, rpc);
+		if (x->sid[0]) {
+			/* Keep what this message changed (level, initialized). */
+			char sid[SESSION_ID_LEN + 1];
+			struct mcp_session before = x->session;
+
+			strlcpy_(sid, x->sid, sizeof(sid));
+			x->pending++;	/* hold x across the dispatch */
+			dispatch_one(x, o, rpc);
+			if (memcmp(&before, &x->session, sizeof(before)) != 0)
+				session_store(sessions, sid, &x->session,
+				    cf->session_timeout);
+			x->pending--;
+			if (m.kind == RPC_REQUEST)
+				exchange_finish(x);
+		} else
+			dispatch_one(x, o, rpc);
 		json_object_put(o);
 		if (m.kind != RPC_REQUEST) {
 			/* A notification or a client response: accepted. */
@@ -378,9 +428,21 @@ mcp_http_endpoint(struct http_request *r)
 
 	if (check_origin(r) == -1)
 		return;
+	if (strcmp(r->method, "DELETE") == 0) {
+		const char *sid = http_header(r, "Mcp-Session-Id");
+
+		if (sid == NULL)
+			send_rpc_error(r, 400, -32000, "Bad Request:"
+			    " Mcp-Session-Id header is required");
+		else if (session_delete(sessions, sid) != 1)
+			send_rpc_error(r, 404, -32001, "Session not found");
+		else
+			http_reply(r, 204, NULL, NULL, 0);
+		return;
+	}
 	if (strcmp(r->method, "POST") != 0) {
-		/* No server-initiated stream and no sessions to delete yet. */
-		http_add_header(r, "Allow", "POST");
+		/* No server-initiated stream is offered. */
+		http_add_header(r, "Allow", "POST, DELETE");
 		send_rpc_error(r, 405, -32000, "Method not allowed: use POST");
 		return;
 	}

@@ -6,9 +6,10 @@
 #define PCM_HTTP_TRANSPORT_H
 
 #include "../core/conf.h"
+#include "../core/shm.h"
 #include "../net/http.h"
 
-void	 mcp_http_init(const struct conf *);
+void	 mcp_http_init(const struct conf *, struct shm *sessions);
 void	 mcp_http_endpoint(struct http_request *);	/* /mcp */
 void	 mcp_http_rpc(struct http_request *);		/* /rpc */
 
