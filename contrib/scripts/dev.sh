@@ -33,6 +33,16 @@ install_deps() {
 	    -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $PKGS
 }
 
+# npm fetches the pinned test peers; Debian's npm package is used only
+# where no npm is installed (the test suite brings its own Node 22).
+install_npm() {
+	command -v npm >/dev/null 2>&1 && return 0
+	local sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get \
+	    -o DPkg::Lock::Timeout=300 install -y -qq npm
+}
+
 build() {
 	[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi
 	if [ ! -f Makefile ] || [ "$(cat .configured 2>/dev/null)" != "$*" ]; then
@@ -62,6 +72,12 @@ MSG
 	;;
 test)
 	install_deps
+	install_npm
+	# Real MCP peers (the official conformance suite, Node 22), pinned.
+	if [ ! -d t/npm/node_modules ] || [ t/npm/package-lock.json -nt t/npm/node_modules ]; then
+		(cd t/npm && npm ci --no-audit --no-fund --loglevel=error)
+		touch t/npm/node_modules
+	fi
 	build --enable-test-hooks --enable-werror
 	make -j"$(nproc)" check TESTS= >/dev/null
 	export PCM_BINARY="$top/pulumicost-mcp" PCM_SRCDIR="$top"

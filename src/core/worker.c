@@ -21,7 +21,9 @@
 #include <openssl/rand.h>
 
 #include "../net/http.h"
+#include "../mcp/conformance.h"
 #include "../mcp/http_transport.h"
+#include "../mcp/mcp.h"
 #include "../mcp/stream.h"
 #include "../mcp/test_tools.h"
 #include "../net/tls.h"
@@ -412,6 +414,10 @@ worker_main(const struct child_args *a)
 	http_server_on_close(W.http, on_conn_closed, NULL);
 	setup_listeners();
 	mcp_http_init(W.cx.conf, W.cx.sess);
+	if (W.cx.conf->mcp_conformance) {
+		mcp_set_conformance(1);
+		conformance_register(W.cx.base);
+	}
 	W.broker = broker_client_new(W.cx.base, FD_BROKER);
 	child_listen_master(&W.cx, &worker_ops);
 	for (i = 0; i < nitems(sigs); i++) {

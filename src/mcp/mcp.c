@@ -13,8 +13,23 @@
 
 #include "../core/log.h"
 #include "../core/util.h"
+#include "conformance.h"
 #include "mcp.h"
 #include "tools.h"
+
+static int conformance_on;
+
+void
+mcp_set_conformance(int on)
+{
+	conformance_on = on;
+}
+
+int
+mcp_conformance(void)
+{
+	return conformance_on;
+}
 
 static const char *const versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL
@@ -106,6 +121,8 @@ server_capabilities(void)
 	json_object_object_add(t, "listChanged", json_object_new_boolean(0));
 	json_object_object_add(c, "tools", t);
 	json_object_object_add(c, "logging", json_object_new_object());
+	if (conformance_on)
+		conformance_capabilities(c);
 	return c;
 }
 
@@ -256,6 +273,38 @@ call_free(struct tool_call *c)
 	free(c);
 }
 
+void
+tool_call_result(struct tool_call *c, struct json_object *content,
+    struct json_object *structured, int is_error)
+{
+	struct json_object *r;
+
+	if (c->cancelled) {
+		json_object_put(content);
+		json_object_put(structured);
+		call_free(c);
+		return;
+	}
+	r = json_object_new_object();
+	json_object_object_add(r, "content", content);
+	if (structured != NULL)
+		json_object_object_add(r, "structuredContent", structured);
+	json_object_object_add(r, "isError", json_object_new_boolean(is_error));
+	respond(&c->io, rpc_result(c->id, r));
+	call_free(c);
+}
+
+static struct json_object *
+text_content(const char *text)
+{
+	struct json_object *a = json_object_new_array(), *b = json_object_new_object();
+
+	json_object_object_add(b, "type", json_object_new_string("text"));
+	json_object_object_add(b, "text", json_object_new_string(text));
+	json_object_array_add(a, b);
+	return a;
+}
+
 /*
  * A result: the structured content (which conforms to the tool's
  * outputSchema) and, for clients that read only text, the same as JSON
@@ -265,51 +314,21 @@ void
 tool_call_done(struct tool_call *c, struct json_object *structured,
     const char *text)
 {
-	struct json_object *r = json_object_new_object(), *content, *b;
-
-	if (c->cancelled) {
-		json_object_put(structured);
-		call_free(c);
-		return;
-	}
-	content = json_object_new_array();
-	b = json_object_new_object();
-	json_object_object_add(b, "type", json_object_new_string("text"));
-	json_object_object_add(b, "text", json_object_new_string(text ? text :
-	    structured ? rpc_string(structured) : ""));
-	json_object_array_add(content, b);
-	json_object_object_add(r, "content", content);
-	if (structured != NULL)
-		json_object_object_add(r, "structuredContent", structured);
-	json_object_object_add(r, "isError", json_object_new_boolean(0));
-	respond(&c->io, rpc_result(c->id, r));
-	call_free(c);
+	tool_call_result(c, text_content(text ? text : structured ?
+	    rpc_string(structured) : ""), structured, 0);
 }
 
 /* A tool execution error: reported in the result so a model can correct. */
 void
 tool_call_fail(struct tool_call *c, const char *fmt, ...)
 {
-	struct json_object *r = json_object_new_object(), *content, *b;
 	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->cancelled) {
-		call_free(c);
-		return;
-	}
-	content = json_object_new_array();
-	b = json_object_new_object();
-	json_object_object_add(b, "type", json_object_new_string("text"));
-	json_object_object_add(b, "text", json_object_new_string(msg));
-	json_object_array_add(content, b);
-	json_object_object_add(r, "content", content);
-	json_object_object_add(r, "isError", json_object_new_boolean(1));
-	respond(&c->io, rpc_result(c->id, r));
-	call_free(c);
+	tool_call_result(c, text_content(msg), NULL, 1);
 }
 
 void
@@ -385,6 +404,12 @@ mcp_dispatch(struct mcp_session *s, enum mcp_mode mode, const struct rpc_msg *m,
 	}
 	if (strcmp(meth, "initialize") == 0)
 		return do_initialize(s, mode, m, io);
+	if (conformance_on && conformance_handles(meth)) {
+		if (mode == MCP_STATEFUL && !s->initialized)
+			return reply_error(m, io, RPC_INVALID_REQUEST, "the"
+			    " session is not initialized: send initialize first");
+		return conformance_method(m, io);
+	}
 	if (strcmp(meth, "tools/list") != 0 && strcmp(meth, "tools/call") != 0 &&
 	    strcmp(meth, "logging/setLevel") != 0)
 		return reply_error(m, io, RPC_METHOD_NOT_FOUND,

@@ -45,8 +45,15 @@ int		 mcp_dispatch(struct mcp_session *, enum mcp_mode,
 int		 mcp_version_supported(const char *);
 const char	*mcp_supported_list(void);
 
+/* Conformance mode adds the fixture resources, prompts and completions. */
+void		 mcp_set_conformance(int on);
+int		 mcp_conformance(void);
+
 /* --- for tool handlers ---------------------------------------------------- */
 struct tool_call;
+/* The general result: content blocks (consumed), structured content or NULL. */
+void		 tool_call_result(struct tool_call *, struct json_object *content,
+		    struct json_object *structured, int is_error);
 void		 tool_call_done(struct tool_call *, struct json_object *structured,
 		    const char *text);
 void		 tool_call_fail(struct tool_call *, const char *fmt, ...)

@@ -1,0 +1,494 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/util.h"
+#include "conformance.h"
+#include "tools.h"
+
+/* A 1x1 PNG and a short silent WAV (8 kHz, 16-bit mono). */
+static const char png_b64[] =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+static const char wav_b64[] =
+    "UklGRuwAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YcgAAAAAAAAAAAAAAAAAAAAA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+
+static struct event_base *base;
+
+#define NO_ARGS "{\"type\":\"object\",\"additionalProperties\":false}"
+
+/* --- content blocks ------------------------------------------------------- */
+
+static struct json_object *
+block(const char *type, const char *k1, const char *v1, const char *k2,
+    const char *v2)
+{
+	struct json_object *b = json_object_new_object();
+
+	json_object_object_add(b, "type", json_object_new_string(type));
+	json_object_object_add(b, k1, json_object_new_string(v1));
+	if (k2 != NULL)
+		json_object_object_add(b, k2, json_object_new_string(v2));
+	return b;
+}
+
+static struct json_object *
+embedded(const char *uri, const char *text)
+{
+	struct json_object *b = json_object_new_object(), *r = json_object_new_object();
+
+	json_object_object_add(r, "uri", json_object_new_string(uri));
+	json_object_object_add(r, "mimeType", json_object_new_string("text/plain"));
+	json_object_object_add(r, "text", json_object_new_string(text));
+	json_object_object_add(b, "type", json_object_new_string("resource"));
+	json_object_object_add(b, "resource", r);
+	return b;
+}
+
+static struct json_object *
+one(struct json_object *b)
+{
+	struct json_object *a = json_object_new_array();
+
+	json_object_array_add(a, b);
+	return a;
+}
+
+/* --- immediate tools ------------------------------------------------------ */
+
+static void
+t_simple_text(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	tool_call_result(c, one(block("text", "text",
+	    "This is a simple text response for testing.", NULL, NULL)), NULL, 0);
+}
+
+static void
+t_image(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	tool_call_result(c, one(block("image", "data", png_b64, "mimeType",
+	    "image/png")), NULL, 0);
+}
+
+static void
+t_audio(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	tool_call_result(c, one(block("audio", "data", wav_b64, "mimeType",
+	    "audio/wav")), NULL, 0);
+}
+
+static void
+t_embedded(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	tool_call_result(c, one(embedded("test://embedded-resource",
+	    "This is an embedded resource content.")), NULL, 0);
+}
+
+static void
+t_mixed(struct tool_call *c, struct json_object *args)
+{
+	struct json_object *a = json_object_new_array();
+
+	(void)args;
+	json_object_array_add(a, block("text", "text", "Multiple content types test:",
+	    NULL, NULL));
+	json_object_array_add(a, block("image", "data", png_b64, "mimeType", "image/png"));
+	json_object_array_add(a, embedded("test://mixed-content-resource",
+	    "{\"test\":\"data\",\"value\":123}"));
+	tool_call_result(c, a, NULL, 0);
+}
+
+static void
+t_error(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	tool_call_fail(c, "This tool intentionally returns an error for testing");
+}
+
+/* --- tools that notify over time ------------------------------------------ */
+
+struct steps {
+	struct tool_call	*call;
+	struct event		*ev;
+	int			 step;
+	int			 progress;	/* 1: progress, 0: logging */
+};
+
+static void
+on_step(evutil_socket_t fd, short what, void *arg)
+{
+	static const char *const logs[] = {
+		"Tool execution started", "Tool processing data",
+		"Tool execution completed",
+	};
+	struct steps *st = arg;
+	struct timeval tv = tv_ms(50);
+
+	(void)fd;
+	(void)what;
+	if (st->step < 3) {
+		if (st->progress)
+			tool_call_progress(st->call, st->step * 50.0, 100, NULL);
+		else
+			tool_call_log(st->call, "info", logs[st->step]);
+		st->step++;
+		evtimer_add(st->ev, &tv);
+		return;
+	}
+	tool_call_result(st->call, one(block("text", "text", st->progress ?
+	    "Progress test completed" : "Logging test completed", NULL, NULL)),
+	    NULL, 0);
+	event_free(st->ev);
+	free(st);
+}
+
+static void
+start_steps(struct tool_call *c, int progress)
+{
+	struct steps *st = calloc(1, sizeof(*st));
+	struct timeval tv = tv_ms(0);
+
+	if (st == NULL) {
+		tool_call_fail(c, "out of memory");
+		return;
+	}
+	st->call = c;
+	st->progress = progress;
+	st->ev = evtimer_new(base, on_step, st);
+	evtimer_add(st->ev, &tv);
+}
+
+static void
+t_logging(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	start_steps(c, 0);
+}
+
+static void
+t_progress(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	start_steps(c, 1);
+}
+
+static void
+t_schema(struct tool_call *c, struct json_object *args)
+{
+	tool_call_result(c, one(block("text", "text", rpc_string(args), NULL,
+	    NULL)), NULL, 0);
+}
+
+#define TOOL(n, d, h, notif) { .name = n, .description = d, .input_schema = NO_ARGS, \
+	.read_only = 1, .idempotent = 1, .notifies = notif, .handler = h }
+
+static const struct tool fixtures[] = {
+	TOOL("test_simple_text", "Returns a simple text response.", t_simple_text, 0),
+	TOOL("test_image_content", "Returns an image.", t_image, 0),
+	TOOL("test_audio_content", "Returns audio.", t_audio, 0),
+	TOOL("test_embedded_resource", "Returns an embedded resource.", t_embedded, 0),
+	TOOL("test_multiple_content_types", "Returns text, an image and a resource.",
+	    t_mixed, 0),
+	TOOL("test_tool_with_logging", "Sends three log messages while it runs.",
+	    t_logging, 1),
+	TOOL("test_tool_with_progress", "Reports progress 0, 50 and 100 of 100.",
+	    t_progress, 1),
+	TOOL("test_error_handling", "Always fails, as a tool error.", t_error, 0),
+	{ .name = "json_schema_2020_12_tool",
+	  .description = "Keeps a JSON Schema 2020-12 input schema verbatim.",
+	  .input_schema = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\","
+	    "\"type\":\"object\",\"$defs\":{\"address\":{\"type\":\"object\","
+	    "\"properties\":{\"street\":{\"type\":\"string\"},\"city\":{\"type\":\"string\"}}}},"
+	    "\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"}},"
+	    "\"additionalProperties\":false}",
+	  .read_only = 1, .idempotent = 1, .handler = t_schema },
+};
+
+void
+conformance_register(struct event_base *b)
+{
+	size_t i;
+
+	base = b;
+	for (i = 0; i < nitems(fixtures); i++)
+		tools_register(&fixtures[i]);
+}
+
+/* --- resources, prompts, completions -------------------------------------- */
+
+void
+conformance_capabilities(struct json_object *caps)
+{
+	struct json_object *r = json_object_new_object(), *p = json_object_new_object();
+
+	json_object_object_add(r, "subscribe", json_object_new_boolean(1));
+	json_object_object_add(r, "listChanged", json_object_new_boolean(0));
+	json_object_object_add(caps, "resources", r);
+	json_object_object_add(p, "listChanged", json_object_new_boolean(0));
+	json_object_object_add(caps, "prompts", p);
+	json_object_object_add(caps, "completions", json_object_new_object());
+}
+
+static const char *const methods[] = {
+	"resources/list", "resources/read", "resources/templates/list",
+	"resources/subscribe", "resources/unsubscribe", "prompts/list",
+	"prompts/get", "completion/complete", NULL
+};
+
+int
+conformance_handles(const char *m)
+{
+	size_t i;
+
+	for (i = 0; methods[i] != NULL; i++)
+		if (strcmp(methods[i], m) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+ok(const struct rpc_msg *m, const struct mcp_io *io, struct json_object *r)
+{
+	io->respond(io->arg, rpc_result(m->id, r));
+	return 1;
+}
+
+static int
+bad(const struct rpc_msg *m, const struct mcp_io *io, int code, const char *msg)
+{
+	io->respond(io->arg, rpc_error(m->id, code, msg, NULL));
+	return 1;
+}
+
+static const char *
+str_param(const struct rpc_msg *m, const char *k)
+{
+	struct json_object *v;
+
+	if (m->params == NULL || !json_object_is_type(m->params, json_type_object) ||
+	    !json_object_object_get_ex(m->params, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static struct json_object *
+resource_desc(const char *uri, const char *name, const char *desc,
+    const char *mime)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "uri", json_object_new_string(uri));
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "description", json_object_new_string(desc));
+	json_object_object_add(o, "mimeType", json_object_new_string(mime));
+	return o;
+}
+
+static int
+read_resource(const struct rpc_msg *m, const struct mcp_io *io)
+{
+	const char *uri = str_param(m, "uri");
+	struct json_object *c = json_object_new_object(), *r, *a;
+	char text[256];
+	unsigned id;
+
+	if (uri == NULL) {
+		json_object_put(c);
+		return bad(m, io, RPC_INVALID_PARAMS, "params.uri is required");
+	}
+	json_object_object_add(c, "uri", json_object_new_string(uri));
+	if (strcmp(uri, "test://static-text") == 0) {
+		json_object_object_add(c, "mimeType", json_object_new_string("text/plain"));
+		json_object_object_add(c, "text", json_object_new_string(
+		    "This is the content of the static text resource."));
+	} else if (strcmp(uri, "test://static-binary") == 0) {
+		json_object_object_add(c, "mimeType", json_object_new_string("image/png"));
+		json_object_object_add(c, "blob", json_object_new_string(png_b64));
+	} else if (sscanf(uri, "test://template/%u/data", &id) == 1) {
+		snprintf(text, sizeof(text), "{\"id\":\"%u\",\"templateTest\":true,"
+		    "\"data\":\"Data for ID: %u\"}", id, id);
+		json_object_object_add(c, "mimeType", json_object_new_string("application/json"));
+		json_object_object_add(c, "text", json_object_new_string(text));
+	} else if (strcmp(uri, "test://watched-resource") == 0) {
+		json_object_object_add(c, "mimeType", json_object_new_string("text/plain"));
+		json_object_object_add(c, "text", json_object_new_string("Watched resource content."));
+	} else {
+		json_object_put(c);
+		return bad(m, io, -32002, "Resource not found");
+	}
+	a = json_object_new_array();
+	json_object_array_add(a, c);
+	r = json_object_new_object();
+	json_object_object_add(r, "contents", a);
+	return ok(m, io, r);
+}
+
+static struct json_object *
+prompt_desc(const char *name, const char *desc, int nargs, ...)
+{
+	struct json_object *o = json_object_new_object(), *args;
+	va_list ap;
+	int i;
+
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "description", json_object_new_string(desc));
+	if (nargs > 0) {
+		args = json_object_new_array();
+		va_start(ap, nargs);
+		for (i = 0; i < nargs; i++) {
+			struct json_object *a = json_object_new_object();
+
+			json_object_object_add(a, "name", json_object_new_string(
+			    va_arg(ap, const char *)));
+			json_object_object_add(a, "description",
+			    json_object_new_string(va_arg(ap, const char *)));
+			json_object_object_add(a, "required", json_object_new_boolean(1));
+			json_object_array_add(args, a);
+		}
+		va_end(ap);
+		json_object_object_add(o, "arguments", args);
+	}
+	return o;
+}
+
+static struct json_object *
+message(struct json_object *content)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "role", json_object_new_string("user"));
+	json_object_object_add(o, "content", content);
+	return o;
+}
+
+static const char *
+prompt_arg(const struct rpc_msg *m, const char *k)
+{
+	struct json_object *a, *v;
+
+	if (m->params == NULL || !json_object_object_get_ex(m->params, "arguments", &a) ||
+	    !json_object_object_get_ex(a, k, &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int
+get_prompt(const struct rpc_msg *m, const struct mcp_io *io)
+{
+	const char *name = str_param(m, "name");
+	struct json_object *msgs = json_object_new_array(), *r;
+	char text[512];
+
+	if (name == NULL) {
+		json_object_put(msgs);
+		return bad(m, io, RPC_INVALID_PARAMS, "params.name is required");
+	}
+	if (strcmp(name, "test_simple_prompt") == 0)
+		json_object_array_add(msgs, message(block("text", "text",
+		    "This is a simple prompt for testing.", NULL, NULL)));
+	else if (strcmp(name, "test_prompt_with_arguments") == 0) {
+		const char *a1 = prompt_arg(m, "arg1"), *a2 = prompt_arg(m, "arg2");
+
+		snprintf(text, sizeof(text), "Prompt with arguments: arg1='%s',"
+		    " arg2='%s'", a1 ? a1 : "", a2 ? a2 : "");
+		json_object_array_add(msgs, message(block("text", "text", text,
+		    NULL, NULL)));
+	} else if (strcmp(name, "test_prompt_with_embedded_resource") == 0) {
+		const char *uri = prompt_arg(m, "resourceUri");
+
+		json_object_array_add(msgs, message(embedded(uri ? uri :
+		    "test://example-resource", "Embedded resource content for testing.")));
+		json_object_array_add(msgs, message(block("text", "text",
+		    "Please process the embedded resource above.", NULL, NULL)));
+	} else if (strcmp(name, "test_prompt_with_image") == 0) {
+		json_object_array_add(msgs, message(block("image", "data", png_b64,
+		    "mimeType", "image/png")));
+		json_object_array_add(msgs, message(block("text", "text",
+		    "Please analyze the image above.", NULL, NULL)));
+	} else {
+		json_object_put(msgs);
+		return bad(m, io, RPC_INVALID_PARAMS, "Unknown prompt");
+	}
+	r = json_object_new_object();
+	json_object_object_add(r, "messages", msgs);
+	return ok(m, io, r);
+}
+
+int
+conformance_method(const struct rpc_msg *m, const struct mcp_io *io)
+{
+	const char *meth = m->method;
+	struct json_object *r = json_object_new_object(), *a;
+
+	if (strcmp(meth, "resources/list") == 0) {
+		a = json_object_new_array();
+		json_object_array_add(a, resource_desc("test://static-text",
+		    "Static Text Resource", "A static text resource for testing", "text/plain"));
+		json_object_array_add(a, resource_desc("test://static-binary",
+		    "Static Binary Resource", "A static binary resource (PNG)", "image/png"));
+		json_object_array_add(a, resource_desc("test://watched-resource",
+		    "Watched Resource", "A resource that can be subscribed to", "text/plain"));
+		json_object_object_add(r, "resources", a);
+		return ok(m, io, r);
+	}
+	if (strcmp(meth, "resources/templates/list") == 0) {
+		struct json_object *t = json_object_new_object();
+
+		json_object_object_add(t, "uriTemplate",
+		    json_object_new_string("test://template/{id}/data"));
+		json_object_object_add(t, "name", json_object_new_string("Template Resource"));
+		json_object_object_add(t, "description",
+		    json_object_new_string("A resource template with an id parameter"));
+		json_object_object_add(t, "mimeType", json_object_new_string("application/json"));
+		a = json_object_new_array();
+		json_object_array_add(a, t);
+		json_object_object_add(r, "resourceTemplates", a);
+		return ok(m, io, r);
+	}
+	if (strcmp(meth, "resources/subscribe") == 0 ||
+	    strcmp(meth, "resources/unsubscribe") == 0) {
+		if (str_param(m, "uri") == NULL) {
+			json_object_put(r);
+			return bad(m, io, RPC_INVALID_PARAMS, "params.uri is required");
+		}
+		return ok(m, io, r);
+	}
+	if (strcmp(meth, "prompts/list") == 0) {
+		a = json_object_new_array();
+		json_object_array_add(a, prompt_desc("test_simple_prompt",
+		    "A simple prompt without arguments", 0));
+		json_object_array_add(a, prompt_desc("test_prompt_with_arguments",
+		    "A prompt with arguments", 2, "arg1", "First argument",
+		    "arg2", "Second argument"));
+		json_object_array_add(a, prompt_desc("test_prompt_with_embedded_resource",
+		    "A prompt with an embedded resource", 1, "resourceUri",
+		    "URI of the resource to embed"));
+		json_object_array_add(a, prompt_desc("test_prompt_with_image",
+		    "A prompt with an image", 0));
+		json_object_object_add(r, "prompts", a);
+		return ok(m, io, r);
+	}
+	json_object_put(r);
+	if (strcmp(meth, "resources/read") == 0)
+		return read_resource(m, io);
+	if (strcmp(meth, "prompts/get") == 0)
+		return get_prompt(m, io);
+	/* completion/complete: no suggestions is a valid answer. */
+	r = json_object_new_object();
+	a = json_object_new_object();
+	json_object_object_add(a, "values", json_object_new_array());
+	json_object_object_add(a, "total", json_object_new_int(0));
+	json_object_object_add(a, "hasMore", json_object_new_boolean(0));
+	json_object_object_add(r, "completion", a);
+	return ok(m, io, r);
+}
