@@ -206,8 +206,31 @@ is(scalar @$j, 2, '/rpc batch');
 ($s) = $t->http_get('/rpc');
 is($s, 405, 'GET /rpc: 405');
 
-# Configured host names.
+# Paging: cursors walk every tool once (conformance mode has 13 tools).
 $t->finish;
+{
+	my $p = Test::PCM->new;
+	$p->write_config($p->base_config(extra => "mcp:\n  conformance: true\n  page_size: 4\n"));
+	$p->run;
+	$t = $p;
+	my (@names, $cursor, $pages);
+	do {
+		my %params = defined $cursor ? (cursor => $cursor) : ();
+		($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 'pg', method => 'tools/list', params => \%params });
+		push @names, map { $_->{name} } @{$j->{result}{tools} // []};
+		$cursor = $j->{result}{nextCursor};
+		$pages++;
+	} while (defined $cursor && $pages < 20);
+	ok($pages >= 3, "tools/list in $pages pages of 4");
+	my %u = map { $_ => 1 } @names;
+	is(scalar(keys %u), scalar(@names), 'no tool listed twice');
+	ok(exists $u{test_simple_text} && exists $u{json_schema_2020_12_tool}, 'first and last pages reached');
+	($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 'pg2', method => 'tools/list', params => { cursor => 'c1.ff' } });
+	is($j->{error}{code}, -32602, 'cursor past the end: -32602');
+	$p->finish;
+}
+
+# Configured host names.
 my $u = Test::PCM->new;
 $u->write_config($u->base_config(extra => "mcp:\n  allowed_hosts: [mcp.example.com]\n  allowed_origins: [\"https://app.example.com\"]\n"));
 $u->run;

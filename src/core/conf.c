@@ -99,6 +99,7 @@ static const struct key keys[] = {
 	{ "mcp.max_message_size", K_SIZE, O(max_message_size), 1024, 1073741824, NULL, "10MB" },
 	{ "mcp.connection_timeout", K_DURATION, O(connection_timeout), 100, DAY, NULL, "30s" },
 	{ "mcp.conformance", K_BOOL, O(mcp_conformance), 0, 0, NULL, "false" },
+	{ "mcp.page_size", K_INT, O(page_size), 1, 1000, NULL, "100" },
 	{ "mcp.session_timeout", K_DURATION, O(session_timeout), 1000, 7 * DAY, NULL, "1h" },
 	{ "mcp.allowed_hosts", K_STRLIST, O(allowed_hosts), 0, 0, NULL, NULL },
 	{ "mcp.allowed_origins", K_STRLIST, O(allowed_origins), 0, 0, NULL, NULL },

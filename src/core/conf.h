@@ -72,6 +72,7 @@ struct conf {
 	int64_t		 max_message_size, connection_timeout;
 	int64_t		 session_timeout;	/* idle MCP sessions expire */
 	int		 mcp_conformance;	/* the conformance suite's fixtures */
+	int64_t		 page_size;		/* items per tools/list page */
 	struct strlist	 allowed_hosts;		/* empty: localhost forms */
 	struct strlist	 allowed_origins;	/* empty: localhost forms */
 

@@ -414,6 +414,8 @@ worker_main(const struct child_args *a)
 	http_server_on_close(W.http, on_conn_closed, NULL);
 	setup_listeners();
 	mcp_http_init(W.cx.conf, W.cx.sess);
+	mcp_init(W.cx.base, W.cx.sess);
+	mcp_set_page_size((size_t)W.cx.conf->page_size);
 	if (W.cx.conf->mcp_conformance) {
 		mcp_set_conformance(1);
 		conformance_register(W.cx.base);

@@ -188,6 +188,145 @@ t_schema(struct tool_call *c, struct json_object *args)
 	    NULL)), NULL, 0);
 }
 
+/* --- tools that ask the client -------------------------------------------- */
+
+static const char *
+arg_str(struct json_object *args, const char *k, const char *def)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(args, k, &v) &&
+	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : def;
+}
+
+static void
+on_sampled(struct tool_call *c, struct json_object *res,
+    struct json_object *err, void *arg)
+{
+	struct json_object *content, *text;
+	char out[2048];
+
+	(void)arg;
+	if (err != NULL || res == NULL) {
+		struct json_object *m = NULL;
+
+		if (err)
+			json_object_object_get_ex(err, "message", &m);
+		tool_call_fail(c, "sampling failed: %s", m ? json_object_get_string(m) :
+		    "no result");
+		return;
+	}
+	if (!json_object_object_get_ex(res, "content", &content) ||
+	    !json_object_object_get_ex(content, "text", &text)) {
+		tool_call_fail(c, "sampling returned no text content");
+		return;
+	}
+	snprintf(out, sizeof(out), "LLM response: %s", json_object_get_string(text));
+	tool_call_result(c, one(block("text", "text", out, NULL, NULL)), NULL, 0);
+}
+
+static void
+t_sampling(struct tool_call *c, struct json_object *args)
+{
+	struct json_object *p = json_object_new_object(), *msgs, *msg, *content;
+
+	content = block("text", "text", arg_str(args, "prompt", ""), NULL, NULL);
+	msg = json_object_new_object();
+	json_object_object_add(msg, "role", json_object_new_string("user"));
+	json_object_object_add(msg, "content", content);
+	msgs = json_object_new_array();
+	json_object_array_add(msgs, msg);
+	json_object_object_add(p, "messages", msgs);
+	json_object_object_add(p, "maxTokens", json_object_new_int(100));
+	tool_call_ask_client(c, "sampling/createMessage", p, 30000, on_sampled, NULL);
+}
+
+static void
+on_elicited(struct tool_call *c, struct json_object *res,
+    struct json_object *err, void *arg)
+{
+	struct json_object *action = NULL, *content = NULL;
+	const char *prefix = arg;
+	char out[4096];
+
+	if (err != NULL || res == NULL) {
+		struct json_object *m = NULL;
+
+		if (err)
+			json_object_object_get_ex(err, "message", &m);
+		tool_call_fail(c, "elicitation failed: %s", m ?
+		    json_object_get_string(m) : "no result");
+		return;
+	}
+	json_object_object_get_ex(res, "action", &action);
+	json_object_object_get_ex(res, "content", &content);
+	snprintf(out, sizeof(out), "%saction=%s, content=%s", prefix,
+	    action ? json_object_get_string(action) : "none",
+	    content ? rpc_string(content) : "{}");
+	tool_call_result(c, one(block("text", "text", out, NULL, NULL)), NULL, 0);
+}
+
+static void
+elicit(struct tool_call *c, const char *message, const char *schema,
+    const char *prefix)
+{
+	struct json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "message", json_object_new_string(message));
+	json_object_object_add(p, "requestedSchema", json_tokener_parse(schema));
+	tool_call_ask_client(c, "elicitation/create", p, 30000, on_elicited,
+	    (void *)prefix);
+}
+
+static void
+t_elicitation(struct tool_call *c, struct json_object *args)
+{
+	elicit(c, arg_str(args, "message", "Please provide your information"),
+	    "{\"type\":\"object\",\"properties\":{"
+	    "\"username\":{\"type\":\"string\",\"description\":\"User's response\"},"
+	    "\"email\":{\"type\":\"string\",\"description\":\"User's email address\"}},"
+	    "\"required\":[\"username\",\"email\"]}", "User response: ");
+}
+
+static void
+t_elicitation_defaults(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	elicit(c, "Please review your profile; defaults are filled in",
+	    "{\"type\":\"object\",\"properties\":{"
+	    "\"name\":{\"type\":\"string\",\"description\":\"User name\",\"default\":\"John Doe\"},"
+	    "\"age\":{\"type\":\"integer\",\"description\":\"User age\",\"default\":30},"
+	    "\"score\":{\"type\":\"number\",\"description\":\"User score\",\"default\":95.5},"
+	    "\"status\":{\"type\":\"string\",\"description\":\"User status\","
+	    "\"enum\":[\"active\",\"inactive\",\"pending\"],\"default\":\"active\"},"
+	    "\"verified\":{\"type\":\"boolean\",\"description\":\"Verification status\",\"default\":true}},"
+	    "\"required\":[]}", "Elicitation completed: ");
+}
+
+static void
+t_elicitation_enums(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	elicit(c, "Please choose from each kind of list",
+	    "{\"type\":\"object\",\"properties\":{"
+	    "\"untitledSingle\":{\"type\":\"string\",\"enum\":[\"option1\",\"option2\",\"option3\"]},"
+	    "\"titledSingle\":{\"type\":\"string\",\"oneOf\":["
+	    "{\"const\":\"value1\",\"title\":\"First Option\"},"
+	    "{\"const\":\"value2\",\"title\":\"Second Option\"},"
+	    "{\"const\":\"value3\",\"title\":\"Third Option\"}]},"
+	    "\"legacyEnum\":{\"type\":\"string\",\"enum\":[\"opt1\",\"opt2\",\"opt3\"],"
+	    "\"enumNames\":[\"Option One\",\"Option Two\",\"Option Three\"]},"
+	    "\"untitledMulti\":{\"type\":\"array\",\"items\":{\"type\":\"string\","
+	    "\"enum\":[\"option1\",\"option2\",\"option3\"]}},"
+	    "\"titledMulti\":{\"type\":\"array\",\"items\":{\"anyOf\":["
+	    "{\"const\":\"value1\",\"title\":\"First Choice\"},"
+	    "{\"const\":\"value2\",\"title\":\"Second Choice\"},"
+	    "{\"const\":\"value3\",\"title\":\"Third Choice\"}]}}},"
+	    "\"required\":[]}", "Elicitation completed: ");
+}
+
+#define ARGS1(k) "{\"type\":\"object\",\"properties\":{\"" k "\":{\"type\":\"string\"}},\"required\":[\"" k "\"]}"
+
 #define TOOL(n, d, h, notif) { .name = n, .description = d, .input_schema = NO_ARGS, \
 	.read_only = 1, .idempotent = 1, .notifies = notif, .handler = h }
 
@@ -203,6 +342,14 @@ static const struct tool fixtures[] = {
 	TOOL("test_tool_with_progress", "Reports progress 0, 50 and 100 of 100.",
 	    t_progress, 1),
 	TOOL("test_error_handling", "Always fails, as a tool error.", t_error, 0),
+	{ .name = "test_sampling", .description = "Asks the client's model (sampling).",
+	  .input_schema = ARGS1("prompt"), .notifies = 1, .handler = t_sampling },
+	{ .name = "test_elicitation", .description = "Asks the user for a name and an email.",
+	  .input_schema = ARGS1("message"), .notifies = 1, .handler = t_elicitation },
+	TOOL("test_elicitation_sep1034_defaults", "Asks with default values (SEP-1034).",
+	    t_elicitation_defaults, 1),
+	TOOL("test_elicitation_sep1330_enums", "Asks with every enum shape (SEP-1330).",
+	    t_elicitation_enums, 1),
 	{ .name = "json_schema_2020_12_tool",
 	  .description = "Keeps a JSON Schema 2020-12 input schema verbatim.",
 	  .input_schema = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\","

@@ -120,7 +120,8 @@ on_respond(void *arg, struct json_object *resp)
 	if (x->new_session && !json_object_object_get_ex(resp, "error", NULL)) {
 		/* A successful initialize opens a session (shared memory). */
 		if (session_create(sessions, &x->session, cf->session_timeout,
-		    x->sid) == 0)
+		    x->sid) == 0 && strlcpy_(x->session.sid, x->sid,
+		    sizeof(x->session.sid)) > 0)
 			http_add_header(x->req, "Mcp-Session-Id", x->sid);
 		else
 			logmsg(LOG_ERROR, "cannot store a new MCP session");

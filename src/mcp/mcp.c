@@ -6,18 +6,39 @@
  */
 #include "config.h"
 
+#include <sys/random.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "../core/log.h"
+#include "../core/shm.h"
 #include "../core/util.h"
 #include "conformance.h"
 #include "mcp.h"
 #include "tools.h"
 
 static int conformance_on;
+static struct event_base *ev_base;
+static struct shm *replies;
+static size_t page_size = 100;
+
+void
+mcp_set_page_size(size_t n)
+{
+	page_size = n > 0 ? n : 1;
+}
+
+void
+mcp_init(struct event_base *base, struct shm *sessions)
+{
+	ev_base = base;
+	replies = sessions;
+}
 
 void
 mcp_set_conformance(int on)
@@ -144,6 +165,15 @@ do_initialize(struct mcp_session *s, enum mcp_mode mode,
 	got = mcp_version_supported(want) ? want : MCP_LATEST_VERSION;
 	strlcpy_(s->version, got, sizeof(s->version));
 	s->initialized = 1;
+	{
+		struct json_object *caps = param(m, "capabilities");
+
+		s->client_caps = 0;
+		if (caps != NULL && json_object_object_get_ex(caps, "sampling", NULL))
+			s->client_caps |= MCP_CLIENT_SAMPLING;
+		if (caps != NULL && json_object_object_get_ex(caps, "elicitation", NULL))
+			s->client_caps |= MCP_CLIENT_ELICITATION;
+	}
 	if ((ci = param(m, "clientInfo")) != NULL &&
 	    json_object_object_get_ex(ci, "name", &n) &&
 	    json_object_is_type(n, json_type_string))
@@ -217,7 +247,7 @@ do_tools_list(const struct rpc_msg *m, const struct mcp_io *io)
 	    cursor_decode(json_object_get_string(c), &off) == -1))
 		return reply_error(m, io, RPC_INVALID_PARAMS, "invalid cursor");
 	list = json_object_new_array();
-	for (i = off; i < tools_count() && i < off + MCP_PAGE_SIZE; i++)
+	for (i = off; i < tools_count() && i < off + page_size; i++)
 		json_object_array_add(list, tool_describe(tools_at(i)));
 	r = json_object_new_object();
 	json_object_object_add(r, "tools", list);
@@ -264,6 +294,8 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 	json_object_put(args);
 	return 1;
 }
+
+static void	deliver_reply(const struct mcp_session *, const struct rpc_msg *);
 
 static void
 call_free(struct tool_call *c)
@@ -381,6 +413,153 @@ tool_call_cancelled(const struct tool_call *c)
 	return c->cancelled;
 }
 
+/* --- asking the client ---------------------------------------------------- */
+
+#define REPLY_POLL_MS	10
+#define REPLY_PREFIX	"pcm-"
+
+struct ask {
+	struct tool_call	*call;
+	struct event		*ev;
+	int64_t			 deadline;
+	client_reply_cb		 cb;
+	void			*arg;
+	char			 key[128];
+};
+
+static void
+reply_key(const char *sid, const char *id, char *key, size_t len)
+{
+	snprintf(key, len, "mcp-reply:%s:%s", sid[0] ? sid : "-", id);
+}
+
+/* A client's answer to one of our requests: park it where the asker looks. */
+static void
+deliver_reply(const struct mcp_session *s, const struct rpc_msg *m)
+{
+	const char *id, *v;
+	char key[128];
+
+	if (replies == NULL || !json_object_is_type(m->id, json_type_string) ||
+	    strncmp((id = json_object_get_string(m->id)), REPLY_PREFIX,
+	    strlen(REPLY_PREFIX)) != 0 || strlen(id) > 64)
+		return;
+	reply_key(s->sid, id, key, sizeof(key));
+	v = rpc_string(m->obj);
+	if (shm_put(replies, key, strlen(key), v, strlen(v), 60000) == -1)
+		logmsg(LOG_WARN, "cannot keep a client's answer (%zu bytes)",
+		    strlen(v));
+}
+
+static void
+ask_finish(struct ask *a, struct json_object *res, struct json_object *err)
+{
+	struct tool_call *c = a->call;
+	client_reply_cb cb = a->cb;
+	void *arg = a->arg;
+
+	event_free(a->ev);
+	free(a);
+	cb(c, res, err, arg);
+}
+
+static void
+ask_error(struct ask *a, const char *msg)
+{
+	struct json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "code", json_object_new_int(RPC_INTERNAL_ERROR));
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	ask_finish(a, NULL, e);
+	json_object_put(e);
+}
+
+static void
+on_ask_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct ask *a = arg;
+	struct json_object *o, *res = NULL, *err = NULL;
+	struct timeval tv = tv_ms(REPLY_POLL_MS);
+	size_t len;
+	char *v;
+
+	(void)fd;
+	(void)what;
+	if (shm_get(replies, a->key, strlen(a->key), &v, &len) == 1) {
+		shm_del(replies, a->key, strlen(a->key));
+		o = json_tokener_parse(v);
+		free(v);
+		if (o != NULL) {
+			json_object_object_get_ex(o, "result", &res);
+			json_object_object_get_ex(o, "error", &err);
+		}
+		if (res == NULL && err == NULL)
+			ask_error(a, "the client's answer is not a JSON-RPC response");
+		else
+			ask_finish(a, res, err);
+		json_object_put(o);
+		return;
+	}
+	if (now_ms() > a->deadline) {
+		ask_error(a, "the client did not answer in time");
+		return;
+	}
+	evtimer_add(a->ev, &tv);
+}
+
+void
+tool_call_ask_client(struct tool_call *c, const char *method,
+    struct json_object *params, int64_t timeout_ms, client_reply_cb cb, void *arg)
+{
+	struct timeval tv = tv_ms(REPLY_POLL_MS);
+	struct json_object *req;
+	unsigned char rnd[8];
+	struct ask *a;
+	char id[32];
+	size_t i;
+	int need = strcmp(method, "sampling/createMessage") == 0 ?
+	    MCP_CLIENT_SAMPLING : MCP_CLIENT_ELICITATION;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		json_object_put(params);
+		tool_call_fail(c, "out of memory");
+		return;
+	}
+	a->call = c;
+	a->cb = cb;
+	a->arg = arg;
+	a->deadline = now_ms() + timeout_ms;
+	a->ev = evtimer_new(ev_base, on_ask_poll, a);
+	if (c->io.notify == NULL || replies == NULL) {
+		json_object_put(params);
+		ask_error(a, "this transport cannot carry requests to the client");
+		return;
+	}
+	if (!(c->session->client_caps & need)) {
+		json_object_put(params);
+		ask_error(a, need == MCP_CLIENT_SAMPLING ? "the client did not"
+		    " declare the sampling capability" : "the client did not"
+		    " declare the elicitation capability");
+		return;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		json_object_put(params);
+		ask_error(a, "no randomness for a request id");
+		return;
+	}
+	strlcpy_(id, REPLY_PREFIX, sizeof(id));
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(id + strlen(REPLY_PREFIX) + 2 * i, 3, "%02x", rnd[i]);
+	reply_key(c->session->sid, id, a->key, sizeof(a->key));
+	req = json_object_new_object();
+	json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(req, "id", json_object_new_string(id));
+	json_object_object_add(req, "method", json_object_new_string(method));
+	json_object_object_add(req, "params", params);
+	c->io.notify(c->io.arg, req);
+	evtimer_add(a->ev, &tv);
+}
+
 /* --- dispatch ------------------------------------------------------------- */
 
 int
@@ -389,8 +568,10 @@ mcp_dispatch(struct mcp_session *s, enum mcp_mode mode, const struct rpc_msg *m,
 {
 	const char *meth = m->method;
 
-	if (m->kind == RPC_RESPONSE)
-		return 0;	/* we send no requests to clients yet */
+	if (m->kind == RPC_RESPONSE) {
+		deliver_reply(s, m);
+		return 0;
+	}
 	if (m->kind == RPC_NOTIFICATION) {
 		if (strcmp(meth, "notifications/initialized") == 0)
 			s->ready = 1;

@@ -11,15 +11,19 @@
 #include "jsonrpc.h"
 
 #define MCP_LATEST_VERSION	"2025-11-25"
-#define MCP_PAGE_SIZE		10
 
 enum mcp_mode {
 	MCP_STATEFUL,		/* one session (stream connection, HTTP session) */
 	MCP_SESSIONLESS		/* /rpc and session-less /mcp: every request stands alone */
 };
 
+#define MCP_CLIENT_SAMPLING	0x1
+#define MCP_CLIENT_ELICITATION	0x2
+
 struct mcp_session {
+	char		 sid[40];	/* HTTP session id, or "" (not stored) */
 	char		 version[16];	/* negotiated; "" before initialize */
+	int		 client_caps;	/* MCP_CLIENT_* the client declared */
 	int		 initialized;	/* initialize answered */
 	int		 ready;		/* notifications/initialized seen */
 	int		 log_level;	/* MCP level index; -1 until set */
@@ -45,6 +49,17 @@ int		 mcp_dispatch(struct mcp_session *, enum mcp_mode,
 int		 mcp_version_supported(const char *);
 const char	*mcp_supported_list(void);
 
+struct event_base;
+struct shm;
+/*
+ * Where answers to our requests to clients (sampling, elicitation) meet
+ * the call that waits for them: the sessions segment, so an answer POSTed
+ * to any worker reaches the worker holding the call.
+ */
+void		 mcp_init(struct event_base *, struct shm *sessions);
+/* Items per page of tools/list (mcp.page_size). */
+void		 mcp_set_page_size(size_t);
+
 /* Conformance mode adds the fixture resources, prompts and completions. */
 void		 mcp_set_conformance(int on);
 int		 mcp_conformance(void);
@@ -63,5 +78,15 @@ void		 tool_call_progress(struct tool_call *, double progress,
 void		 tool_call_log(struct tool_call *, const char *level,
 		    const char *message);
 int		 tool_call_cancelled(const struct tool_call *);
+/*
+ * Ask the client (sampling/createMessage, elicitation/create) on the
+ * call's stream; cb gets its result or error (borrowed), or an error of
+ * ours when the client cannot be asked or does not answer in time.
+ */
+typedef void	(*client_reply_cb)(struct tool_call *, struct json_object *result,
+		    struct json_object *error, void *arg);
+void		 tool_call_ask_client(struct tool_call *, const char *method,
+		    struct json_object *params, int64_t timeout_ms,
+		    client_reply_cb, void *arg);
 
 #endif

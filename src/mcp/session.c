@@ -43,6 +43,7 @@ session_store(struct shm *s, const char *id, const struct mcp_session *ms,
 	json_object_object_add(o, "ready", json_object_new_boolean(ms->ready));
 	json_object_object_add(o, "log_level", json_object_new_int(ms->log_level));
 	json_object_object_add(o, "client", json_object_new_string(ms->client));
+	json_object_object_add(o, "client_caps", json_object_new_int(ms->client_caps));
 	v = rpc_string(o);
 	key_of(id, key, sizeof(key));
 	r = shm_put(s, key, strlen(key), v, strlen(v), ttl_ms);
@@ -94,6 +95,9 @@ session_load(struct shm *s, const char *id, struct mcp_session *ms,
 		ms->log_level = json_object_get_int(v);
 	if (json_object_object_get_ex(o, "client", &v))
 		strlcpy_(ms->client, json_object_get_string(v), sizeof(ms->client));
+	if (json_object_object_get_ex(o, "client_caps", &v))
+		ms->client_caps = json_object_get_int(v);
+	strlcpy_(ms->sid, id, sizeof(ms->sid));
 	json_object_put(o);
 	/* Each use restarts the idle timer. */
 	session_store(s, id, ms, ttl_ms);
