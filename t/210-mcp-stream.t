@@ -16,7 +16,7 @@ use Time::HiRes qw(time sleep);
 
 my $t = Test::PCM->new;
 my $ss = $t->dir . '/run/stream.sock';
-$t->write_config($t->base_config(server => <<"Y", extra => "mcp:\n  max_message_size: 4096\n"));
+$t->write_config($t->base_config(server => <<"Y", extra => "mcp:\n  max_message_size: 4096\n  conformance: true\n"));
   read_timeout: 1s
 Y
 my $cfg = Test::PCM::slurp($t->conf);
@@ -83,6 +83,31 @@ SKIP: {
 	is($got[1]{params}{progressToken}, 77, 'integer token kept');
 	is($got[3]{id}, 11, 'response after its notifications');
 }
+
+# notifications/cancelled stops a call and suppresses its response.
+wr({ jsonrpc => '2.0', id => 'slow', method => 'tools/call', params => { name => 'test_tool_with_progress',
+    _meta => { progressToken => 'pt' } } });
+wr({ jsonrpc => '2.0', method => 'notifications/cancelled', params => { requestId => 'slow', reason => 'test' } });
+wr({ jsonrpc => '2.0', id => 'after', method => 'ping' });
+my @seen;
+while (my $m = rd()) {
+	push @seen, $m;
+	last if ($m->{id} // '') eq 'after';
+}
+ok(!grep({ ($_->{id} // '') eq 'slow' } @seen), 'a cancelled call gets no response');
+is($seen[-1]{id}, 'after', 'the session goes on');
+Time::HiRes::sleep(0.3);
+wr({ jsonrpc => '2.0', id => 'later', method => 'ping' });
+is(rd()->{id}, 'later', 'nothing of the cancelled call arrives later');
+# A normal call of the same tool completes, with progress 0, 50, 100.
+wr({ jsonrpc => '2.0', id => 'full', method => 'tools/call', params => { name => 'test_tool_with_progress',
+    _meta => { progressToken => 'pt2' } } });
+my @p;
+while (my $m = rd()) {
+	push @p, $m->{params}{progress} if ($m->{method} // '') eq 'notifications/progress';
+	last if ($m->{id} // '') eq 'full';
+}
+is_deeply(\@p, [0, 50, 100], 'progress 0, 50, 100 before the response');
 
 # An unfinished line is closed after read_timeout.
 {

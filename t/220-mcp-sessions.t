@@ -10,7 +10,7 @@ use Test::More;
 use Test::PCM qw(wait_for);
 
 my $t = Test::PCM->new;
-$t->write_config($t->base_config(workers => 2));
+$t->write_config($t->base_config(workers => 2, extra => "mcp:\n  conformance: true\n"));
 $t->allow_alert(qr/was killed by signal 9/);
 $t->run;
 
@@ -45,6 +45,23 @@ ok(wait_for(sub { scalar($t->workers) == 2 }, 10), 'all workers replaced');
 ($s, $j) = post({ jsonrpc => '2.0', id => 2, method => 'tools/list' }, 'Mcp-Session-Id' => $sid);
 is($s, 200, 'the session outlives every worker that knew it');
 ok($j->{result}, 'and answers');
+
+# Cancelling a call from another connection (any worker) ends its stream
+# without a response.
+{
+	my $body = encode_json({ jsonrpc => '2.0', id => 'long', method => 'tools/call',
+	    params => { name => 'test_tool_with_progress', _meta => { progressToken => 1 } } });
+	my $c = $t->connect_sock;
+	print $c "POST /mcp HTTP/1.1\r\nHost: localhost\r\nAccept: application/json, text/event-stream\r\n"
+	    . "Content-Type: application/json\r\nMcp-Session-Id: $sid\r\nContent-Length: " . length($body)
+	    . "\r\nConnection: close\r\n\r\n$body";
+	($s) = post({ jsonrpc => '2.0', method => 'notifications/cancelled', params => { requestId => 'long' } },
+	    'Mcp-Session-Id' => $sid);
+	is($s, 202, 'notifications/cancelled accepted');
+	my ($cs, $ch, $cb) = Test::PCM::read_response($c, 5);
+	is($cs, 200, 'the call had started its stream');
+	unlike(Test::PCM::dechunk($cb), qr/"id":"long"/, 'no response for the cancelled call');
+}
 
 # The session remembers its state: a second initialize is refused.
 ($s, $j) = post({ jsonrpc => '2.0', id => 3, method => 'initialize', params => { protocolVersion => '2025-06-18' } },

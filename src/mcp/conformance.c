@@ -135,7 +135,7 @@ on_step(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (st->step < 3) {
+	if (st->step < 3 && !tool_call_cancelled(st->call)) {
 		if (st->progress)
 			tool_call_progress(st->call, st->step * 50.0, 100, NULL);
 		else

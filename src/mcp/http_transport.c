@@ -117,6 +117,17 @@ on_respond(void *arg, struct json_object *resp)
 	struct exchange *x = arg;
 
 	x->pending--;
+	if (resp == NULL) {
+		/* Cancelled: no response; close what was open for it. */
+		if (x->batch == NULL) {
+			if (x->sse)
+				http_stream_end(x->req);
+			else
+				http_reply(x->req, 204, NULL, NULL, 0);
+		}
+		exchange_finish(x);
+		return;
+	}
 	if (x->new_session && !json_object_object_get_ex(resp, "error", NULL)) {
 		/* A successful initialize opens a session (shared memory). */
 		if (session_create(sessions, &x->session, cf->session_timeout,

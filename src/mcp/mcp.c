@@ -8,6 +8,8 @@
 
 #include <sys/random.h>
 
+#include <sys/queue.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,7 @@ static const char *const mcp_levels[] = {
 };
 
 struct tool_call {
+	TAILQ_ENTRY(tool_call)	 entry;		/* calls in flight */
 	struct mcp_session	*session;
 	struct json_object	*id;
 	struct json_object	*progress_token;
@@ -72,6 +75,9 @@ struct tool_call {
 	int			 cancelled;
 	const struct tool	*tool;
 };
+
+TAILQ_HEAD(callq, tool_call);
+static struct callq inflight = TAILQ_HEAD_INITIALIZER(inflight);
 
 int
 mcp_version_supported(const char *v)
@@ -285,6 +291,7 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 	c->id = json_object_get(m->id);
 	c->io = *io;
 	c->tool = t;
+	TAILQ_INSERT_TAIL(&inflight, c, entry);
 	if (meta != NULL && json_object_object_get_ex(meta, "progressToken", &tok) &&
 	    (json_object_is_type(tok, json_type_string) ||
 	    json_object_is_type(tok, json_type_int)))
@@ -296,10 +303,12 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 }
 
 static void	deliver_reply(const struct mcp_session *, const struct rpc_msg *);
+static struct json_object *param(const struct rpc_msg *, const char *);
 
 static void
 call_free(struct tool_call *c)
 {
+	TAILQ_REMOVE(&inflight, c, entry);
 	json_object_put(c->id);
 	json_object_put(c->progress_token);
 	free(c);
@@ -311,9 +320,13 @@ tool_call_result(struct tool_call *c, struct json_object *content,
 {
 	struct json_object *r;
 
-	if (c->cancelled) {
+	if (tool_call_cancelled(c)) {
+		/* No response for a cancelled request; the transport only
+		 * closes what it holds open for it. */
 		json_object_put(content);
 		json_object_put(structured);
+		if (c->io.respond != NULL)
+			c->io.respond(c->io.arg, NULL);
 		call_free(c);
 		return;
 	}
@@ -370,7 +383,7 @@ tool_call_progress(struct tool_call *c, double progress, double total,
 	struct json_object *p;
 
 	/* Progress must increase; only with a token and a stream to send on. */
-	if (c->progress_token == NULL || c->io.notify == NULL || c->cancelled ||
+	if (c->progress_token == NULL || c->io.notify == NULL || tool_call_cancelled(c) ||
 	    (c->sent_progress && progress <= c->last_progress))
 		return;
 	c->sent_progress = 1;
@@ -407,10 +420,56 @@ tool_call_log(struct tool_call *c, const char *level, const char *message)
 	c->io.notify(c->io.arg, rpc_notification("notifications/message", p));
 }
 
+static void
+cancel_key(const char *sid, struct json_object *id, char *key, size_t len)
+{
+	snprintf(key, len, "mcp-cancel:%s:%s", sid, json_object_to_json_string(id));
+}
+
+/*
+ * A request is cancelled when notifications/cancelled named it: on this
+ * worker (the same session), or, for HTTP sessions, through a marker in
+ * the sessions segment, since the notification may reach another worker.
+ */
 int
 tool_call_cancelled(const struct tool_call *c)
 {
-	return c->cancelled;
+	char key[160], *v;
+	size_t len;
+
+	if (c->cancelled)
+		return 1;
+	if (replies == NULL || c->session->sid[0] == '\0')
+		return 0;
+	cancel_key(c->session->sid, c->id, key, sizeof(key));
+	if (shm_get(replies, key, strlen(key), &v, &len) != 1)
+		return 0;
+	free(v);
+	((struct tool_call *)c)->cancelled = 1;
+	return 1;
+}
+
+static void
+do_cancel(struct mcp_session *s, const struct rpc_msg *m)
+{
+	struct json_object *id = param(m, "requestId");
+	struct tool_call *c;
+	char key[160];
+
+	if (id == NULL || (!json_object_is_type(id, json_type_string) &&
+	    !json_object_is_type(id, json_type_int)))
+		return;		/* invalid: ignored, as the spec says */
+	TAILQ_FOREACH(c, &inflight, entry) {
+		if ((c->session == s || (s->sid[0] && strcmp(c->session->sid,
+		    s->sid) == 0)) && json_object_equal(c->id, id)) {
+			c->cancelled = 1;
+			return;
+		}
+	}
+	if (replies != NULL && s->sid[0]) {
+		cancel_key(s->sid, id, key, sizeof(key));
+		(void)shm_put(replies, key, strlen(key), "1", 1, 60000);
+	}
 }
 
 /* --- asking the client ---------------------------------------------------- */
@@ -575,8 +634,9 @@ mcp_dispatch(struct mcp_session *s, enum mcp_mode mode, const struct rpc_msg *m,
 	if (m->kind == RPC_NOTIFICATION) {
 		if (strcmp(meth, "notifications/initialized") == 0)
 			s->ready = 1;
-		/* notifications/cancelled: nothing is in flight past this call
-		 * yet; unknown notifications are ignored, as the spec says. */
+		else if (strcmp(meth, "notifications/cancelled") == 0)
+			do_cancel(s, m);
+		/* Unknown notifications are ignored, as the spec says. */
 		return 0;
 	}
 	if (strcmp(meth, "ping") == 0) {

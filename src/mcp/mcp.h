@@ -30,7 +30,10 @@ struct mcp_session {
 	char		 client[64];	/* clientInfo.name */
 };
 
-/* Where a request's messages go.  notify may be NULL (they are dropped). */
+/*
+ * Where a request's messages go.  notify may be NULL (they are dropped).
+ * respond gets NULL when the request was cancelled: nothing is due.
+ */
 struct mcp_io {
 	void		(*notify)(void *arg, struct json_object *note);
 	void		(*respond)(void *arg, struct json_object *resp);

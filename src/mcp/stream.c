@@ -97,6 +97,13 @@ on_respond(void *arg, struct json_object *resp)
 	struct sconn *c = arg;
 
 	c->inflight--;
+	if (resp == NULL) {
+		/* A cancelled request: nothing to send. */
+		if (c->batch != NULL)
+			c->batch_due--;
+		maybe_close(c);
+		return;
+	}
 	if (c->batch != NULL) {
 		json_object_array_add(c->batch, resp);
 		if (--c->batch_due == 0) {
