@@ -9,7 +9,8 @@ use warnings;
 use Test::More;
 use Test::PCM qw(wait_for);
 
-my $src = $ENV{PCM_SRCDIR} // '.';
+use Cwd qw(abs_path);
+my $src = abs_path($ENV{PCM_SRCDIR} // '.');
 my $npm = "$src/t/npm/node_modules";
 my $stable = "$npm/\@modelcontextprotocol/conformance/dist/index.js";
 plan(skip_all => "conformance suite not installed (cd t/npm && npm ci)")
