@@ -115,10 +115,10 @@ is($j->{error}{code}, -32600, 'empty batch: -32600');
 is($j->[0]{error}{code}, -32600, 'initialize in a batch: -32600');
 
 # --- HTTP-level checks on /mcp
-($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 1, method => 'ping' }, 'MCP-Protocol-Version' => '2026-07-28');
+($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 1, method => 'ping' }, 'MCP-Protocol-Version' => '2099-01-01');
 is($s, 400, 'unsupported MCP-Protocol-Version: 400');
 is($j->{error}{code}, -32000, 'with a legacy-format error');
-like($j->{error}{message}, qr/Unsupported protocol version: 2026-07-28/, 'naming the version');
+like($j->{error}{message}, qr/Unsupported protocol version: 2099-01-01/, 'naming the version');
 ($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 1, method => 'ping' }, 'Accept' => 'text/html');
 is($s, 406, 'Accept without JSON: 406');
 ($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 1, method => 'ping' }, 'Content-Type' => 'text/plain');

@@ -40,6 +40,7 @@ struct exchange {
 	unsigned		 events;	/* SSE event ids sent */
 	char			 sid[SESSION_ID_LEN + 1];	/* Mcp-Session-Id */
 	int			 new_session;	/* initialize without a session */
+	int			 modern;	/* a 2026-07-28 request */
 };
 
 /* --- SSE ------------------------------------------------------------------ */
@@ -96,6 +97,83 @@ send_rpc_error(struct http_request *r, int status, int code, const char *msg)
 	send_json(r, status, rpc_error(NULL, code, msg, NULL));
 }
 
+/* 2026-07-28 gives JSON-RPC errors HTTP statuses of their own. */
+static int
+modern_status(struct json_object *resp)
+{
+	struct json_object *e, *c;
+	int code;
+
+	if (!json_object_object_get_ex(resp, "error", &e) ||
+	    !json_object_object_get_ex(e, "code", &c))
+		return 200;
+	code = json_object_get_int(c);
+	if (code == RPC_METHOD_NOT_FOUND)
+		return 404;
+	if (code == RPC_INVALID_PARAMS || code == RPC_INVALID_REQUEST ||
+	    code == MCP_ERR_HEADER_MISMATCH || code == MCP_ERR_MISSING_CAP ||
+	    code == MCP_ERR_UNSUPPORTED_VER)
+		return 400;
+	return 200;
+}
+
+/*
+ * A 2026-07-28 request (modern _meta in the body, or the header naming
+ * that revision) is served statelessly: Mcp-Session-Id is ignored, and the
+ * Mcp-Method and Mcp-Name headers must match the body.  0 to go on.
+ */
+static int
+modern_checks(struct http_request *r, struct json_object *o, struct exchange *x)
+{
+	const char *hv = http_header(r, "MCP-Protocol-Version");
+	const char *hm = http_header(r, "Mcp-Method"), *hn = http_header(r, "Mcp-Name");
+	struct json_object *meth, *params, *name = NULL, *meta;
+	int header_modern = hv != NULL && strcmp(hv, MCP_MODERN_VERSION) == 0;
+	int body_modern = 0;
+
+	if (json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "params", &params) &&
+	    json_object_is_type(params, json_type_object) &&
+	    json_object_object_get_ex(params, "_meta", &meta) &&
+	    json_object_is_type(meta, json_type_object) &&
+	    json_object_object_get_ex(meta, MCP_META_VERSION, NULL))
+		body_modern = 1;
+	if (!header_modern && !body_modern)
+		return 0;
+	x->modern = 1;
+	if (!json_object_is_type(o, json_type_object)) {
+		send_rpc_error(r, 400, RPC_INVALID_REQUEST, "batches do not exist in"
+		    " protocol version 2026-07-28");
+		return -1;
+	}
+	if (!json_object_object_get_ex(o, "method", &meth))
+		return 0;	/* a response or something invalid: classified later */
+	if (!body_modern && json_object_object_get_ex(o, "id", NULL)) {
+		send_rpc_error(r, 400, RPC_INVALID_PARAMS, "params._meta needs"
+		    " io.modelcontextprotocol/protocolVersion");
+		return -1;
+	}
+	if (hm == NULL || strcmp(hm, json_object_get_string(meth)) != 0) {
+		send_rpc_error(r, 400, MCP_ERR_HEADER_MISMATCH, hm == NULL ?
+		    "the Mcp-Method header is required" :
+		    "the Mcp-Method header does not match the body");
+		return -1;
+	}
+	if (json_object_object_get_ex(o, "params", &params)) {
+		if (strcmp(hm, "resources/read") == 0)
+			json_object_object_get_ex(params, "uri", &name);
+		else if (strcmp(hm, "tools/call") == 0 || strcmp(hm, "prompts/get") == 0)
+			json_object_object_get_ex(params, "name", &name);
+	}
+	if (name != NULL && (hn == NULL || strcmp(hn, json_object_get_string(name)) != 0)) {
+		send_rpc_error(r, 400, MCP_ERR_HEADER_MISMATCH, hn == NULL ?
+		    "the Mcp-Name header is required" :
+		    "the Mcp-Name header does not match the body");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 exchange_finish(struct exchange *x)
 {
@@ -145,7 +223,7 @@ on_respond(void *arg, struct json_object *resp)
 		json_object_put(resp);
 		http_stream_end(x->req);
 	} else
-		send_json(x->req, 200, resp);
+		send_json(x->req, x->modern ? modern_status(resp) : 200, resp);
 	exchange_finish(x);
 }
 
@@ -335,7 +413,12 @@ serve(struct http_request *r, int rpc)
 	}
 	x->req = r;
 	mcp_session_init(&x->session);
-	if (!rpc) {
+	if (!rpc && modern_checks(r, o, x) != 0) {
+		json_object_put(o);
+		free(x);
+		return;
+	}
+	if (!rpc && !x->modern) {
 		const char *v = http_header(r, "MCP-Protocol-Version");
 		const char *sid = http_header(r, "Mcp-Session-Id");
 
@@ -471,7 +554,7 @@ mcp_http_endpoint(struct http_request *r)
 		return;
 	}
 	if ((v = http_header(r, "MCP-Protocol-Version")) != NULL &&
-	    !mcp_version_supported(v)) {
+	    !mcp_version_supported(v) && strcmp(v, MCP_MODERN_VERSION) != 0) {
 		char msg[256];
 
 		/* 400 with a legacy-format body, so newer clients fall back. */

@@ -93,7 +93,7 @@ mcp_version_supported(const char *v)
 const char *
 mcp_supported_list(void)
 {
-	return "2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05";
+	return "2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05";
 }
 
 void
@@ -111,6 +111,9 @@ respond(const struct mcp_io *io, struct json_object *resp)
 	else
 		json_object_put(resp);
 }
+
+static int	reply_error(const struct rpc_msg *, const struct mcp_io *, int,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
 
 static int
 reply_error(const struct rpc_msg *m, const struct mcp_io *io, int code,
@@ -303,6 +306,8 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 }
 
 static void	deliver_reply(const struct mcp_session *, const struct rpc_msg *);
+static int	dispatch_method(struct mcp_session *, enum mcp_mode,
+		    const struct rpc_msg *, const struct mcp_io *);
 static struct json_object *param(const struct rpc_msg *, const char *);
 
 static void
@@ -410,7 +415,7 @@ tool_call_log(struct tool_call *c, const char *level, const char *message)
 		if (strcmp(mcp_levels[i], level) == 0)
 			break;
 	/* Until a client sets a level, info and above are sent. */
-	if (mcp_levels[i] == NULL ||
+	if (mcp_levels[i] == NULL || c->session->log_level == -2 ||
 	    i < (c->session->log_level < 0 ? 1 : c->session->log_level))
 		return;
 	p = json_object_new_object();
@@ -619,6 +624,152 @@ tool_call_ask_client(struct tool_call *c, const char *method,
 	evtimer_add(a->ev, &tv);
 }
 
+/* --- 2026-07-28: stateless requests with per-request _meta ----------------- */
+
+/* Results of these carry ttlMs and cacheScope in 2026-07-28. */
+static const char *const cacheable[] = {
+	"tools/list", "prompts/list", "resources/list", "resources/templates/list",
+	"resources/read", NULL
+};
+
+struct modern {
+	struct mcp_io	 io;		/* the transport's */
+	int		 cacheable;
+};
+
+static struct json_object *
+meta_of(const struct rpc_msg *m)
+{
+	struct json_object *meta;
+
+	if (m->params == NULL || !json_object_is_type(m->params, json_type_object) ||
+	    !json_object_object_get_ex(m->params, "_meta", &meta) ||
+	    !json_object_is_type(meta, json_type_object))
+		return NULL;
+	return meta;
+}
+
+int
+mcp_is_modern(const struct rpc_msg *m)
+{
+	struct json_object *meta = meta_of(m);
+
+	return meta != NULL && json_object_object_get_ex(meta, MCP_META_VERSION, NULL);
+}
+
+/* Every 2026-07-28 result says what it is; list results say how long it keeps. */
+static void
+modern_respond(void *arg, struct json_object *resp)
+{
+	struct modern *md = arg;
+	struct json_object *r;
+
+	if (resp != NULL && json_object_object_get_ex(resp, "result", &r) &&
+	    json_object_is_type(r, json_type_object)) {
+		json_object_object_add(r, "resultType", json_object_new_string("complete"));
+		if (md->cacheable) {
+			json_object_object_add(r, "ttlMs", json_object_new_int(60000));
+			json_object_object_add(r, "cacheScope", json_object_new_string("public"));
+		}
+	}
+	md->io.respond(md->io.arg, resp);
+	free(md);
+}
+
+static void
+modern_notify(void *arg, struct json_object *note)
+{
+	struct modern *md = arg;
+
+	md->io.notify(md->io.arg, note);
+}
+
+static int
+do_discover(const struct rpc_msg *m, const struct mcp_io *io)
+{
+	struct json_object *r = json_object_new_object(), *v, *meta, *info;
+	size_t i;
+
+	json_object_object_add(r, "resultType", json_object_new_string("complete"));
+	v = json_object_new_array();
+	json_object_array_add(v, json_object_new_string(MCP_MODERN_VERSION));
+	for (i = 0; versions[i] != NULL; i++)
+		json_object_array_add(v, json_object_new_string(versions[i]));
+	json_object_object_add(r, "supportedVersions", v);
+	json_object_object_add(r, "capabilities", server_capabilities());
+	json_object_object_add(r, "instructions", json_object_new_string(
+	    "Cloud cost answers for Pulumi infrastructure; see tools/list."));
+	json_object_object_add(r, "ttlMs", json_object_new_int(60000));
+	json_object_object_add(r, "cacheScope", json_object_new_string("public"));
+	info = json_object_new_object();
+	json_object_object_add(info, "name", json_object_new_string(PCM_NAME));
+	json_object_object_add(info, "version", json_object_new_string(PACKAGE_VERSION));
+	meta = json_object_new_object();
+	json_object_object_add(meta, "io.modelcontextprotocol/serverInfo", info);
+	json_object_object_add(r, "_meta", meta);
+	respond(io, rpc_result(m->id, r));
+	return 1;
+}
+
+static int
+dispatch_modern(struct mcp_session *s, const struct rpc_msg *m,
+    const struct mcp_io *io)
+{
+	struct json_object *meta = meta_of(m), *v, *caps, *lvl, *data;
+	const char *meth = m->method;
+	struct modern *md;
+	size_t i;
+	int r;
+
+	json_object_object_get_ex(meta, MCP_META_VERSION, &v);
+	if (!json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), MCP_MODERN_VERSION) != 0) {
+		data = json_object_new_object();
+		v = json_object_new_array();
+		json_object_array_add(v, json_object_new_string(MCP_MODERN_VERSION));
+		json_object_object_add(data, "supported", v);
+		json_object_object_get_ex(meta, MCP_META_VERSION, &v);
+		json_object_object_add(data, "requested", json_object_get(v));
+		respond(io, rpc_error(m->id, MCP_ERR_UNSUPPORTED_VER,
+		    "Unsupported protocol version", data));
+		return 1;
+	}
+	if (!json_object_object_get_ex(meta, "io.modelcontextprotocol/clientCapabilities",
+	    &caps) || !json_object_is_type(caps, json_type_object))
+		return reply_error(m, io, RPC_INVALID_PARAMS, "params._meta needs"
+		    " io.modelcontextprotocol/clientCapabilities");
+	/* Stateless: everything this request needs is in its _meta. */
+	strlcpy_(s->version, MCP_MODERN_VERSION, sizeof(s->version));
+	s->initialized = s->ready = 1;
+	s->client_caps = 0;	/* no requests to clients in 2026-07-28 */
+	s->log_level = -2;	/* no log messages unless asked */
+	if (json_object_object_get_ex(meta, "io.modelcontextprotocol/logLevel", &lvl) &&
+	    json_object_is_type(lvl, json_type_string))
+		for (i = 0; mcp_levels[i] != NULL; i++)
+			if (strcmp(json_object_get_string(lvl), mcp_levels[i]) == 0)
+				s->log_level = (int)i;
+	if (strcmp(meth, "server/discover") == 0)
+		return do_discover(m, io);
+	/* Removed in 2026-07-28. */
+	if (strcmp(meth, "initialize") == 0 || strcmp(meth, "ping") == 0 ||
+	    strcmp(meth, "logging/setLevel") == 0)
+		return reply_error(m, io, RPC_METHOD_NOT_FOUND, "Method not found:"
+		    " %s (removed in %s)", meth, MCP_MODERN_VERSION);
+	if ((md = calloc(1, sizeof(*md))) == NULL)
+		return reply_error(m, io, RPC_INTERNAL_ERROR, "out of memory");
+	md->io = *io;
+	for (i = 0; cacheable[i] != NULL; i++)
+		if (strcmp(meth, cacheable[i]) == 0)
+			md->cacheable = 1;
+	{
+		struct mcp_io mio = { io->notify ? modern_notify : NULL,
+		    modern_respond, md };
+
+		r = dispatch_method(s, MCP_SESSIONLESS, m, &mio);
+	}
+	return r;
+}
+
 /* --- dispatch ------------------------------------------------------------- */
 
 int
@@ -639,12 +790,24 @@ mcp_dispatch(struct mcp_session *s, enum mcp_mode mode, const struct rpc_msg *m,
 		/* Unknown notifications are ignored, as the spec says. */
 		return 0;
 	}
+	if (mcp_is_modern(m))
+		return dispatch_modern(s, m, io);
 	if (strcmp(meth, "ping") == 0) {
 		respond(io, rpc_result(m->id, NULL));
 		return 1;
 	}
 	if (strcmp(meth, "initialize") == 0)
 		return do_initialize(s, mode, m, io);
+	return dispatch_method(s, mode, m, io);
+}
+
+/* The methods both eras share. */
+static int
+dispatch_method(struct mcp_session *s, enum mcp_mode mode,
+    const struct rpc_msg *m, const struct mcp_io *io)
+{
+	const char *meth = m->method;
+
 	if (conformance_on && conformance_handles(meth)) {
 		if (mode == MCP_STATEFUL && !s->initialized)
 			return reply_error(m, io, RPC_INVALID_REQUEST, "the"

@@ -10,7 +10,12 @@
 
 #include "jsonrpc.h"
 
-#define MCP_LATEST_VERSION	"2025-11-25"
+#define MCP_LATEST_VERSION	"2025-11-25"	/* of the stateful revisions */
+#define MCP_MODERN_VERSION	"2026-07-28"	/* stateless, per-request _meta */
+#define MCP_META_VERSION	"io.modelcontextprotocol/protocolVersion"
+#define MCP_ERR_HEADER_MISMATCH	-32020
+#define MCP_ERR_MISSING_CAP	-32021
+#define MCP_ERR_UNSUPPORTED_VER	-32022
 
 enum mcp_mode {
 	MCP_STATEFUL,		/* one session (stream connection, HTTP session) */
@@ -49,7 +54,9 @@ void		 mcp_session_init(struct mcp_session *);
  */
 int		 mcp_dispatch(struct mcp_session *, enum mcp_mode,
 		    const struct rpc_msg *, const struct mcp_io *);
-int		 mcp_version_supported(const char *);
+int		 mcp_version_supported(const char *);	/* stateful revisions */
+/* Does this request carry 2026-07-28 per-request metadata? */
+int		 mcp_is_modern(const struct rpc_msg *);
 const char	*mcp_supported_list(void);
 
 struct event_base;

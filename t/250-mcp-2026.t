@@ -1,0 +1,102 @@
+#!/usr/bin/perl
+# Revision 2026-07-28 on the same endpoint: stateless requests carrying
+# per-request _meta, server/discover, resultType, ttlMs/cacheScope,
+# Mcp-Method/Mcp-Name checks and the new error codes and statuses; a
+# client that opens with initialize still gets the stateful protocol.
+
+use strict;
+use warnings;
+use JSON::PP;
+use Test::More;
+use Test::PCM qw(wait_for);
+
+my $t = Test::PCM->new;
+$t->write_config($t->base_config(extra => "mcp:\n  conformance: true\n"));
+$t->run;
+
+my %meta = ('io.modelcontextprotocol/protocolVersion' => '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities' => {},
+    'io.modelcontextprotocol/clientInfo' => { name => 'modern', version => '1' });
+
+sub post {
+	my ($o, %h) = @_;
+	my $body = encode_json($o);
+	$h{'MCP-Protocol-Version'} = '2026-07-28' unless exists $h{'MCP-Protocol-Version'};
+	$h{'Mcp-Method'} = $o->{method} if defined $o->{method} && !exists $h{'Mcp-Method'};
+	delete $h{$_} for grep { !defined $h{$_} } keys %h;
+	my $hdr = join '', map { "$_: $h{$_}\r\n" } sort keys %h;
+	my ($s, $rh, $b) = $t->http("POST /mcp HTTP/1.1\r\nHost: localhost\r\n"
+	    . "Accept: application/json, text/event-stream\r\nContent-Type: application/json\r\n"
+	    . "${hdr}Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body");
+	my $j;
+	if (($rh->{'content-type'} // '') =~ /event-stream/) {
+		my @d = Test::PCM::dechunk($b) =~ /^data: (.+)$/mg;
+		$j = decode_json($d[-1]);
+	} elsif (length($b // '')) {
+		$j = decode_json($b);
+	}
+	return ($s, $j, $rh);
+}
+
+my ($s, $j) = post({ jsonrpc => '2.0', id => 1, method => 'server/discover', params => { _meta => \%meta } });
+is($s, 200, 'server/discover: 200');
+is($j->{result}{resultType}, 'complete', 'resultType');
+ok((grep { $_ eq '2026-07-28' } @{$j->{result}{supportedVersions}}), 'supportedVersions has 2026-07-28');
+ok((grep { $_ eq '2025-11-25' } @{$j->{result}{supportedVersions}}), 'and the stateful revisions');
+is($j->{result}{cacheScope}, 'public', 'cacheScope');
+ok($j->{result}{ttlMs} >= 0, 'ttlMs');
+is($j->{result}{_meta}{'io.modelcontextprotocol/serverInfo'}{name}, 'pulumicost-mcp', 'serverInfo in _meta');
+
+($s, $j) = post({ jsonrpc => '2.0', id => 2, method => 'tools/list', params => { _meta => \%meta } });
+is($j->{result}{resultType}, 'complete', 'tools/list: resultType');
+ok(defined $j->{result}{ttlMs} && defined $j->{result}{cacheScope}, 'tools/list: ttlMs and cacheScope');
+ok(scalar @{$j->{result}{tools}}, 'tools listed without initialize');
+
+($s, $j) = post({ jsonrpc => '2.0', id => 3, method => 'tools/call',
+    params => { name => 'test_simple_text', _meta => \%meta } }, 'Mcp-Name' => 'test_simple_text');
+is($j->{result}{resultType}, 'complete', 'tools/call: resultType');
+is($j->{result}{content}[0]{text}, 'This is a simple text response for testing.', 'tools/call result');
+
+# Header checks.
+($s, $j) = post({ jsonrpc => '2.0', id => 4, method => 'tools/call',
+    params => { name => 'test_simple_text', _meta => \%meta } });
+is($s, 400, 'missing Mcp-Name: 400');
+is($j->{error}{code}, -32020, 'missing Mcp-Name: -32020');
+($s, $j) = post({ jsonrpc => '2.0', id => 5, method => 'tools/list', params => { _meta => \%meta } },
+    'Mcp-Method' => 'prompts/list');
+is($j->{error}{code}, -32020, 'Mcp-Method mismatch: -32020');
+
+# Metadata errors.
+my %bad = %meta;
+$bad{'io.modelcontextprotocol/protocolVersion'} = '2027-01-01';
+($s, $j) = post({ jsonrpc => '2.0', id => 6, method => 'tools/list', params => { _meta => \%bad } });
+is($s, 400, 'unsupported version in _meta: 400');
+is($j->{error}{code}, -32022, 'unsupported version: -32022');
+is_deeply($j->{error}{data}{supported}, ['2026-07-28'], 'with the supported versions');
+my %nocap = %meta;
+delete $nocap{'io.modelcontextprotocol/clientCapabilities'};
+($s, $j) = post({ jsonrpc => '2.0', id => 7, method => 'tools/list', params => { _meta => \%nocap } });
+is($s, 400, 'missing clientCapabilities: 400');
+is($j->{error}{code}, -32602, 'missing clientCapabilities: -32602');
+($s, $j) = post({ jsonrpc => '2.0', id => 8, method => 'no/such', params => { _meta => \%meta } });
+is($s, 404, 'unknown method: 404');
+is($j->{error}{code}, -32601, 'unknown method: -32601');
+($s, $j) = post({ jsonrpc => '2.0', id => 9, method => 'ping', params => { _meta => \%meta } });
+is($j->{error}{code}, -32601, 'ping is gone in 2026-07-28');
+($s, $j) = post({ jsonrpc => '2.0', id => 10, method => 'tools/list' });
+is($s, 400, 'the 2026-07-28 header without _meta: 400');
+
+# Log messages only when _meta asks for them.
+($s, $j, my $h) = post({ jsonrpc => '2.0', id => 11, method => 'tools/call',
+    params => { name => 'test_tool_with_logging', _meta => \%meta } }, 'Mcp-Name' => 'test_tool_with_logging');
+is($j->{result}{resultType}, 'complete', 'logging tool without logLevel completes');
+
+# A legacy client on the same endpoint still gets the stateful protocol.
+($s, $j, $h) = post({ jsonrpc => '2.0', id => 12, method => 'initialize', params => {
+    protocolVersion => '2025-11-25', capabilities => {}, clientInfo => { name => 'old', version => '1' } } },
+    'MCP-Protocol-Version' => undef, 'Mcp-Method' => undef);
+is($j->{result}{protocolVersion}, '2025-11-25', 'initialize still negotiates the stateful protocol');
+ok($h->{'mcp-session-id'}, 'with a session');
+ok(!exists $j->{result}{resultType}, 'and legacy results');
+$t->finish;
+done_testing;
