@@ -269,6 +269,25 @@ usage(void)
 	    "  relays MCP between stdin/stdout and a protocol: stream socket\n");
 }
 
+static int	relay(struct linebuf *, struct linebuf *);
+
+static void
+bridge_free(struct linebuf *in, struct linebuf *out)
+{
+	int i;
+
+	free(in->p);
+	free(out->p);
+	free(B.init_line);
+	free(B.init_id);
+	for (i = 0; i < MAX_INFLIGHT; i++) {
+		free(B.inflight[i]);
+		free(B.inflight_line[i]);
+	}
+	if (B.sock >= 0)
+		close(B.sock);
+}
+
 int
 bridge_main(int argc, char *argv[])
 {
@@ -278,10 +297,7 @@ bridge_main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct linebuf in = { 0 }, out = { 0 };
-	struct pollfd pf[2];
-	char buf[65536], *line;
-	int ch, stdin_open = 1;
-	ssize_t n;
+	int ch, rc;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
@@ -308,6 +324,20 @@ bridge_main(int argc, char *argv[])
 		    " there?)\n", B.path, strerror(errno));
 		return 1;
 	}
+	rc = relay(&in, &out);
+	bridge_free(&in, &out);
+	return rc;
+}
+
+/* Copy lines both ways until the client is done (0) or it fails (1). */
+static int
+relay(struct linebuf *in, struct linebuf *out)
+{
+	struct pollfd pf[2];
+	char buf[65536], *line;
+	int stdin_open = 1;
+	ssize_t n;
+
 	for (;;) {
 		pf[0].fd = stdin_open ? 0 : -1;
 		pf[0].events = POLLIN;
@@ -325,12 +355,12 @@ bridge_main(int argc, char *argv[])
 				stdin_open = 0;
 				shutdown(B.sock, SHUT_WR);
 			} else {
-				if (lb_append(&in, buf, (size_t)n) == -1) {
+				if (lb_append(in, buf, (size_t)n) == -1) {
 					fprintf(stderr, "pulumicost-mcp bridge: a message"
 					    " from the client is larger than 64MB\n");
 					return 1;
 				}
-				while ((line = lb_take(&in)) != NULL) {
+				while ((line = lb_take(in)) != NULL) {
 					note_client_line(line);
 					if (write_all(B.sock, line, strlen(line)) == -1 ||
 					    write_all(B.sock, "\n", 1) == -1) {
@@ -350,12 +380,12 @@ bridge_main(int argc, char *argv[])
 					return 0;
 				if (reconnect() == -1)
 					return 1;
-				out.len = 0;
+				out->len = 0;
 				continue;
 			}
-			if (lb_append(&out, buf, (size_t)n) == -1)
+			if (lb_append(out, buf, (size_t)n) == -1)
 				return 1;
-			while ((line = lb_take(&out)) != NULL) {
+			while ((line = lb_take(out)) != NULL) {
 				if (note_server_line(line) &&
 				    (write_all(1, line, strlen(line)) == -1 ||
 				    write_all(1, "\n", 1) == -1)) {

@@ -16,13 +16,14 @@
 static void
 echo(struct tool_call *c, struct json_object *args)
 {
-	struct json_object *o = json_object_new_object(), *fail;
+	struct json_object *o, *fail;
 
 	if (json_object_object_get_ex(args, "fail", &fail) &&
 	    json_object_get_boolean(fail)) {
 		tool_call_fail(c, "failing as asked");
 		return;
 	}
+	o = json_object_new_object();
 	tool_call_log(c, "info", "echoing");
 	tool_call_progress(c, 1, 2, "half way");
 	tool_call_progress(c, 2, 2, "done");
