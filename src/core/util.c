@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "util.h"
 
@@ -296,4 +298,27 @@ ensure_parent_dir(const char *path, mode_t mode)
 	if (mkdir(dir, mode) == -1 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+/* Connect to a unix stream socket; -1 with errno on failure. */
+int
+unix_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strlcpy_(sun.sun_path, path, sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }

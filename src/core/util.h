@@ -35,5 +35,6 @@ ssize_t	 read_all_fd(int fd, char **buf, size_t limit, size_t *len);
 ssize_t	 read_all_at(int fd, off_t off, char **buf, size_t limit, size_t *len);
 int	 write_all(int fd, const void *buf, size_t len);
 int	 ensure_parent_dir(const char *path, mode_t mode);
+int	 unix_connect(const char *path);
 
 #endif

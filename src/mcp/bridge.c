@@ -55,29 +55,6 @@ static struct {
 } B = { .sock = -1 };
 
 static int
-connect_socket(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strlcpy_(sun.sun_path, path, sizeof(sun.sun_path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-static int
 lb_append(struct linebuf *b, const char *p, size_t n)
 {
 	char *np;
@@ -227,7 +204,7 @@ reconnect(void)
 
 	close(B.sock);
 	B.sock = -1;
-	while ((B.sock = connect_socket(B.path)) == -1) {
+	while ((B.sock = unix_connect(B.path)) == -1) {
 		if (now_ms() > deadline) {
 			fprintf(stderr, "pulumicost-mcp bridge: lost %s and could"
 			    " not reconnect within 30s: %s\n", B.path, strerror(errno));
@@ -318,7 +295,7 @@ bridge_main(int argc, char *argv[])
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((B.sock = connect_socket(B.path)) == -1) {
+	if ((B.sock = unix_connect(B.path)) == -1) {
 		fprintf(stderr, "pulumicost-mcp bridge: cannot connect to %s: %s"
 		    " (is the server running, with a protocol: stream listener"
 		    " there?)\n", B.path, strerror(errno));

@@ -23,9 +23,8 @@
 static int
 unix_prepare(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd, r;
+	int fd;
 
 	if (lstat(path, &st) == -1)
 		return errno == ENOENT ? 0 : (snprintf(err, errlen,
@@ -34,14 +33,8 @@ unix_prepare(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "unix:%s: exists and is not a socket", path);
 		return -1;
 	}
-	strlcpy_(sun.sun_path, path, sizeof(sun.sun_path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	if (r == 0) {
+	if ((fd = unix_connect(path)) >= 0) {
+		close(fd);
 		snprintf(err, errlen, "unix:%s: another server is listening on it",
 		    path);
 		return -1;
