@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 top=$PWD
 
 PKGS="build-essential autoconf automake libtool pkg-config make perl curl
-openssl procps libevent-dev libjson-c-dev libyaml-dev libseccomp-dev
+openssl procps nginx-light libevent-dev libjson-c-dev libyaml-dev libseccomp-dev
 libssl-dev mandoc"
 
 need_install() {

