@@ -11,8 +11,11 @@ cd "$(dirname "$0")/../.."
 top=$PWD
 
 PKGS="build-essential autoconf automake libtool pkg-config make perl curl
-openssl procps nginx-light libevent-dev libjson-c-dev libyaml-dev libseccomp-dev
+openssl procps libevent-dev libjson-c-dev libyaml-dev libseccomp-dev
 libssl-dev mandoc"
+
+# The test suite also runs a real nginx in front of the server.
+TEST_PKGS="nginx-light"
 
 need_install() {
 	local p
@@ -71,6 +74,7 @@ MSG
 	exec ./pulumicost-mcp -p "$top" --foreground
 	;;
 test)
+	PKGS="$PKGS $TEST_PKGS"
 	install_deps
 	install_npm
 	# Real MCP peers (the official conformance suite, Node 22), pinned.
