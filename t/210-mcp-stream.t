@@ -120,6 +120,22 @@ is_deeply(\@p, [0, 50, 100], 'progress 0, 50, 100 before the response');
 	ok(time - $t0 >= 0.9, 'not before');
 }
 
+# socat works as a bridge too: the protocol is plain lines.
+SKIP: {
+	my $socat = (grep { -x } '/usr/bin/socat', '/bin/socat')[0];
+	skip 'socat not installed', 2 unless $socat;
+	my $in = join '', map { encode_json($_) . "\n" } (
+	    { jsonrpc => '2.0', id => 1, method => 'initialize', params => { protocolVersion => '2025-11-25',
+	      capabilities => {}, clientInfo => { name => 'socat', version => '1' } } },
+	    { jsonrpc => '2.0', method => 'notifications/initialized' },
+	    { jsonrpc => '2.0', id => 2, method => 'tools/list' });
+	$t->write_file('socat.in', $in);
+	my $out = `timeout 10 sh -c '(cat $t->{dir}/socat.in; sleep 1) | $socat STDIO UNIX-CONNECT:$ss'`;
+	my @l = map { decode_json($_) } grep { /\S/ } split /\n/, $out;
+	is($l[0]{result}{protocolVersion}, '2025-11-25', 'socat STDIO UNIX-CONNECT: initialize');
+	ok($l[1] && $l[1]{result}{tools}, 'socat: tools/list');
+}
+
 # The bridge: stdio <-> socket.
 my $bin = $t->bin;
 my ($rc, undef, $err) = $t->cmd('bridge', '--socket', $t->dir . '/run/none.sock');

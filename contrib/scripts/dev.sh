@@ -14,8 +14,8 @@ PKGS="build-essential autoconf automake libtool pkg-config make perl curl
 openssl procps libevent-dev libjson-c-dev libyaml-dev libseccomp-dev
 libssl-dev mandoc"
 
-# The test suite also runs a real nginx in front of the server.
-TEST_PKGS="nginx-light"
+# The test suite also runs a real nginx in front of the server, and socat.
+TEST_PKGS="nginx-light socat"
 
 need_install() {
 	local p
