@@ -141,6 +141,11 @@ my $bin = $t->bin;
 my ($rc, undef, $err) = $t->cmd('bridge', '--socket', $t->dir . '/run/none.sock');
 is($rc, 1, 'bridge to a missing socket exits 1');
 like($err, qr/cannot connect to .*none\.sock/, 'with a clear message');
+($rc, undef, $err) = $t->cmd('bridge', '--url', 'http://127.0.0.1:1/mcp');
+is($rc, 1, 'bridge --url to a closed port exits 1');
+like($err, qr/cannot connect to 127\.0\.0\.1:1: Connection refused/, 'with a clear message');
+($rc, undef, $err) = $t->cmd('bridge', '--url', 'ftp://x/');
+is($rc, 1, 'bridge --url with a bad URL exits 1');
 
 my ($out, $in);
 my $pid = open2($out, $in, $bin, 'bridge', '--socket', $ss);

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # The official MCP TypeScript SDK client (pinned in t/npm) against the
 # server: over Streamable HTTP, and over stdio through pulumicost-mcp
-# bridge.  Lists tools page by page, calls one with a progress handler, and
+# bridge (to the stream socket, and to /mcp with --url).  Lists tools page by page, calls one with a progress handler, and
 # lets the SDK validate structuredContent against outputSchema.
 
 use strict;
@@ -44,5 +44,6 @@ sub check {
 
 check('Streamable HTTP', 'http', 'http://localhost:' . $t->port . '/mcp');
 check('stdio via bridge', 'stdio', $t->bin, 'bridge', '--socket', $ss);
+check('stdio via bridge --url', 'stdio', $t->bin, 'bridge', '--url', 'http://localhost:' . $t->port . '/mcp');
 $t->finish;
 done_testing;

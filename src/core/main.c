@@ -33,7 +33,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: %s [-htTV] [-c file] [-p prefix] [-s signal] [--foreground]\n"
-"       %s bridge --socket PATH\n"
+"       %s bridge --socket PATH | --url URL\n"
 "\n"
 "  -c, --config FILE     configuration file (default %s;\n"
 "                        embedded defaults when it does not exist)\n"

@@ -242,8 +242,9 @@ reconnect(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pulumicost-mcp bridge --socket PATH\n"
-	    "  relays MCP between stdin/stdout and a protocol: stream socket\n");
+	fprintf(stderr, "usage: pulumicost-mcp bridge --socket PATH | --url URL\n"
+	    "  relays MCP between stdin/stdout and a protocol: stream socket,\n"
+	    "  or a server's Streamable HTTP endpoint (http:// or https://)\n");
 }
 
 static int	relay(struct linebuf *, struct linebuf *);
@@ -270,17 +271,22 @@ bridge_main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "url", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct linebuf in = { 0 }, out = { 0 };
+	const char *url = NULL;
 	int ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:u:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			B.path = optarg;
+			break;
+		case 'u':
+			url = optarg;
 			break;
 		case 'h':
 			usage();
@@ -290,11 +296,13 @@ bridge_main(int argc, char *argv[])
 			return 1;
 		}
 	}
-	if (B.path == NULL) {
+	if ((B.path == NULL) == (url == NULL)) {
 		usage();
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (url != NULL)
+		return bridge_http(url);
 	if ((B.sock = unix_connect(B.path)) == -1) {
 		fprintf(stderr, "pulumicost-mcp bridge: cannot connect to %s: %s"
 		    " (is the server running, with a protocol: stream listener"
