@@ -218,58 +218,6 @@ out_line(const char *s, size_t n)
 	pthread_mutex_unlock(&H.mu);
 }
 
-/* The body, decoded from chunked or length framing; caller frees. */
-static char *
-read_body(struct conn *c, int chunked, long long clen, size_t *lenp)
-{
-	size_t cap = 4096, len = 0;
-	char *b = malloc(cap), *line, *nb;
-	long long n;
-
-	if (b == NULL)
-		return NULL;
-	for (;;) {
-		if (chunked) {
-			if ((line = conn_line(c)) == NULL)
-				break;
-			n = strtoll(line, NULL, 16);
-			free(line);
-			if (n <= 0)
-				break;
-		} else
-			n = clen >= 0 ? clen - (long long)len : 16384;
-		if (n <= 0 || len + (size_t)n > MAX_BODY)
-			break;
-		if (len + (size_t)n + 1 > cap) {
-			cap = (len + (size_t)n + 1) * 2;
-			if ((nb = realloc(b, cap)) == NULL)
-				break;
-			b = nb;
-		}
-		if (clen < 0 && !chunked) {
-			ssize_t got;
-
-			if (c->off == c->len && conn_fill(c) <= 0)
-				break;
-			got = (ssize_t)(c->len - c->off);
-			memcpy(b + len, c->buf + c->off, (size_t)got);
-			c->off += (size_t)got;
-			len += (size_t)got;
-			continue;
-		}
-		if (conn_bytes(c, b + len, (size_t)n) == -1)
-			break;
-		len += (size_t)n;
-		if (chunked)
-			free(conn_line(c));	/* CRLF after the chunk */
-		else
-			break;
-	}
-	b[len] = '\0';
-	*lenp = len;
-	return b;
-}
-
 /*
  * An event stream, parsed as it arrives: one stdout line per event's
  * data, written when the event ends, so progress reaches the client live.
@@ -341,11 +289,16 @@ sse_feed(struct sse *e, const char *p, size_t n)
 	}
 }
 
-/* Read an event stream body (chunked or to EOF) and relay it live. */
+/*
+ * Read a response body, whatever its framing (chunked, Content-Length or
+ * to EOF), handing each piece to sink as it arrives.
+ */
+typedef void	(*body_sink)(void *arg, const char *p, size_t n);
+
 static void
-relay_stream(struct conn *c, int chunked)
+read_body(struct conn *c, int chunked, long long clen, body_sink sink,
+    void *arg)
 {
-	struct sse e = { 0 };
 	char *line, buf[16384];
 	long long n;
 	size_t take;
@@ -353,30 +306,62 @@ relay_stream(struct conn *c, int chunked)
 	for (;;) {
 		if (chunked) {
 			if ((line = conn_line(c)) == NULL)
-				break;
+				return;
 			n = strtoll(line, NULL, 16);
 			free(line);
 			if (n <= 0)
-				break;
-			while (n > 0) {
-				take = n > (long long)sizeof(buf) ? sizeof(buf) : (size_t)n;
-				if (conn_bytes(c, buf, take) == -1)
-					goto done;
-				sse_feed(&e, buf, take);
-				n -= (long long)take;
-			}
-			free(conn_line(c));	/* CRLF after the chunk */
+				return;
+		} else if (clen >= 0) {
+			if ((n = clen) == 0)
+				return;
 		} else {
+			/* To EOF. */
 			if (c->off == c->len && conn_fill(c) <= 0)
-				break;
-			sse_feed(&e, c->buf + c->off, c->len - c->off);
+				return;
+			sink(arg, c->buf + c->off, c->len - c->off);
 			c->off = c->len;
+			continue;
 		}
+		while (n > 0) {
+			take = n > (long long)sizeof(buf) ? sizeof(buf) : (size_t)n;
+			if (conn_bytes(c, buf, take) == -1)
+				return;
+			sink(arg, buf, take);
+			n -= (long long)take;
+		}
+		if (!chunked)
+			return;
+		free(conn_line(c));	/* CRLF after the chunk */
 	}
-done:
-	sse_line(&e, "", 0);	/* a last event without its blank line */
-	free(e.line);
-	free(e.data);
+}
+
+static void
+sse_sink(void *arg, const char *p, size_t n)
+{
+	sse_feed(arg, p, n);
+}
+
+struct body {
+	char	*p;
+	size_t	 len;
+	int	 overflow;
+};
+
+static void
+body_sink_buf(void *arg, const char *p, size_t n)
+{
+	struct body *b = arg;
+	char *nb;
+
+	if (b->overflow || b->len + n > MAX_BODY ||
+	    (nb = realloc(b->p, b->len + n + 1)) == NULL) {
+		b->overflow = 1;
+		return;
+	}
+	b->p = nb;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
 }
 
 static void
@@ -414,7 +399,7 @@ post(const char *line, int emit, char *err, size_t errlen)
 	long long clen = -1;
 	int status = 0, chunked = 0, sse = 0, n;
 	struct conn c;
-	size_t blen = 0;
+	struct body b = { NULL, 0, 0 };
 
 	pthread_mutex_lock(&H.mu);
 	strlcpy_(sid, H.sid, sizeof(sid));
@@ -463,15 +448,26 @@ post(const char *line, int emit, char *err, size_t errlen)
 	}
 	free(l);
 	if (sse && emit) {
-		relay_stream(&c, chunked);
+		/* Relayed live; a last event may lack its blank line. */
+		struct sse e = { 0 };
+
+		read_body(&c, chunked, clen, sse_sink, &e);
+		sse_line(&e, "", 0);
+		free(e.line);
+		free(e.data);
 		conn_close(&c);
 		return status;
 	}
-	body = read_body(&c, chunked, clen, &blen);
+	read_body(&c, chunked, clen, body_sink_buf, &b);
 	conn_close(&c);
-	if (body != NULL && emit && status != 202 && status != 204 && status != 404 &&
-	    blen > 0)
-		out_line(body, blen);
+	if (b.overflow) {
+		free(b.p);
+		snprintf(err, errlen, "the answer is larger than 64MB");
+		return 0;
+	}
+	body = b.p;
+	if (body != NULL && emit && status != 202 && status != 204 && status != 404)
+		out_line(body, b.len);
 	/* Remember the negotiated version for the header on later requests. */
 	if (body != NULL && !sse && strstr(body, "\"protocolVersion\"")) {
 		struct json_object *o = json_tokener_parse(body), *r, *v;
