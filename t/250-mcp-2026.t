@@ -65,11 +65,19 @@ is($j->{error}{code}, -32020, 'missing Mcp-Name: -32020');
 ($s, $j) = post({ jsonrpc => '2.0', id => 5, method => 'tools/list', params => { _meta => \%meta } },
     'Mcp-Method' => 'prompts/list');
 is($j->{error}{code}, -32020, 'Mcp-Method mismatch: -32020');
+is($j->{id}, 5, 'header errors carry the request id');
+($s, $j) = post({ jsonrpc => '2.0', id => 55, method => 'tools/list', params => { _meta => \%meta } },
+    'MCP-Protocol-Version' => '2025-11-25');
+is($j->{error}{code}, -32020, 'header version unlike _meta: -32020');
+($s, $j) = post({ jsonrpc => '2.0', id => 56, method => 'resources/subscribe',
+    params => { uri => 'test://watched-resource', _meta => \%meta } });
+is($s, 404, 'resources/subscribe is gone in 2026-07-28: 404');
 
 # Metadata errors.
 my %bad = %meta;
 $bad{'io.modelcontextprotocol/protocolVersion'} = '2027-01-01';
-($s, $j) = post({ jsonrpc => '2.0', id => 6, method => 'tools/list', params => { _meta => \%bad } });
+($s, $j) = post({ jsonrpc => '2.0', id => 6, method => 'tools/list', params => { _meta => \%bad } },
+    'MCP-Protocol-Version' => '2027-01-01');
 is($s, 400, 'unsupported version in _meta: 400');
 is($j->{error}{code}, -32022, 'unsupported version: -32022');
 is_deeply($j->{error}{data}{supported}, ['2026-07-28'], 'with the supported versions');

@@ -373,11 +373,12 @@ conformance_register(struct event_base *b)
 /* --- resources, prompts, completions -------------------------------------- */
 
 void
-conformance_capabilities(struct json_object *caps)
+conformance_capabilities(struct json_object *caps, int modern)
 {
 	struct json_object *r = json_object_new_object(), *p = json_object_new_object();
 
-	json_object_object_add(r, "subscribe", json_object_new_boolean(1));
+	if (!modern)
+		json_object_object_add(r, "subscribe", json_object_new_boolean(1));
 	json_object_object_add(r, "listChanged", json_object_new_boolean(0));
 	json_object_object_add(caps, "resources", r);
 	json_object_object_add(p, "listChanged", json_object_new_boolean(0));

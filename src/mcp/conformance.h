@@ -14,7 +14,7 @@
 #include "mcp.h"
 
 void	 conformance_register(struct event_base *);
-void	 conformance_capabilities(struct json_object *caps);
+void	 conformance_capabilities(struct json_object *caps, int modern);
 int	 conformance_handles(const char *method);
 int	 conformance_method(const struct rpc_msg *, const struct mcp_io *);
 

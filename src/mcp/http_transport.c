@@ -97,6 +97,21 @@ send_rpc_error(struct http_request *r, int status, int code, const char *msg)
 	send_json(r, status, rpc_error(NULL, code, msg, NULL));
 }
 
+/* An error about a request whose id could be read: it carries that id. */
+static void
+send_rpc_error_for(struct http_request *r, struct json_object *o, int status,
+    int code, const char *msg)
+{
+	struct json_object *id = NULL;
+
+	if (json_object_is_type(o, json_type_object))
+		json_object_object_get_ex(o, "id", &id);
+	if (id != NULL && !json_object_is_type(id, json_type_string) &&
+	    !json_object_is_type(id, json_type_int))
+		id = NULL;
+	send_json(r, status, rpc_error(id, code, msg, NULL));
+}
+
 /* 2026-07-28 gives JSON-RPC errors HTTP statuses of their own. */
 static int
 modern_status(struct json_object *resp)
@@ -149,12 +164,24 @@ modern_checks(struct http_request *r, struct json_object *o, struct exchange *x)
 	if (!json_object_object_get_ex(o, "method", &meth))
 		return 0;	/* a response or something invalid: classified later */
 	if (!body_modern && json_object_object_get_ex(o, "id", NULL)) {
-		send_rpc_error(r, 400, RPC_INVALID_PARAMS, "params._meta needs"
+		send_rpc_error_for(r, o, 400, RPC_INVALID_PARAMS, "params._meta needs"
 		    " io.modelcontextprotocol/protocolVersion");
 		return -1;
 	}
+	if (body_modern) {
+		struct json_object *bv;
+
+		json_object_object_get_ex(meta, MCP_META_VERSION, &bv);
+		if (hv != NULL && (!json_object_is_type(bv, json_type_string) ||
+		    strcmp(hv, json_object_get_string(bv)) != 0)) {
+			send_rpc_error_for(r, o, 400, MCP_ERR_HEADER_MISMATCH, "the"
+			    " MCP-Protocol-Version header does not match"
+			    " params._meta");
+			return -1;
+		}
+	}
 	if (hm == NULL || strcmp(hm, json_object_get_string(meth)) != 0) {
-		send_rpc_error(r, 400, MCP_ERR_HEADER_MISMATCH, hm == NULL ?
+		send_rpc_error_for(r, o, 400, MCP_ERR_HEADER_MISMATCH, hm == NULL ?
 		    "the Mcp-Method header is required" :
 		    "the Mcp-Method header does not match the body");
 		return -1;
@@ -166,7 +193,7 @@ modern_checks(struct http_request *r, struct json_object *o, struct exchange *x)
 			json_object_object_get_ex(params, "name", &name);
 	}
 	if (name != NULL && (hn == NULL || strcmp(hn, json_object_get_string(name)) != 0)) {
-		send_rpc_error(r, 400, MCP_ERR_HEADER_MISMATCH, hn == NULL ?
+		send_rpc_error_for(r, o, 400, MCP_ERR_HEADER_MISMATCH, hn == NULL ?
 		    "the Mcp-Name header is required" :
 		    "the Mcp-Name header does not match the body");
 		return -1;
@@ -420,6 +447,22 @@ serve(struct http_request *r, int rpc)
 	}
 	if (!rpc && !x->modern) {
 		const char *v = http_header(r, "MCP-Protocol-Version");
+
+		if (v != NULL && !mcp_version_supported(v)) {
+			char msg[256];
+
+			/* 400 with a legacy-format body, so newer clients fall back. */
+			snprintf(msg, sizeof(msg), "Bad Request: Unsupported protocol"
+			    " version: %.32s (supported versions: %s)", v,
+			    mcp_supported_list());
+			json_object_put(o);
+			free(x);
+			send_rpc_error(r, 400, -32000, msg);
+			return;
+		}
+	}
+	if (!rpc && !x->modern) {
+		const char *v = http_header(r, "MCP-Protocol-Version");
 		const char *sid = http_header(r, "Mcp-Session-Id");
 
 		if (sid != NULL) {
@@ -519,8 +562,6 @@ serve(struct http_request *r, int rpc)
 void
 mcp_http_endpoint(struct http_request *r)
 {
-	const char *v;
-
 	if (check_origin(r) == -1)
 		return;
 	if (strcmp(r->method, "DELETE") == 0) {
@@ -551,17 +592,6 @@ mcp_http_endpoint(struct http_request *r)
 	if (!content_type_is_json(r, 0)) {
 		send_rpc_error(r, 415, -32000, "Unsupported Media Type: the body"
 		    " must be application/json");
-		return;
-	}
-	if ((v = http_header(r, "MCP-Protocol-Version")) != NULL &&
-	    !mcp_version_supported(v) && strcmp(v, MCP_MODERN_VERSION) != 0) {
-		char msg[256];
-
-		/* 400 with a legacy-format body, so newer clients fall back. */
-		snprintf(msg, sizeof(msg), "Bad Request: Unsupported protocol"
-		    " version: %.32s (supported versions: %s)", v,
-		    mcp_supported_list());
-		send_rpc_error(r, 400, -32000, msg);
 		return;
 	}
 	serve(r, 0);

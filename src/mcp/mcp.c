@@ -143,7 +143,7 @@ param(const struct rpc_msg *m, const char *key)
 /* --- lifecycle ------------------------------------------------------------ */
 
 static struct json_object *
-server_capabilities(void)
+server_capabilities_for(int modern)
 {
 	struct json_object *c = json_object_new_object(), *t;
 
@@ -152,8 +152,14 @@ server_capabilities(void)
 	json_object_object_add(c, "tools", t);
 	json_object_object_add(c, "logging", json_object_new_object());
 	if (conformance_on)
-		conformance_capabilities(c);
+		conformance_capabilities(c, modern);
 	return c;
+}
+
+static struct json_object *
+server_capabilities(void)
+{
+	return server_capabilities_for(0);
 }
 
 static int
@@ -696,7 +702,8 @@ do_discover(const struct rpc_msg *m, const struct mcp_io *io)
 	for (i = 0; versions[i] != NULL; i++)
 		json_object_array_add(v, json_object_new_string(versions[i]));
 	json_object_object_add(r, "supportedVersions", v);
-	json_object_object_add(r, "capabilities", server_capabilities());
+	/* 2026-07-28 has no resources/subscribe: not advertised there. */
+	json_object_object_add(r, "capabilities", server_capabilities_for(1));
 	json_object_object_add(r, "instructions", json_object_new_string(
 	    "Cloud cost answers for Pulumi infrastructure; see tools/list."));
 	json_object_object_add(r, "ttlMs", json_object_new_int(60000));
@@ -752,7 +759,9 @@ dispatch_modern(struct mcp_session *s, const struct rpc_msg *m,
 		return do_discover(m, io);
 	/* Removed in 2026-07-28. */
 	if (strcmp(meth, "initialize") == 0 || strcmp(meth, "ping") == 0 ||
-	    strcmp(meth, "logging/setLevel") == 0)
+	    strcmp(meth, "logging/setLevel") == 0 ||
+	    strcmp(meth, "resources/subscribe") == 0 ||
+	    strcmp(meth, "resources/unsubscribe") == 0)
 		return reply_error(m, io, RPC_METHOD_NOT_FOUND, "Method not found:"
 		    " %s (removed in %s)", meth, MCP_MODERN_VERSION);
 	if ((md = calloc(1, sizeof(*md))) == NULL)
