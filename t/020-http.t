@@ -12,6 +12,7 @@ use Time::HiRes qw(time sleep);
 my $t = Test::PCM->new;
 $t->write_config($t->base_config(server => <<'Y', extra => <<'Y2'));
   read_timeout: 1s
+  write_timeout: 1s
   keepalive_timeout: 2s
   max_header_size: 2k
   max_connections: 20
@@ -132,6 +133,19 @@ is($s, 400, '400 for obsolete line folding');
 	my $t0 = time;
 	my $closed = wait_for(sub { my $n = sysread($c, my $x, 10); defined $n && $n == 0 }, 5);
 	ok($closed && time - $t0 >= 1.5, 'idle keep-alive closed after keepalive_timeout');
+}
+
+# A client that does not read its response is cut off after write_timeout.
+SKIP: {
+	skip 'needs --enable-test-hooks', 2 unless $t->has_hooks;
+	my $c = $t->connect_sock;
+	print $c "GET /debug/big?n=67108864 HTTP/1.1\r\nHost: x\r\n\r\n";
+	ok(wait_for(sub { $t->count_log(qr/did not read the response within the write timeout/) }, 10),
+	    'write timeout closes a connection whose client does not read');
+	my $got = 0;
+	$c->blocking(0);
+	wait_for(sub { my $n = sysread($c, my $x, 1 << 20); $got += $n if $n; defined $n && $n == 0 }, 10);
+	ok($got < 67108864, "the response was cut short ($got bytes)");
 }
 
 # max_connections per worker: more connections wait, none is refused.

@@ -245,6 +245,20 @@ serve_debug(struct http_request *r)
 		broker_call(W.broker, "read_file", p, 5000, on_debug_read, r);
 		return 1;
 	}
+	if (strcmp(r->path, "/debug/big") == 0) {
+		/* A large response, for write-timeout tests. */
+		size_t n = query_arg(r, "n", a, sizeof(a)) ? (size_t)atoll(a) : 0;
+		char *big;
+
+		if (n > 256 * 1024 * 1024 || (big = malloc(n + 1)) == NULL) {
+			http_reply_error(r, 400, "n out of range");
+			return 1;
+		}
+		memset(big, 'x', n);
+		http_reply(r, 200, "text/plain", big, n);
+		free(big);
+		return 1;
+	}
 	if (strcmp(r->path, "/debug/pid") == 0) {
 		o = json_object_new_object();
 		json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
