@@ -143,7 +143,7 @@ is($j->{error}{code}, -32602, 'bad log level: -32602');
 is_deeply($j->{result}, {}, 'logging/setLevel: {}');
 
 SKIP: {
-	skip 'test tools need --enable-test-hooks', 9 unless $hooks;
+	skip 'test tools need --enable-test-hooks', 11 unless $hooks;
 	($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 20, method => 'tools/list' });
 	my ($echo) = grep { $_->{name} eq 'test_echo' } @{$j->{result}{tools}};
 	ok($echo, 'registered tool listed');
@@ -161,6 +161,11 @@ SKIP: {
 	ok($j->{result}{structuredContent}, '/rpc: an alias reaches the same tool');
 	($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 25, method => 'tools/call', params => { name => 'test_echo_alias' } });
 	ok($j->{result}{structuredContent}, 'tools/call by alias');
+	($s, $j) = rpc('/mcp', { jsonrpc => '2.0', id => 26, method => 'tools/call',
+	    params => { name => 'test_echo', arguments => { fail => 'yes' } } });
+	is($j->{result}{isError}, JSON::PP::true, 'arguments failing the inputSchema: a tool error');
+	is($j->{result}{content}[0]{text}, 'invalid arguments: arguments.fail: expected boolean, got string',
+	    'naming the argument');
 }
 
 # --- SSE when a call may produce notifications

@@ -306,7 +306,15 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 	    json_object_is_type(tok, json_type_int)))
 		c->progress_token = json_object_get(tok);
 	args = args ? json_object_get(args) : json_object_new_object();
-	t->handler(c, args);
+	{
+		char why[512];
+
+		/* 2025-11-25: a tool error, so the model can correct the call. */
+		if (tool_check_args(t, args, why, sizeof(why)) == -1)
+			tool_call_fail(c, "invalid arguments: %s", why);
+		else
+			t->handler(c, args);
+	}
 	json_object_put(args);
 	return 1;
 }

@@ -5,11 +5,13 @@
 
 #include "../core/log.h"
 #include "../core/util.h"
+#include "schema.h"
 #include "tools.h"
 
 #define MAX_TOOLS	64
 
 static const struct tool *registry[MAX_TOOLS];
+static struct json_object *schemas[MAX_TOOLS];	/* parsed inputSchema */
 static size_t ntools;
 
 int
@@ -22,6 +24,10 @@ tools_register(const struct tool *t)
 			return -1;
 	if (ntools == MAX_TOOLS)
 		return -1;
+	if ((schemas[ntools] = json_tokener_parse(t->input_schema)) == NULL) {
+		logmsg(LOG_ALERT, "tool %s: its inputSchema is not JSON", t->name);
+		return -1;
+	}
 	registry[ntools++] = t;
 	return 0;
 }
@@ -78,4 +84,16 @@ tool_describe(const struct tool *t)
 	json_object_object_add(a, "openWorldHint", json_object_new_boolean(t->open_world));
 	json_object_object_add(o, "annotations", a);
 	return o;
+}
+
+int
+tool_check_args(const struct tool *t, struct json_object *args, char *why,
+    size_t whylen)
+{
+	size_t i;
+
+	for (i = 0; i < ntools; i++)
+		if (registry[i] == t)
+			return schema_validate(schemas[i], args, why, whylen);
+	return 0;
 }

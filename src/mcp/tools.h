@@ -35,6 +35,12 @@ int		 tools_register(const struct tool *);
 const struct tool *tools_find(const char *name);	/* by name or alias */
 size_t		 tools_count(void);
 const struct tool *tools_at(size_t i);
+/*
+ * Check arguments against the tool's inputSchema: 0, or -1 with a message
+ * naming the argument (the schema is parsed once and kept).
+ */
+int		 tool_check_args(const struct tool *, struct json_object *args,
+		    char *why, size_t whylen);
 /* The Tool object of tools/list. */
 struct json_object *tool_describe(const struct tool *);
 
