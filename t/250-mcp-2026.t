@@ -94,13 +94,25 @@ is($j->{error}{code}, -32601, 'ping is gone in 2026-07-28');
 ($s, $j) = post({ jsonrpc => '2.0', id => 10, method => 'tools/list' });
 is($s, 400, 'the 2026-07-28 header without _meta: 400');
 
+# A tool needing a capability the client did not declare: -32021, 400.
+($s, $j) = post({ jsonrpc => '2.0', id => 60, method => 'tools/call',
+    params => { name => 'test_missing_capability', _meta => \%meta } }, 'Mcp-Name' => 'test_missing_capability');
+is($s, 400, 'undeclared capability: 400');
+is($j->{error}{code}, -32021, 'undeclared capability: -32021');
+is_deeply($j->{error}{data}{requiredCapabilities}, { sampling => {} }, 'naming the capability');
+
 # Log messages only when _meta asks for them.
 ($s, $j, my $h) = post({ jsonrpc => '2.0', id => 11, method => 'tools/call',
-    params => { name => 'test_tool_with_logging', _meta => \%meta } }, 'Mcp-Name' => 'test_tool_with_logging');
+    params => { name => 'test_logging_tool', _meta => \%meta } }, 'Mcp-Name' => 'test_logging_tool');
 is($j->{result}{resultType}, 'complete', 'logging tool without logLevel completes');
+like($h->{'content-type'}, qr{application/json}, 'and, with nothing to notify, answers plain JSON');
+my %lvl = (%meta, 'io.modelcontextprotocol/logLevel' => 'info');
+($s, $j, $h) = post({ jsonrpc => '2.0', id => 12, method => 'tools/call',
+    params => { name => 'test_logging_tool', _meta => \%lvl } }, 'Mcp-Name' => 'test_logging_tool');
+like($h->{'content-type'}, qr{text/event-stream}, 'with logLevel set it logs, on an event stream');
 
 # A legacy client on the same endpoint still gets the stateful protocol.
-($s, $j, $h) = post({ jsonrpc => '2.0', id => 12, method => 'initialize', params => {
+($s, $j, $h) = post({ jsonrpc => '2.0', id => 13, method => 'initialize', params => {
     protocolVersion => '2025-11-25', capabilities => {}, clientInfo => { name => 'old', version => '1' } } },
     'MCP-Protocol-Version' => undef, 'Mcp-Method' => undef);
 is($j->{result}{protocolVersion}, '2025-11-25', 'initialize still negotiates the stateful protocol');

@@ -350,6 +350,14 @@ static const struct tool fixtures[] = {
 	    t_elicitation_defaults, 1),
 	TOOL("test_elicitation_sep1330_enums", "Asks with every enum shape (SEP-1330).",
 	    t_elicitation_enums, 1),
+	/* 2026-07-28 diagnostics. */
+	{ .name = "test_missing_capability", .description = "Needs the client's"
+	  " sampling capability.", .input_schema = NO_ARGS, .notifies = 1,
+	  .requires_client = MCP_CLIENT_SAMPLING, .handler = t_sampling },
+	TOOL("test_logging_tool", "Logs at info while it runs.", t_logging, 1),
+	{ .name = "test_streaming_elicitation", .description = "Would ask the"
+	  " user; never sends a request on a 2026-07-28 stream.",
+	  .input_schema = NO_ARGS, .notifies = 1, .handler = t_elicitation },
 	{ .name = "json_schema_2020_12_tool",
 	  .description = "Keeps a JSON Schema 2020-12 input schema verbatim.",
 	  .input_schema = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\","

@@ -37,6 +37,7 @@ struct exchange {
 	int			 pending;	/* responses still due */
 	int			 started;	/* dispatching is over */
 	int			 sse;		/* answering as an event stream */
+	int			 may_stream;	/* switch to SSE at the first notification */
 	unsigned		 events;	/* SSE event ids sent */
 	char			 sid[SESSION_ID_LEN + 1];	/* Mcp-Session-Id */
 	int			 new_session;	/* initialize without a session */
@@ -71,11 +72,18 @@ sse_start(struct exchange *x)
 	sse_event(x, NULL);	/* priming event: an id and empty data */
 }
 
+/*
+ * The stream starts with the first notification: a call that ends before
+ * notifying (or fails at once) is answered as plain JSON, with the HTTP
+ * status its error deserves.
+ */
 static void
 on_notify(void *arg, struct json_object *note)
 {
 	struct exchange *x = arg;
 
+	if (!x->sse && x->may_stream)
+		sse_start(x);
 	if (x->sse)
 		sse_event(x, note);
 	json_object_put(note);
@@ -533,7 +541,7 @@ serve(struct http_request *r, int rpc)
 		}
 		x->started = 1;
 		if (!rpc && wants_stream(r, &m))
-			sse_start(x);
+			x->may_stream = 1;
 		if (x->sid[0]) {
 			/* Keep what this message changed (level, initialized). */
 			char sid[SESSION_ID_LEN + 1];

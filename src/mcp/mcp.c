@@ -294,6 +294,22 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 	if ((t = tools_find(json_object_get_string(name))) == NULL)
 		return reply_error(m, io, RPC_INVALID_PARAMS, "Unknown tool: %s",
 		    json_object_get_string(name));
+	if (strcmp(s->version, MCP_MODERN_VERSION) == 0 &&
+	    (t->requires_client & ~s->client_caps)) {
+		/* 2026-07-28: a capability the client did not declare is a
+		 * protocol error naming it, not a silent failure. */
+		struct json_object *d = json_object_new_object(), *rc;
+
+		rc = json_object_new_object();
+		if (t->requires_client & ~s->client_caps & MCP_CLIENT_SAMPLING)
+			json_object_object_add(rc, "sampling", json_object_new_object());
+		if (t->requires_client & ~s->client_caps & MCP_CLIENT_ELICITATION)
+			json_object_object_add(rc, "elicitation", json_object_new_object());
+		json_object_object_add(d, "requiredCapabilities", rc);
+		respond(io, rpc_error(m->id, MCP_ERR_MISSING_CAP,
+		    "Missing required client capability", d));
+		return 1;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return reply_error(m, io, RPC_INTERNAL_ERROR, "out of memory");
 	c->session = s;
@@ -613,6 +629,14 @@ tool_call_ask_client(struct tool_call *c, const char *method,
 		ask_error(a, "this transport cannot carry requests to the client");
 		return;
 	}
+	if (strcmp(c->session->version, MCP_MODERN_VERSION) == 0) {
+		/* 2026-07-28 replaces requests to clients with input_required
+		 * results, which this server does not produce yet. */
+		json_object_put(params);
+		ask_error(a, "revision 2026-07-28 sends no requests to clients,"
+		    " and input_required results are not supported yet");
+		return;
+	}
 	if (!(c->session->client_caps & need)) {
 		json_object_put(params);
 		ask_error(a, need == MCP_CLIENT_SAMPLING ? "the client did not"
@@ -756,7 +780,11 @@ dispatch_modern(struct mcp_session *s, const struct rpc_msg *m,
 	/* Stateless: everything this request needs is in its _meta. */
 	strlcpy_(s->version, MCP_MODERN_VERSION, sizeof(s->version));
 	s->initialized = s->ready = 1;
-	s->client_caps = 0;	/* no requests to clients in 2026-07-28 */
+	s->client_caps = 0;
+	if (json_object_object_get_ex(caps, "sampling", NULL))
+		s->client_caps |= MCP_CLIENT_SAMPLING;
+	if (json_object_object_get_ex(caps, "elicitation", NULL))
+		s->client_caps |= MCP_CLIENT_ELICITATION;
 	s->log_level = -2;	/* no log messages unless asked */
 	if (json_object_object_get_ex(meta, "io.modelcontextprotocol/logLevel", &lvl) &&
 	    json_object_is_type(lvl, json_type_string))

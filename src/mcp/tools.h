@@ -27,6 +27,7 @@ struct tool {
 	int		 idempotent;
 	int		 open_world;
 	int		 notifies;	/* may send progress or log messages */
+	int		 requires_client;	/* MCP_CLIENT_* capabilities it needs */
 	const char *const *aliases;		/* NULL-terminated, or NULL */
 	tool_handler	 handler;
 };
