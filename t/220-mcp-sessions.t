@@ -8,6 +8,7 @@ use warnings;
 use JSON::PP;
 use Test::More;
 use Test::PCM qw(wait_for);
+use Time::HiRes ();
 
 my $t = Test::PCM->new;
 $t->write_config($t->base_config(workers => 2, extra => "mcp:\n  conformance: true\n"));
@@ -91,5 +92,22 @@ is($ds, 404, 'DELETE of an ended session: 404');
 # Without a session id, requests are still served statelessly.
 ($s, $j) = post({ jsonrpc => '2.0', id => 8, method => 'ping' });
 is($s, 200, 'session-less requests still work');
+$t->finish;
+
+# mcp.session_timeout is an idle timeout: use keeps a session, idleness ends it.
+$t = Test::PCM->new;
+$t->write_config($t->base_config(extra => "mcp:\n  session_timeout: 1s\n"));
+$t->run;
+($s, $j, $h) = post({ jsonrpc => '2.0', id => 1, method => 'initialize', params => {
+    protocolVersion => '2025-11-25', capabilities => {}, clientInfo => { name => 's', version => '1' } } });
+$sid = $h->{'mcp-session-id'};
+for my $i (1 .. 3) {
+	Time::HiRes::sleep(0.6);
+	($s) = post({ jsonrpc => '2.0', id => "k$i", method => 'ping' }, 'Mcp-Session-Id' => $sid);
+	is($s, 200, sprintf('in use after %.1fs: alive', 0.6 * $i));
+}
+Time::HiRes::sleep(1.4);
+($s) = post({ jsonrpc => '2.0', id => 'late', method => 'ping' }, 'Mcp-Session-Id' => $sid);
+is($s, 404, 'idle longer than session_timeout: gone');
 $t->finish;
 done_testing;

@@ -552,3 +552,22 @@ shm_del(struct shm *s, const void *key, size_t klen)
 	shard_unlock(sh);
 	return idx >= 0 ? 1 : 0;
 }
+
+int
+shm_touch(struct shm *s, const void *key, size_t klen, int64_t ttl_ms)
+{
+	uint64_t h = siphash24(key, klen, s->hdr->hash_key);
+	struct shard *sh = shard_at(s, (unsigned)(h & (s->hdr->nshards - 1)));
+	long idx;
+	int64_t now = wall_ms();
+
+	if (shard_lock(s, sh) == -1)
+		return -1;
+	idx = find_slot(sh, h, key, klen);
+	if (idx >= 0 && slot_valid(s, sh, &sh->slots[idx], now))
+		sh->slots[idx].expires_ms = ttl_ms > 0 ? now + ttl_ms : 0;
+	else
+		idx = -1;
+	shard_unlock(sh);
+	return idx >= 0 ? 1 : 0;
+}

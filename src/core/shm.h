@@ -66,6 +66,8 @@ int		 shm_get(struct shm *, const void *key, size_t klen,
 int		 shm_put(struct shm *, const void *key, size_t klen,
 		    const void *val, size_t vlen, int64_t ttl_ms);
 int		 shm_del(struct shm *, const void *key, size_t klen);
+/* Restart an entry's time to live without rewriting it: 1, 0 if absent. */
+int		 shm_touch(struct shm *, const void *key, size_t klen, int64_t ttl_ms);
 unsigned	 shm_shard_of(struct shm *, const void *key, size_t klen);
 void		 shm_bump_epoch(struct shm *);
 void		 shm_stat_add(struct shm *, enum shm_stat, uint64_t);

@@ -99,8 +99,8 @@ session_load(struct shm *s, const char *id, struct mcp_session *ms,
 		ms->client_caps = json_object_get_int(v);
 	strlcpy_(ms->sid, id, sizeof(ms->sid));
 	json_object_put(o);
-	/* Each use restarts the idle timer. */
-	session_store(s, id, ms, ttl_ms);
+	/* Each use restarts the idle timer (in place: nothing is rewritten). */
+	shm_touch(s, key, strlen(key), ttl_ms);
 	return 1;
 }
 

@@ -50,6 +50,13 @@ main(void)
 	usleep(5000);
 	ok(get_str(s, "ttl", out, sizeof(out)) == 0, "expired entry is a miss");
 
+	ok(shm_put(s, "t2", 2, "y", 1, 50) == 0, "put with 50ms ttl");
+	usleep(30000);
+	ok(shm_touch(s, "t2", 2, 50) == 1, "touch restarts the ttl");
+	usleep(30000);
+	ok(get_str(s, "t2", out, sizeof(out)) == 1, "alive 60ms after the put thanks to the touch");
+	ok(shm_touch(s, "absent", 6, 50) == 0, "touch of an absent key: 0");
+
 	shm_bump_epoch(s);
 	ok(get_str(s, "k1", out, sizeof(out)) == 0, "epoch bump invalidates");
 
