@@ -60,8 +60,10 @@ ok($j->{result}, 'and answers');
 	    'Mcp-Session-Id' => $sid);
 	is($s, 202, 'notifications/cancelled accepted');
 	my ($cs, $ch, $cb) = Test::PCM::read_response($c, 5);
-	is($cs, 200, 'the call had started its stream');
-	unlike(Test::PCM::dechunk($cb), qr/"id":"long"/, 'no response for the cancelled call');
+	# 200: its event stream had started and ends without a response;
+	# 204: it was cancelled before it notified anything.
+	ok(defined $cs && ($cs == 200 || $cs == 204), "the cancelled call's request ends ($cs)");
+	unlike(Test::PCM::dechunk($cb // ''), qr/"id":"long"/, 'no response for the cancelled call');
 }
 
 # The session remembers its state: a second initialize is refused.
