@@ -121,8 +121,8 @@ const char *
 msg_type_name(uint32_t t)
 {
 	static const char *const names[] = {
-		"none", "HELLO", "READY", "QUIT", "TERM", "REOPEN", "LOG",
-		"VIOLATION", "BROKER_FD", "REQUEST", "RESPONSE", "STUCK",
+		"none", "HELLO", "READY", "QUIT", "TERM", "LOG", "VIOLATION",
+		"BROKER_FD", "REQUEST", "RESPONSE",
 	};
 
 	return t < nitems(names) ? names[t] : "?";

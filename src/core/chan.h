@@ -19,13 +19,11 @@ enum msg_type {
 	MSG_READY,		/* child -> master: initialised, serving */
 	MSG_QUIT,		/* master -> child: drain and exit */
 	MSG_TERM,		/* master -> child: exit now */
-	MSG_REOPEN,		/* master -> child: log files reopened (info) */
 	MSG_LOG,		/* child -> master: one formatted log line */
 	MSG_VIOLATION,		/* child -> master: seccomp trap, syscall nr */
 	MSG_BROKER_FD,		/* master -> worker/broker: a worker<->broker channel */
 	MSG_REQUEST,		/* worker -> broker: JSON request */
 	MSG_RESPONSE,		/* broker -> worker: JSON response (+ fd) */
-	MSG_STUCK,		/* test hook: nothing; reserved */
 	MSG_MAX
 };
 

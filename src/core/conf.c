@@ -33,7 +33,7 @@
 
 enum ktype {
 	K_SECTION, K_BOOL, K_INT, K_DURATION, K_SIZE, K_DOUBLE, K_STR, K_PATH,
-	K_SECRET, K_ENUM, K_STRLIST, K_PATHLIST, K_SECRETLIST, K_WORKERS,
+	K_ENUM, K_STRLIST, K_PATHLIST, K_SECRETLIST, K_WORKERS,
 	K_LISTEN, K_STACKS
 };
 
@@ -392,7 +392,6 @@ set_scalar(struct conf *c, const struct key *k, const char *s, int quoted,
 		}
 		return -1;
 	case K_STR:
-	case K_SECRET:
 	case K_PATH:
 		if (strlen(s) >= PATH_MAX) {
 			snprintf(why, len, "value is longer than %d bytes", PATH_MAX - 1);
@@ -1192,7 +1191,6 @@ conf_free(struct conf *c)
 		switch (keys[i].type) {
 		case K_STR:
 		case K_PATH:
-		case K_SECRET:
 			free(*(char **)field(c, &keys[i]));
 			break;
 		case K_STRLIST:
@@ -1356,13 +1354,8 @@ print_key(FILE *f, const struct conf *c, const struct key *k, int redact)
 		break;
 	case K_STR:
 	case K_PATH:
-	case K_SECRET:
 		fputc(' ', f);
-		if (k->type == K_SECRET && redact &&
-		    **(char *const *)((const char *)c + k->off))
-			fputs("\"<redacted>\"", f);
-		else
-			put_quoted(f, *(char *const *)((const char *)c + k->off));
+		put_quoted(f, *(char *const *)((const char *)c + k->off));
 		break;
 	case K_STRLIST:
 	case K_PATHLIST:

@@ -88,7 +88,6 @@ struct gen {
 	struct child	*broker;
 	struct slotstate *ss;		/* [nworkers + 1]; last is the broker */
 	int		*lsock;		/* index into lsocks per conf->listen */
-	int		 ever_ready;
 	struct event	*timer;		/* reload barrier or drain deadline */
 };
 TAILQ_HEAD(genq, gen);
@@ -331,7 +330,6 @@ gen_check_ready(struct gen *g)
 		event_free(g->timer);
 		g->timer = NULL;
 	}
-	g->ever_ready = 1;
 	g->state = G_ACTIVE;
 	M.starting = NULL;
 	apply_logging(g->conf);

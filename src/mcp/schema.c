@@ -129,31 +129,34 @@ static int
 check_number(struct ctx *x, struct json_object *s, struct json_object *v,
     const char *path)
 {
+	static const struct {
+		const char	*kw;
+		int		 sign;		/* the value fails when sign * (d - b) > 0 */
+		int		 strict;	/* ... or equal, for exclusive bounds */
+		const char	*words;
+	} bounds[] = {
+		{ "minimum", -1, 0, "at least" },
+		{ "maximum", 1, 0, "at most" },
+		{ "exclusiveMinimum", -1, 1, "more than" },
+		{ "exclusiveMaximum", 1, 1, "less than" },
+	};
 	struct json_object *b;
-	double d = json_object_get_double(v);
+	double d, bv, diff;
 	char lim[64];
+	size_t i;
 
 	if (!is_type(v, "number"))
 		return 0;
-	if (json_object_object_get_ex(s, "minimum", &b) &&
-	    d < json_object_get_double(b)) {
-		snprintf(lim, sizeof(lim), "%g", json_object_get_double(b));
-		return fail(x, path, "must be at least %s", lim);
-	}
-	if (json_object_object_get_ex(s, "maximum", &b) &&
-	    d > json_object_get_double(b)) {
-		snprintf(lim, sizeof(lim), "%g", json_object_get_double(b));
-		return fail(x, path, "must be at most %s", lim);
-	}
-	if (json_object_object_get_ex(s, "exclusiveMinimum", &b) &&
-	    d <= json_object_get_double(b)) {
-		snprintf(lim, sizeof(lim), "%g", json_object_get_double(b));
-		return fail(x, path, "must be more than %s", lim);
-	}
-	if (json_object_object_get_ex(s, "exclusiveMaximum", &b) &&
-	    d >= json_object_get_double(b)) {
-		snprintf(lim, sizeof(lim), "%g", json_object_get_double(b));
-		return fail(x, path, "must be less than %s", lim);
+	d = json_object_get_double(v);
+	for (i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		if (!json_object_object_get_ex(s, bounds[i].kw, &b))
+			continue;
+		bv = json_object_get_double(b);
+		diff = bounds[i].sign * (d - bv);
+		if (diff > 0 || (bounds[i].strict && diff == 0)) {
+			snprintf(lim, sizeof(lim), "%g", bv);
+			return fail(x, path, "must be %s %s", bounds[i].words, lim);
+		}
 	}
 	return 0;
 }
