@@ -111,6 +111,43 @@ my %lvl = (%meta, 'io.modelcontextprotocol/logLevel' => 'info');
     params => { name => 'test_logging_tool', _meta => \%lvl } }, 'Mcp-Name' => 'test_logging_tool');
 like($h->{'content-type'}, qr{text/event-stream}, 'with logLevel set it logs, on an event stream');
 
+# Arguments mirrored in Mcp-Param-* headers (SEP-2243): header and body agree.
+{
+	use MIME::Base64 qw(encode_base64);
+	my $b64 = sub { '=?base64?' . encode_base64($_[0], '') . '?=' };
+	my $call = sub {
+		my ($args, %h) = @_;
+		return post({ jsonrpc => '2.0', id => 20, method => 'tools/call',
+		    params => { name => 'test_custom_headers', arguments => $args, _meta => \%meta } },
+		    'Mcp-Name' => 'test_custom_headers', %h);
+	};
+	my %args = (region => 'eu-west-1', priority => 3);
+	($s, $j) = $call->(\%args, 'Mcp-Param-Region' => 'eu-west-1', 'Mcp-Param-Priority' => '3');
+	is($s, 200, 'Mcp-Param headers matching the body: 200');
+	is($j->{result}{resultType}, 'complete', 'and the call completes');
+	($s, $j) = $call->(\%args, 'Mcp-Param-Region' => $b64->('eu-west-1'), 'Mcp-Param-Priority' => '3');
+	is($s, 200, 'a Base64-encoded header value is decoded');
+	($s, $j) = $call->({ region => "\x{e9}t\x{e9}" }, 'Mcp-Param-Region' => $b64->("\xc3\xa9t\xc3\xa9"));
+	is($s, 200, 'a non-ASCII value travels as Base64');
+	($s, $j) = post({ jsonrpc => '2.0', id => 21, method => 'tools/call',
+	    params => { name => 'test_simple_text', _meta => \%meta } }, 'Mcp-Name' => $b64->('test_simple_text'));
+	is($s, 200, 'Mcp-Name may be Base64-encoded too');
+	my @bad = (
+	    [ { 'Mcp-Param-Region' => 'eu-west-1' }, 'the Mcp-Param-Priority header is required', 'missing header' ],
+	    [ { 'Mcp-Param-Region' => 'eu-west-1', 'Mcp-Param-Priority' => '4' },
+	      'the Mcp-Param-Priority header does not match the body', 'header unlike the body' ],
+	    [ { 'Mcp-Param-Region' => '=?base64?ZXUtd2VzdC0?=', 'Mcp-Param-Priority' => '3' },
+	      'the Mcp-Param-Region header is not valid Base64', 'Base64 without its padding' ],
+	    [ { 'Mcp-Param-Region' => 'eu-west-1', 'Mcp-Param-Priority' => '3', 'Mcp-Param-Verbose' => 'true' },
+	      'the Mcp-Param-Verbose header is sent but arguments.verbose is not', 'header without the argument' ],
+	);
+	for my $c (@bad) {
+		($s, $j) = $call->(\%args, %{$c->[0]});
+		is($s, 400, "$c->[2]: 400");
+		is_deeply($j->{error}, { code => -32020, message => $c->[1] }, "$c->[2]: -32020 saying so");
+	}
+}
+
 # A legacy client on the same endpoint still gets the stateful protocol.
 ($s, $j, $h) = post({ jsonrpc => '2.0', id => 13, method => 'initialize', params => {
     protocolVersion => '2025-11-25', capabilities => {}, clientInfo => { name => 'old', version => '1' } } },

@@ -322,3 +322,73 @@ unix_connect(const char *path)
 	}
 	return fd;
 }
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+ssize_t
+base64_encode(const void *in, size_t len, char *out, size_t outlen)
+{
+	const unsigned char *p = in;
+	size_t i, o = 0;
+	uint32_t v;
+
+	if (outlen < (len + 2) / 3 * 4 + 1)
+		return -1;
+	for (i = 0; i < len; i += 3) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return (ssize_t)o;
+}
+
+static int
+b64_value(char c)
+{
+	const char *p;
+
+	if (c == '\0' || (p = strchr(b64, c)) == NULL)
+		return -1;
+	return (int)(p - b64);
+}
+
+ssize_t
+base64_decode(const char *in, size_t len, void *out, size_t outlen)
+{
+	unsigned char *o = out;
+	size_t i, n = 0, pad = 0;
+	uint32_t v;
+	int d, k;
+
+	if (len % 4 != 0)
+		return -1;
+	if (len > 0 && in[len - 1] == '=')
+		pad = len > 1 && in[len - 2] == '=' ? 2 : 1;
+	if (outlen < len / 4 * 3 - pad)
+		return -1;
+	for (i = 0; i < len; i += 4) {
+		for (v = 0, k = 0; k < 4; k++) {
+			if (i + (size_t)k >= len - pad) {
+				v <<= 6;		/* padding */
+				continue;
+			}
+			if ((d = b64_value(in[i + k])) == -1)
+				return -1;
+			v = v << 6 | (uint32_t)d;
+		}
+		o[n++] = v >> 16 & 0xff;
+		if (i + 4 < len || pad < 2)
+			o[n++] = v >> 8 & 0xff;
+		if (i + 4 < len || pad < 1)
+			o[n++] = v & 0xff;
+	}
+	return (ssize_t)n;
+}

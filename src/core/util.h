@@ -37,4 +37,13 @@ int	 write_all(int fd, const void *buf, size_t len);
 int	 ensure_parent_dir(const char *path, mode_t mode);
 int	 unix_connect(const char *path);
 
+/*
+ * RFC 4648 Base64, standard alphabet with padding.  Encoding writes a NUL
+ * terminated string and returns its length, or -1 when out is too small.
+ * Decoding is strict (length a multiple of 4, padding only at the end, no
+ * other characters) and returns the decoded length, or -1.
+ */
+ssize_t	 base64_encode(const void *in, size_t len, char *out, size_t outlen);
+ssize_t	 base64_decode(const char *in, size_t len, void *out, size_t outlen);
+
 #endif

@@ -358,12 +358,27 @@ static const struct tool fixtures[] = {
 	{ .name = "test_streaming_elicitation", .description = "Would ask the"
 	  " user; never sends a request on a 2026-07-28 stream.",
 	  .input_schema = NO_ARGS, .notifies = 1, .handler = t_elicitation },
+	{ .name = "test_custom_headers",
+	  .description = "Echoes its arguments; region, priority and verbose"
+	  " are mirrored in Mcp-Param-* headers (SEP-2243).",
+	  .input_schema = "{\"type\":\"object\",\"properties\":{"
+	    "\"region\":{\"type\":\"string\",\"x-mcp-header\":\"Region\"},"
+	    "\"priority\":{\"type\":\"integer\",\"x-mcp-header\":\"Priority\"},"
+	    "\"verbose\":{\"type\":\"boolean\",\"x-mcp-header\":\"Verbose\"}}}",
+	  .read_only = 1, .idempotent = 1, .handler = t_schema },
 	{ .name = "json_schema_2020_12_tool",
 	  .description = "Keeps a JSON Schema 2020-12 input schema verbatim.",
 	  .input_schema = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\","
-	    "\"type\":\"object\",\"$defs\":{\"address\":{\"type\":\"object\","
-	    "\"properties\":{\"street\":{\"type\":\"string\"},\"city\":{\"type\":\"string\"}}}},"
-	    "\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"}},"
+	    "\"type\":\"object\",\"$defs\":{\"address\":{\"$anchor\":\"addressDef\","
+	    "\"type\":\"object\",\"properties\":{\"street\":{\"type\":\"string\"},"
+	    "\"city\":{\"type\":\"string\"}}}},"
+	    "\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"},"
+	    "\"contactMethod\":{\"type\":\"string\",\"enum\":[\"phone\",\"email\"]},"
+	    "\"phone\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"}},"
+	    "\"allOf\":[{\"anyOf\":[{\"required\":[\"phone\"]},{\"required\":[\"email\"]}]}],"
+	    "\"if\":{\"properties\":{\"contactMethod\":{\"const\":\"phone\"}},"
+	    "\"required\":[\"contactMethod\"]},"
+	    "\"then\":{\"required\":[\"phone\"]},\"else\":{\"required\":[\"email\"]},"
 	    "\"additionalProperties\":false}",
 	  .read_only = 1, .idempotent = 1, .handler = t_schema },
 };

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,109 @@ modern_status(struct json_object *resp)
 	return 200;
 }
 
+#define HEADER_VALUE_MAX	4096
+
+/*
+ * A header value as SEP-2243 encodes it: "=?base64?...?=" carries Base64
+ * (for values that are not plain ASCII); anything else is literal.
+ * 0 with the value in out, or -1 when the Base64 is invalid or too long.
+ */
+static int
+header_decode(const char *raw, char *out, size_t outlen)
+{
+	size_t n = strlen(raw);
+	ssize_t d;
+
+	if (n >= 11 && strncmp(raw, "=?base64?", 9) == 0 &&
+	    strcmp(raw + n - 2, "?=") == 0) {
+		if ((d = base64_decode(raw + 9, n - 11, out, outlen - 1)) == -1 ||
+		    memchr(out, '\0', (size_t)d) != NULL)
+			return -1;
+		out[d] = '\0';
+		return 0;
+	}
+	return strlcpy_(out, raw, outlen) < outlen ? 0 : -1;
+}
+
+/*
+ * Does the header carry the value the body has?  NULL when it does, or
+ * what is wrong, for a -32020 error.
+ */
+static const char *
+header_mismatch(struct http_request *r, const char *hdr, struct json_object *v,
+    char *msg, size_t msglen)
+{
+	const char *raw = http_header(r, hdr);
+	char val[HEADER_VALUE_MAX], *end;
+	int same;
+
+	if (raw == NULL)
+		snprintf(msg, msglen, "the %s header is required", hdr);
+	else if (header_decode(raw, val, sizeof(val)) == -1)
+		snprintf(msg, msglen, "the %s header is not valid Base64", hdr);
+	else {
+		if (json_object_is_type(v, json_type_string))
+			same = strcmp(val, json_object_get_string(v)) == 0;
+		else if (json_object_is_type(v, json_type_int) ||
+		    json_object_is_type(v, json_type_double)) {
+			double d = strtod(val, &end);
+
+			same = end != val && *end == '\0' &&
+			    fabs(d - json_object_get_double(v)) <= 1e-9;
+		} else if (json_object_is_type(v, json_type_boolean))
+			same = strcmp(val, json_object_get_boolean(v) ?
+			    "true" : "false") == 0;
+		else
+			same = 0;
+		if (same)
+			return NULL;
+		snprintf(msg, msglen, "the %s header does not match the body", hdr);
+	}
+	return msg;
+}
+
+/*
+ * Arguments whose schema says "x-mcp-header": NAME are mirrored in
+ * Mcp-Param-NAME (SEP-2243), so proxies can route on them: the header and
+ * the body must agree, and one without the other is a mismatch.
+ */
+static const char *
+param_header_mismatch(struct http_request *r, struct json_object *params,
+    char *msg, size_t msglen)
+{
+	struct json_object *name, *schema, *props, *h, *args = NULL, *v;
+	const struct tool *t;
+	char hdr[128];
+
+	if (!json_object_object_get_ex(params, "name", &name) ||
+	    (t = tools_find(json_object_get_string(name))) == NULL ||
+	    (schema = tool_input_schema(t)) == NULL ||
+	    !json_object_object_get_ex(schema, "properties", &props) ||
+	    !json_object_is_type(props, json_type_object))
+		return NULL;
+	json_object_object_get_ex(params, "arguments", &args);
+	json_object_object_foreach(props, k, ps) {
+		if (!json_object_is_type(ps, json_type_object) ||
+		    !json_object_object_get_ex(ps, "x-mcp-header", &h) ||
+		    !json_object_is_type(h, json_type_string))
+			continue;
+		snprintf(hdr, sizeof(hdr), "Mcp-Param-%s", json_object_get_string(h));
+		v = NULL;
+		if (json_object_is_type(args, json_type_object))
+			json_object_object_get_ex(args, k, &v);
+		if (v == NULL || json_object_is_type(v, json_type_null)) {
+			if (http_header(r, hdr) == NULL)
+				continue;
+			snprintf(msg, msglen, "the %s header is sent but"
+			    " arguments.%s is not", hdr, k);
+			return msg;
+		}
+		if (header_mismatch(r, hdr, v, msg, msglen) != NULL)
+			return msg;
+	}
+	return NULL;
+}
+
 /*
  * A 2026-07-28 request (modern _meta in the body, or the header naming
  * that revision) is served statelessly: Mcp-Session-Id is ignored, and the
@@ -149,8 +253,9 @@ static int
 modern_checks(struct http_request *r, struct json_object *o, struct exchange *x)
 {
 	const char *hv = http_header(r, "MCP-Protocol-Version");
-	const char *hm = http_header(r, "Mcp-Method"), *hn = http_header(r, "Mcp-Name");
+	const char *hm = http_header(r, "Mcp-Method");
 	struct json_object *meth, *params, *name = NULL, *meta;
+	char msg[256];
 	int header_modern = hv != NULL && strcmp(hv, MCP_MODERN_VERSION) == 0;
 	int body_modern = 0;
 
@@ -194,16 +299,17 @@ modern_checks(struct http_request *r, struct json_object *o, struct exchange *x)
 		    "the Mcp-Method header does not match the body");
 		return -1;
 	}
-	if (json_object_object_get_ex(o, "params", &params)) {
-		if (strcmp(hm, "resources/read") == 0)
-			json_object_object_get_ex(params, "uri", &name);
-		else if (strcmp(hm, "tools/call") == 0 || strcmp(hm, "prompts/get") == 0)
-			json_object_object_get_ex(params, "name", &name);
-	}
-	if (name != NULL && (hn == NULL || strcmp(hn, json_object_get_string(name)) != 0)) {
-		send_rpc_error_for(r, o, 400, MCP_ERR_HEADER_MISMATCH, hn == NULL ?
-		    "the Mcp-Name header is required" :
-		    "the Mcp-Name header does not match the body");
+	if (!json_object_object_get_ex(o, "params", &params) ||
+	    !json_object_is_type(params, json_type_object))
+		return 0;
+	if (strcmp(hm, "resources/read") == 0)
+		json_object_object_get_ex(params, "uri", &name);
+	else if (strcmp(hm, "tools/call") == 0 || strcmp(hm, "prompts/get") == 0)
+		json_object_object_get_ex(params, "name", &name);
+	if ((name != NULL && header_mismatch(r, "Mcp-Name", name, msg,
+	    sizeof(msg)) != NULL) || (strcmp(hm, "tools/call") == 0 &&
+	    param_header_mismatch(r, params, msg, sizeof(msg)) != NULL)) {
+		send_rpc_error_for(r, o, 400, MCP_ERR_HEADER_MISMATCH, msg);
 		return -1;
 	}
 	return 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/util.h"
 #include "schema.h"
 
 #define MAX_DEPTH	32
@@ -71,6 +72,38 @@ fail(struct ctx *x, const char *path, const char *fmt, ...)
 	return -1;
 }
 
+/* The subschema that declares "$anchor": name, searched depth first. */
+static struct json_object *
+find_anchor(struct json_object *s, const char *name, int depth)
+{
+	struct json_object *a, *hit;
+	size_t i, n;
+
+	if (depth > MAX_DEPTH)
+		return NULL;
+	if (json_object_is_type(s, json_type_array)) {
+		n = json_object_array_length(s);
+		for (i = 0; i < n; i++)
+			if ((hit = find_anchor(json_object_array_get_idx(s, i),
+			    name, depth + 1)) != NULL)
+				return hit;
+		return NULL;
+	}
+	if (!json_object_is_type(s, json_type_object))
+		return NULL;
+	if (json_object_object_get_ex(s, "$anchor", &a) &&
+	    json_object_is_type(a, json_type_string) &&
+	    strcmp(json_object_get_string(a), name) == 0)
+		return s;
+	json_object_object_foreach(s, k, v) {
+		(void)k;
+		if ((hit = find_anchor(v, name, depth + 1)) != NULL)
+			return hit;
+	}
+	return NULL;
+}
+
+/* Local references only: "#", "#/json/pointer" and "#anchor". */
 static struct json_object *
 resolve_ref(struct ctx *x, const char *ref)
 {
@@ -81,6 +114,8 @@ resolve_ref(struct ctx *x, const char *ref)
 
 	if (strcmp(ref, "#") == 0)
 		return x->root;
+	if (ref[0] == '#' && ref[1] != '/')
+		return find_anchor(x->root, ref + 1, 0);
 	if (strncmp(ref, "#/", 2) != 0)
 		return NULL;
 	for (p = ref + 2; *p; p += n + (p[n] == '/')) {
@@ -274,39 +309,68 @@ check_items(struct ctx *x, struct json_object *s, struct json_object *v,
 	return 0;
 }
 
-/* anyOf: one must pass; oneOf: exactly one; allOf: all. */
+/* Does v match s?  Without touching the caller's error message. */
+static int
+matches(struct ctx *x, struct json_object *s, struct json_object *v,
+    const char *path)
+{
+	char scratch[512], *keep = x->why;
+	size_t keeplen = x->whylen;
+	int r;
+
+	x->why = scratch;
+	x->whylen = sizeof(scratch);
+	r = validate(x, s, v, path);
+	x->why = keep;
+	x->whylen = keeplen;
+	return r == 0;
+}
+
+/* allOf: all must pass; anyOf: one; oneOf: exactly one. */
 static int
 check_combinators(struct ctx *x, struct json_object *s, struct json_object *v,
     const char *path)
 {
 	static const char *const kw[] = { "allOf", "anyOf", "oneOf" };
-	struct json_object *list;
-	char scratch[512], *keep = x->why;
+	struct json_object *list, *sub;
 	size_t i, n, k, ok;
 
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < nitems(kw); k++) {
 		if (!json_object_object_get_ex(s, kw[k], &list) ||
 		    !json_object_is_type(list, json_type_array))
 			continue;
 		n = json_object_array_length(list);
-		ok = 0;
-		for (i = 0; i < n; i++) {
-			x->why = scratch;
-			if (validate(x, json_object_array_get_idx(list, i), v, path) == 0)
+		for (i = 0, ok = 0; i < n; i++) {
+			sub = json_object_array_get_idx(list, i);
+			if (k == 0 && validate(x, sub, v, path) == -1)
+				return -1;	/* its own message says why */
+			if (k != 0 && matches(x, sub, v, path))
 				ok++;
-			else if (k == 0) {
-				x->why = keep;
-				return validate(x, json_object_array_get_idx(list, i),
-				    v, path);
-			}
 		}
-		x->why = keep;
 		if (k == 1 && ok == 0)
 			return fail(x, path, "matches none of the accepted forms");
 		if (k == 2 && ok != 1)
 			return fail(x, path, "must match exactly one accepted form");
 	}
 	return 0;
+}
+
+/* not: must fail; if/then/else: then applies where if matches, else elsewhere. */
+static int
+check_conditionals(struct ctx *x, struct json_object *s, struct json_object *v,
+    const char *path)
+{
+	struct json_object *sub;
+
+	if (json_object_object_get_ex(s, "not", &sub) && matches(x, sub, v, path))
+		return fail(x, path, "matches a form that is not accepted");
+	if (!json_object_object_get_ex(s, "if", &sub))
+		return 0;
+	if (matches(x, sub, v, path))
+		return json_object_object_get_ex(s, "then", &sub) ?
+		    validate(x, sub, v, path) : 0;
+	return json_object_object_get_ex(s, "else", &sub) ?
+	    validate(x, sub, v, path) : 0;
 }
 
 static int
@@ -350,6 +414,8 @@ validate(struct ctx *x, struct json_object *s, struct json_object *v,
 		r = check_items(x, s, v, path);
 	if (r == 0)
 		r = check_combinators(x, s, v, path);
+	if (r == 0)
+		r = check_conditionals(x, s, v, path);
 	x->depth--;
 	return r;
 }

@@ -42,6 +42,8 @@ const struct tool *tools_at(size_t i);
  */
 int		 tool_check_args(const struct tool *, struct json_object *args,
 		    char *why, size_t whylen);
+/* The parsed inputSchema, kept by the registry (borrowed). */
+struct json_object *tool_input_schema(const struct tool *);
 /* The Tool object of tools/list. */
 struct json_object *tool_describe(const struct tool *);
 

@@ -66,6 +66,30 @@ main(void)
 	BAD("{\"$ref\":\"#/nope\"}", "1", "cannot be resolved", "dangling $ref reported");
 	OK("{\"type\":\"object\",\"additionalProperties\":false}", "{}", "no-argument tool");
 	{
+		/* The 2020-12 vocabulary of the conformance fixture (SEP-2106). */
+		const char *cond = "{\"$defs\":{\"a\":{\"$anchor\":\"addr\","
+		    "\"type\":\"object\",\"required\":[\"city\"]}},"
+		    "\"type\":\"object\",\"properties\":{\"address\":{\"$ref\":\"#addr\"},"
+		    "\"via\":{\"enum\":[\"phone\",\"email\"]}},"
+		    "\"allOf\":[{\"anyOf\":[{\"required\":[\"phone\"]},{\"required\":[\"email\"]}]}],"
+		    "\"if\":{\"properties\":{\"via\":{\"const\":\"phone\"}},\"required\":[\"via\"]},"
+		    "\"then\":{\"required\":[\"phone\"]},\"else\":{\"required\":[\"email\"]}}";
+
+		OK(cond, "{\"via\":\"phone\",\"phone\":\"1\"}", "if/then: then satisfied");
+		BAD(cond, "{\"via\":\"phone\",\"email\":\"e\"}", "arguments.phone: is required",
+		    "if/then: then enforced");
+		OK(cond, "{\"email\":\"e\"}", "if/else: else satisfied");
+		BAD(cond, "{\"via\":\"email\",\"phone\":\"1\"}", "arguments.email: is required",
+		    "if/else: else enforced");
+		BAD(cond, "{}", "matches none", "allOf of anyOf enforced");
+		OK(cond, "{\"email\":\"e\",\"address\":{\"city\":\"Oslo\"}}", "$anchor reference resolved");
+		BAD(cond, "{\"email\":\"e\",\"address\":{}}", "arguments.address.city: is required",
+		    "$anchor target enforced");
+		BAD("{\"$ref\":\"#nowhere\"}", "1", "cannot be resolved", "unknown $anchor reported");
+		BAD("{\"not\":{\"type\":\"string\"}}", "\"x\"", "is not accepted", "not");
+		OK("{\"not\":{\"type\":\"string\"}}", "1", "not: other types pass");
+	}
+	{
 		/* A schema that refers to itself ends, with an error, not a crash. */
 		BAD("{\"$ref\":\"#\"}", "{}", "nested too deeply", "recursive $ref bounded");
 	}

@@ -38,5 +38,36 @@ main(void)
 	is_str(buf, "1500ms", "fmt 1500ms");
 	fmt_duration(0, buf, sizeof(buf));
 	is_str(buf, "0s", "fmt 0s");
+	{
+		/* RFC 4648 section 10 vectors, both ways. */
+		static const char *const vec[][2] = {
+			{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" },
+			{ "foo", "Zm9v" }, { "foob", "Zm9vYg==" },
+			{ "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+		};
+		char enc[32], dec[32];
+		ssize_t n;
+		size_t i;
+
+		for (i = 0; i < nitems(vec); i++) {
+			ok(base64_encode(vec[i][0], strlen(vec[i][0]), enc,
+			    sizeof(enc)) == (ssize_t)strlen(vec[i][1]) &&
+			    strcmp(enc, vec[i][1]) == 0, "base64 encode \"%s\"", vec[i][0]);
+			n = base64_decode(vec[i][1], strlen(vec[i][1]), dec, sizeof(dec));
+			ok(n == (ssize_t)strlen(vec[i][0]) &&
+			    memcmp(dec, vec[i][0], (size_t)n) == 0,
+			    "base64 decode \"%s\"", vec[i][1]);
+		}
+		ok(base64_decode("SGVsbG8", 7, dec, sizeof(dec)) == -1,
+		    "base64: missing padding rejected");
+		ok(base64_decode("SGVs!!!bG8=", 11, dec, sizeof(dec)) == -1,
+		    "base64: characters outside the alphabet rejected");
+		ok(base64_decode("Zg==Zm8=", 8, dec, sizeof(dec)) == -1,
+		    "base64: padding inside rejected");
+		ok(base64_decode("Zm9vYmFy", 8, dec, 5) == -1,
+		    "base64: short output buffer rejected");
+		ok(base64_encode("foobar", 6, enc, 8) == -1,
+		    "base64: short encode buffer rejected");
+	}
 	return done_testing();
 }
