@@ -109,6 +109,66 @@ while (my $m = rd()) {
 }
 is_deeply(\@p, [0, 50, 100], 'progress 0, 50, 100 before the response');
 
+# Input from the client before 2026-07-28: the server asks on the stream
+# (one request per input, all of a round at once) and runs the tool again
+# with the answers, round after round.
+{
+	my $d = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $ss) or die "$ss: $!";
+	$d->autoflush(1);
+	local $buf = '';
+	my $w = sub { print $d encode_json($_[0]), "\n" };
+	$w->({ jsonrpc => '2.0', id => 1, method => 'initialize', params => { protocolVersion => '2025-11-25',
+	    capabilities => { elicitation => {}, sampling => {}, roots => {} },
+	    clientInfo => { name => 'asker', version => '1' } } });
+	rd($d);
+	$w->({ jsonrpc => '2.0', method => 'notifications/initialized' });
+	$w->({ jsonrpc => '2.0', id => 2, method => 'tools/call',
+	    params => { name => 'test_input_required_result_multi_round' } });
+	my $q = rd($d);
+	is($q->{method}, 'elicitation/create', 'round 1: the server asks (elicitation/create)');
+	is($q->{params}{message}, 'Step 1: What is your name?', 'round 1: the first question');
+	$w->({ jsonrpc => '2.0', id => $q->{id}, result => { action => 'accept', content => { name => 'Ada' } } });
+	$q = rd($d);
+	is($q->{params}{message}, 'Step 2: What is your favorite color?', 'round 2: asked after the first answer');
+	$w->({ jsonrpc => '2.0', id => $q->{id}, result => { action => 'accept', content => { color => 'green' } } });
+	my $r = rd($d);
+	is($r->{id}, 2, 'then the result');
+	is($r->{result}{content}[0]{text}, 'Hello Ada, your favorite color is green.',
+	    'computed from both answers and the state between rounds');
+
+	$w->({ jsonrpc => '2.0', id => 3, method => 'tools/call',
+	    params => { name => 'test_input_required_result_multiple_inputs' } });
+	my %asked;
+	for (1 .. 3) { my $m = rd($d); $asked{$m->{method} // 'none'} = $m->{id}; }
+	is_deeply([sort keys %asked], ['elicitation/create', 'roots/list', 'sampling/createMessage'],
+	    'three inputs of one round: three requests at once');
+	$w->({ jsonrpc => '2.0', id => $asked{'roots/list'}, result => { roots => [ { uri => 'file:///srv' } ] } });
+	$w->({ jsonrpc => '2.0', id => $asked{'elicitation/create'}, result => { action => 'accept',
+	    content => { name => 'Lin' } } });
+	$w->({ jsonrpc => '2.0', id => $asked{'sampling/createMessage'}, error => { code => -1,
+	    message => 'the user refused sampling' } });
+	$r = rd($d);
+	is($r->{result}{isError}, JSON::PP::true, 'a request the client answers with an error fails the call');
+	is($r->{result}{content}[0]{text}, "the client's answer to sampling/createMessage: the user refused sampling",
+	    'saying which request and why');
+	close $d;
+}
+{
+	# A client without the capability is not asked.
+	my $d = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $ss) or die "$ss: $!";
+	$d->autoflush(1);
+	local $buf = '';
+	print $d encode_json({ jsonrpc => '2.0', id => 1, method => 'initialize', params => {
+	    protocolVersion => '2025-11-25', capabilities => {}, clientInfo => { name => 'mute', version => '1' } } }), "\n";
+	rd($d);
+	print $d encode_json({ jsonrpc => '2.0', id => 2, method => 'tools/call',
+	    params => { name => 'test_input_required_result_list_roots' } }), "\n";
+	my $r = rd($d);
+	is($r->{result}{content}[0]{text}, 'this call needs roots/list from the client, which did not declare the'
+	    . ' roots capability', 'no request for an undeclared capability: a tool error naming it');
+	close $d;
+}
+
 # An unfinished line is closed after read_timeout.
 {
 	my $d = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $ss);

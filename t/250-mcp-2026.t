@@ -148,6 +148,61 @@ like($h->{'content-type'}, qr{text/event-stream}, 'with logLevel set it logs, on
 	}
 }
 
+# Input-required results (MRTR, SEP-2322): the client answers by calling
+# again with inputResponses and the sealed requestState.
+{
+	my %caps = (%meta, 'io.modelcontextprotocol/clientCapabilities' => { elicitation => {} });
+	my $call = sub {
+		my ($name, %p) = @_;
+		return post({ jsonrpc => '2.0', id => 30, method => 'tools/call',
+		    params => { name => $name, arguments => {}, _meta => \%caps, %p } }, 'Mcp-Name' => $name);
+	};
+	my $tool = 'test_input_required_result_request_state';
+	($s, $j) = $call->($tool);
+	is($s, 200, 'input required: 200');
+	is($j->{result}{resultType}, 'input_required', 'resultType input_required');
+	is($j->{result}{inputRequests}{confirm}{method}, 'elicitation/create', 'naming the request, by key');
+	my $state = $j->{result}{requestState};
+	like($state, qr{^[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+$}, 'with a sealed requestState');
+	my %answer = (inputResponses => { confirm => { action => 'accept', content => { ok => JSON::PP::true } } });
+	($s, $j) = $call->($tool, %answer, requestState => $state);
+	is($j->{result}{resultType}, 'complete', 'answered with the state: complete');
+	like($j->{result}{content}[0]{text}, qr/^state-ok: confirmed with \{"ok":true\}$/, 'computed from the answer');
+	# The state outlives a reload: its key is in the sessions segment.
+	is($t->reload, 'ok', 'reload between the rounds');
+	ok(wait_for(sub { !grep { $t->generation_of($_) == 1 } $t->workers }, 10), 'old generation gone');
+	($s, $j) = $call->($tool, %answer, requestState => $state);
+	is($j->{result}{resultType}, 'complete', 'a state issued before a reload is accepted after it');
+
+	my @bad = (
+	    [ [ %answer, requestState => "${state}x" ], 'params.requestState is not accepted: it failed its integrity check',
+	      'an altered state' ],
+	    [ [ %answer, requestState => 'garbage' ], 'params.requestState is not accepted: it failed its integrity check',
+	      'a made-up state' ],
+	    [ [ %answer, requestState => 7 ], 'params.requestState must be a string', 'a state of the wrong type' ],
+	    [ [ inputResponses => undef ], 'params.inputResponses must be an object', 'null inputResponses' ],
+	    [ [ inputResponses => { confirm => 12345 } ],
+	      "params.inputResponses.confirm must be an object (the result of the client's request)", 'an answer not an object' ],
+	);
+	for my $c (@bad) {
+		($s, $j) = $call->($tool, @{$c->[0]});
+		is($s, 400, "$c->[2]: 400");
+		is_deeply($j->{error}, { code => -32602, message => $c->[1] }, "$c->[2]: -32602 saying why");
+	}
+	($s, $j) = $call->('test_input_required_result_tampered_state', %answer, requestState => $state);
+	is($j->{error}{message}, 'params.requestState is not accepted: it was issued for another request',
+	    'a state replayed on another tool is refused');
+	($s, $j) = $call->('test_input_required_result_elicitation', inputResponses => { other => {} });
+	is($j->{result}{resultType}, 'input_required', 'an answer under the wrong key: asked again');
+	($s, $j) = $call->('test_input_required_result_sampling');
+	is($j->{result}{isError}, JSON::PP::true, 'a request for an undeclared capability is not made');
+	is($j->{result}{content}[0]{text}, 'this call needs sampling/createMessage from the client, which did not'
+	    . ' declare the sampling capability', 'but a tool error naming it');
+	($s, $j) = post({ jsonrpc => '2.0', id => 31, method => 'tools/list',
+	    params => { _meta => \%caps, inputResponses => {} } });
+	is($j->{result}{resultType}, 'complete', 'tools/list never asks for input');
+}
+
 # A legacy client on the same endpoint still gets the stateful protocol.
 ($s, $j, $h) = post({ jsonrpc => '2.0', id => 13, method => 'initialize', params => {
     protocolVersion => '2025-11-25', capabilities => {}, clientInfo => { name => 'old', version => '1' } } },

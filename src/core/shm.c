@@ -190,7 +190,8 @@ shm_create(size_t size, unsigned nshards, char *err, size_t errlen)
 	h->shard_bytes = shard_bytes;
 	h->shards_off = shards_off;
 	if (getrandom(h->hash_key, sizeof(h->hash_key), 0) !=
-	    (ssize_t)sizeof(h->hash_key)) {
+	    (ssize_t)sizeof(h->hash_key) ||
+	    getrandom(h->secret, sizeof(h->secret), 0) != (ssize_t)sizeof(h->secret)) {
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
 	}

@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC		0x314d48534d4350ULL	/* "PCMSHM1" */
-#define SHM_LAYOUT_VERSION	1
+#define SHM_LAYOUT_VERSION	2
 #define SHM_MAX_SLOTS		512	/* 64 workers x 4 generations + brokers */
 
 enum shm_stat {
@@ -45,6 +45,7 @@ struct shm_hdr {
 	uint64_t		shard_bytes;
 	uint64_t		shards_off;
 	uint64_t		hash_key[2];
+	uint8_t			secret[32];	/* random: MAC key (MRTR requestState) */
 	_Atomic uint64_t	epoch;
 	_Atomic uint64_t	stats[ST_NSTATS];
 	struct shm_sb		sb[SHM_MAX_SLOTS];

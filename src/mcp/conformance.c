@@ -199,83 +199,116 @@ arg_str(struct json_object *args, const char *k, const char *def)
 	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : def;
 }
 
-static void
-on_sampled(struct tool_call *c, struct json_object *res,
-    struct json_object *err, void *arg)
+/* --- tools that need input from the client (MRTR in every revision) -------- */
+
+static struct json_object *
+sampling_params(const char *prompt, int max_tokens)
+{
+	struct json_object *p = json_object_new_object(), *msgs, *msg;
+
+	msg = json_object_new_object();
+	json_object_object_add(msg, "role", json_object_new_string("user"));
+	json_object_object_add(msg, "content", block("text", "text", prompt,
+	    NULL, NULL));
+	msgs = json_object_new_array();
+	json_object_array_add(msgs, msg);
+	json_object_object_add(p, "messages", msgs);
+	json_object_object_add(p, "maxTokens", json_object_new_int(max_tokens));
+	return p;
+}
+
+static struct json_object *
+elicit_params(const char *message, struct json_object *schema)
+{
+	struct json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "message", json_object_new_string(message));
+	json_object_object_add(p, "requestedSchema", schema);
+	return p;
+}
+
+/* A form of one required field. */
+static struct json_object *
+one_field(const char *field, const char *type)
+{
+	char schema[256];
+
+	snprintf(schema, sizeof(schema), "{\"type\":\"object\",\"properties\":"
+	    "{\"%s\":{\"type\":\"%s\"}},\"required\":[\"%s\"]}", field, type, field);
+	return json_tokener_parse(schema);
+}
+
+/* The text of a CreateMessageResult, or NULL. */
+static const char *
+sampled_text(struct json_object *r)
 {
 	struct json_object *content, *text;
-	char out[2048];
 
-	(void)arg;
-	if (err != NULL || res == NULL) {
-		struct json_object *m = NULL;
+	if (r == NULL || !json_object_object_get_ex(r, "content", &content) ||
+	    !json_object_object_get_ex(content, "text", &text))
+		return NULL;
+	return json_object_get_string(text);
+}
 
-		if (err)
-			json_object_object_get_ex(err, "message", &m);
-		tool_call_fail(c, "sampling failed: %s", m ? json_object_get_string(m) :
-		    "no result");
-		return;
-	}
-	if (!json_object_object_get_ex(res, "content", &content) ||
-	    !json_object_object_get_ex(content, "text", &text)) {
-		tool_call_fail(c, "sampling returned no text content");
-		return;
-	}
-	snprintf(out, sizeof(out), "LLM response: %s", json_object_get_string(text));
-	tool_call_result(c, one(block("text", "text", out, NULL, NULL)), NULL, 0);
+/* A field of an ElicitResult's content, or NULL. */
+static const char *
+elicited(struct json_object *r, const char *field)
+{
+	struct json_object *content, *v;
+
+	if (r == NULL || !json_object_object_get_ex(r, "content", &content) ||
+	    !json_object_object_get_ex(content, field, &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+text_result(struct tool_call *c, const char *text)
+{
+	tool_call_result(c, one(block("text", "text", text, NULL, NULL)), NULL, 0);
 }
 
 static void
 t_sampling(struct tool_call *c, struct json_object *args)
 {
-	struct json_object *p = json_object_new_object(), *msgs, *msg, *content;
+	struct json_object *r = tool_call_input(c, "reply");
+	char out[2048];
 
-	content = block("text", "text", arg_str(args, "prompt", ""), NULL, NULL);
-	msg = json_object_new_object();
-	json_object_object_add(msg, "role", json_object_new_string("user"));
-	json_object_object_add(msg, "content", content);
-	msgs = json_object_new_array();
-	json_object_array_add(msgs, msg);
-	json_object_object_add(p, "messages", msgs);
-	json_object_object_add(p, "maxTokens", json_object_new_int(100));
-	tool_call_ask_client(c, "sampling/createMessage", p, 30000, on_sampled, NULL);
-}
-
-static void
-on_elicited(struct tool_call *c, struct json_object *res,
-    struct json_object *err, void *arg)
-{
-	struct json_object *action = NULL, *content = NULL;
-	const char *prefix = arg;
-	char out[4096];
-
-	if (err != NULL || res == NULL) {
-		struct json_object *m = NULL;
-
-		if (err)
-			json_object_object_get_ex(err, "message", &m);
-		tool_call_fail(c, "elicitation failed: %s", m ?
-		    json_object_get_string(m) : "no result");
+	if (r == NULL) {
+		tool_call_need(c, "reply", "sampling/createMessage",
+		    sampling_params(arg_str(args, "prompt", ""), 100));
+		tool_call_input_required(c, NULL);
 		return;
 	}
-	json_object_object_get_ex(res, "action", &action);
-	json_object_object_get_ex(res, "content", &content);
-	snprintf(out, sizeof(out), "%saction=%s, content=%s", prefix,
-	    action ? json_object_get_string(action) : "none",
-	    content ? rpc_string(content) : "{}");
-	tool_call_result(c, one(block("text", "text", out, NULL, NULL)), NULL, 0);
+	if (sampled_text(r) == NULL) {
+		tool_call_fail(c, "sampling returned no text content");
+		return;
+	}
+	snprintf(out, sizeof(out), "LLM response: %s", sampled_text(r));
+	text_result(c, out);
 }
 
 static void
 elicit(struct tool_call *c, const char *message, const char *schema,
     const char *prefix)
 {
-	struct json_object *p = json_object_new_object();
+	struct json_object *r = tool_call_input(c, "answer"), *action, *content;
+	char out[4096];
 
-	json_object_object_add(p, "message", json_object_new_string(message));
-	json_object_object_add(p, "requestedSchema", json_tokener_parse(schema));
-	tool_call_ask_client(c, "elicitation/create", p, 30000, on_elicited,
-	    (void *)prefix);
+	if (r == NULL) {
+		tool_call_need(c, "answer", "elicitation/create",
+		    elicit_params(message, json_tokener_parse(schema)));
+		tool_call_input_required(c, NULL);
+		return;
+	}
+	if (!json_object_object_get_ex(r, "action", &action))
+		action = NULL;
+	if (!json_object_object_get_ex(r, "content", &content))
+		content = NULL;
+	snprintf(out, sizeof(out), "%saction=%s, content=%s", prefix,
+	    action ? json_object_get_string(action) : "none",
+	    content ? rpc_string(content) : "{}");
+	text_result(c, out);
 }
 
 static void
@@ -286,6 +319,191 @@ t_elicitation(struct tool_call *c, struct json_object *args)
 	    "\"username\":{\"type\":\"string\",\"description\":\"User's response\"},"
 	    "\"email\":{\"type\":\"string\",\"description\":\"User's email address\"}},"
 	    "\"required\":[\"username\",\"email\"]}", "User response: ");
+}
+
+/* The SEP-2322 scenarios, each named for what it exercises. */
+static void
+t_ir_elicitation(struct tool_call *c, struct json_object *args)
+{
+	const char *name = elicited(tool_call_input(c, "user_name"), "name");
+	char out[512];
+
+	(void)args;
+	if (tool_call_input(c, "user_name") == NULL) {
+		tool_call_need(c, "user_name", "elicitation/create",
+		    elicit_params("What is your name?", one_field("name", "string")));
+		tool_call_input_required(c, NULL);
+		return;
+	}
+	snprintf(out, sizeof(out), "Hello, %s!", name ? name : "whoever you are");
+	text_result(c, out);
+}
+
+static void
+t_ir_sampling(struct tool_call *c, struct json_object *args)
+{
+	const char *text = sampled_text(tool_call_input(c, "capital_question"));
+	char out[2048];
+
+	(void)args;
+	if (tool_call_input(c, "capital_question") == NULL) {
+		tool_call_need(c, "capital_question", "sampling/createMessage",
+		    sampling_params("What is the capital of France?", 100));
+		tool_call_input_required(c, NULL);
+		return;
+	}
+	snprintf(out, sizeof(out), "The model said: %s", text ? text : "(no text)");
+	text_result(c, out);
+}
+
+static void
+t_ir_roots(struct tool_call *c, struct json_object *args)
+{
+	struct json_object *r = tool_call_input(c, "client_roots"), *roots, *uri;
+	char out[2048];
+	size_t i, n, len;
+
+	(void)args;
+	if (r == NULL) {
+		tool_call_need(c, "client_roots", "roots/list", NULL);
+		tool_call_input_required(c, NULL);
+		return;
+	}
+	if (!json_object_object_get_ex(r, "roots", &roots) ||
+	    !json_object_is_type(roots, json_type_array)) {
+		tool_call_fail(c, "the roots/list answer has no roots array");
+		return;
+	}
+	n = json_object_array_length(roots);
+	len = (size_t)snprintf(out, sizeof(out), "%zu root(s):", n);
+	for (i = 0; i < n && len < sizeof(out); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(roots, i),
+		    "uri", &uri))
+			len += (size_t)snprintf(out + len, sizeof(out) - len, " %s",
+			    json_object_get_string(uri));
+	text_result(c, out);
+}
+
+/* Round 2 counts only with the state round 1 issued (and we sealed). */
+static void
+confirm_with_state(struct tool_call *c, const char *state)
+{
+	const char *st = tool_call_state(c);
+	struct json_object *r = tool_call_input(c, "confirm"), *content;
+	char out[512];
+
+	if (r == NULL || st == NULL || strcmp(st, state) != 0) {
+		tool_call_need(c, "confirm", "elicitation/create",
+		    elicit_params("Please confirm", one_field("ok", "boolean")));
+		tool_call_input_required(c, state);
+		return;
+	}
+	if (!json_object_object_get_ex(r, "content", &content))
+		content = NULL;
+	snprintf(out, sizeof(out), "state-ok: confirmed with %s",
+	    content ? rpc_string(content) : "{}");
+	text_result(c, out);
+}
+
+static void
+t_ir_request_state(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	confirm_with_state(c, "request-state-v1");
+}
+
+static void
+t_ir_tampered(struct tool_call *c, struct json_object *args)
+{
+	(void)args;
+	confirm_with_state(c, "tamper-check-v1");
+}
+
+static void
+t_ir_multiple(struct tool_call *c, struct json_object *args)
+{
+	struct json_object *u = tool_call_input(c, "user_name");
+	struct json_object *g = tool_call_input(c, "greeting");
+	struct json_object *roots = tool_call_input(c, "client_roots");
+	const char *st = tool_call_state(c), *name;
+	char out[2048];
+
+	(void)args;
+	if (st == NULL || strcmp(st, "multi-v1") != 0 || u == NULL || g == NULL ||
+	    roots == NULL) {
+		tool_call_need(c, "user_name", "elicitation/create",
+		    elicit_params("What is your name?", one_field("name", "string")));
+		tool_call_need(c, "greeting", "sampling/createMessage",
+		    sampling_params("Generate a greeting", 50));
+		tool_call_need(c, "client_roots", "roots/list", NULL);
+		tool_call_input_required(c, "multi-v1");
+		return;
+	}
+	name = elicited(u, "name");
+	snprintf(out, sizeof(out), "%s, %s (roots: %s)", sampled_text(g) ?
+	    sampled_text(g) : "Hello", name ? name : "friend", rpc_string(roots));
+	text_result(c, out);
+}
+
+/* Three rounds; the state carries what the first one learnt. */
+static void
+t_ir_multi_round(struct tool_call *c, struct json_object *args)
+{
+	const char *st = tool_call_state(c), *name, *color;
+	char next[256], out[512];
+
+	(void)args;
+	if (st != NULL && strncmp(st, "round-2\n", 8) == 0 &&
+	    tool_call_input(c, "step2") != NULL) {
+		color = elicited(tool_call_input(c, "step2"), "color");
+		snprintf(out, sizeof(out), "Hello %s, your favorite color is %s.",
+		    st + 8, color ? color : "a secret");
+		text_result(c, out);
+		return;
+	}
+	if (st != NULL && strcmp(st, "round-1") == 0 &&
+	    tool_call_input(c, "step1") != NULL) {
+		name = elicited(tool_call_input(c, "step1"), "name");
+		snprintf(next, sizeof(next), "round-2\n%.200s", name ? name : "friend");
+		tool_call_need(c, "step2", "elicitation/create", elicit_params(
+		    "Step 2: What is your favorite color?", one_field("color", "string")));
+		tool_call_input_required(c, next);
+		return;
+	}
+	tool_call_need(c, "step1", "elicitation/create", elicit_params(
+	    "Step 1: What is your name?", one_field("name", "string")));
+	tool_call_input_required(c, "round-1");
+}
+
+/* Asks only for what the client declared it can answer. */
+static void
+t_ir_capabilities(struct tool_call *c, struct json_object *args)
+{
+	int el = tool_call_client_can(c, MCP_CLIENT_ELICITATION);
+	int sa = tool_call_client_can(c, MCP_CLIENT_SAMPLING);
+	char out[512];
+
+	(void)args;
+	if (!el && !sa) {
+		text_result(c, "The client declared neither elicitation nor"
+		    " sampling, so there is nothing to ask it.");
+		return;
+	}
+	if ((el && tool_call_input(c, "user_name") == NULL) ||
+	    (sa && tool_call_input(c, "summary") == NULL)) {
+		if (el)
+			tool_call_need(c, "user_name", "elicitation/create",
+			    elicit_params("What is your name?", one_field("name",
+			    "string")));
+		if (sa)
+			tool_call_need(c, "summary", "sampling/createMessage",
+			    sampling_params("Summarise the request in one line", 50));
+		tool_call_input_required(c, NULL);
+		return;
+	}
+	snprintf(out, sizeof(out), "Asked for %s%s%s.", el ? "elicitation" : "",
+	    el && sa ? " and " : "", sa ? "sampling" : "");
+	text_result(c, out);
 }
 
 static void
@@ -355,9 +573,27 @@ static const struct tool fixtures[] = {
 	  " sampling capability.", .input_schema = NO_ARGS, .notifies = 1,
 	  .requires_client = MCP_CLIENT_SAMPLING, .handler = t_sampling },
 	TOOL("test_logging_tool", "Logs at info while it runs.", t_logging, 1),
-	{ .name = "test_streaming_elicitation", .description = "Would ask the"
-	  " user; never sends a request on a 2026-07-28 stream.",
-	  .input_schema = NO_ARGS, .notifies = 1, .handler = t_elicitation },
+	{ .name = "test_streaming_elicitation", .description = "Asks the user;"
+	  " in 2026-07-28 with an input_required result, never a request on"
+	  " the stream.", .input_schema = NO_ARGS, .notifies = 1,
+	  .handler = t_elicitation },
+	/* Input-required results (SEP-2322); asked on the stream before 2026. */
+	TOOL("test_input_required_result_elicitation", "Asks the user's name.",
+	    t_ir_elicitation, 1),
+	TOOL("test_input_required_result_sampling", "Asks the client's model a"
+	    " question.", t_ir_sampling, 1),
+	TOOL("test_input_required_result_list_roots", "Asks for the client's"
+	    " roots.", t_ir_roots, 1),
+	TOOL("test_input_required_result_request_state", "Asks for a"
+	    " confirmation, carrying state.", t_ir_request_state, 1),
+	TOOL("test_input_required_result_multiple_inputs", "Asks three things"
+	    " at once.", t_ir_multiple, 1),
+	TOOL("test_input_required_result_multi_round", "Asks in two rounds.",
+	    t_ir_multi_round, 1),
+	TOOL("test_input_required_result_tampered_state", "Carries sealed state"
+	    " that must come back unaltered.", t_ir_tampered, 1),
+	TOOL("test_input_required_result_capabilities", "Asks only what the"
+	    " client declared it can answer.", t_ir_capabilities, 1),
 	{ .name = "test_custom_headers",
 	  .description = "Echoes its arguments; region, priority and verbose"
 	  " are mirrored in Mcp-Param-* headers (SEP-2243).",
@@ -494,8 +730,13 @@ read_resource(const struct rpc_msg *m, const struct mcp_io *io)
 		json_object_object_add(c, "mimeType", json_object_new_string("text/plain"));
 		json_object_object_add(c, "text", json_object_new_string("Watched resource content."));
 	} else {
+		/* -32002 until 2026-07-28 standardised on -32602 (SEP-2164). */
 		json_object_put(c);
-		return bad(m, io, -32002, "Resource not found");
+		a = json_object_new_object();
+		json_object_object_add(a, "uri", json_object_new_string(uri));
+		io->respond(io->arg, rpc_error(m->id, mcp_is_modern(m) ?
+		    RPC_INVALID_PARAMS : -32002, "Resource not found", a));
+		return 1;
 	}
 	a = json_object_new_array();
 	json_object_array_add(a, c);
@@ -553,6 +794,53 @@ prompt_arg(const struct rpc_msg *m, const char *k)
 	return json_object_get_string(v);
 }
 
+/*
+ * A prompt that needs the user's context first: input_required in
+ * 2026-07-28 (a prompts/get has no stream to ask on before that).
+ */
+static int
+prompt_with_input(const struct rpc_msg *m, const struct mcp_io *io)
+{
+	static const char scope[] = "prompts/get test_input_required_result_prompt";
+	struct json_object *inputs, *answer, *want, *req, *r, *msgs;
+	const char *ctx;
+	char *state, text[1024];
+
+	if (!mcp_is_modern(m))
+		return bad(m, io, RPC_INVALID_PARAMS, "this prompt needs input from"
+		    " the client, which only revision 2026-07-28 can give"
+		    " (input_required results)");
+	if (!json_object_object_get_ex(m->params, "_meta", &r) ||
+	    !json_object_object_get_ex(r, "io.modelcontextprotocol/clientCapabilities",
+	    &r) || !(mcp_client_caps(r) & MCP_CLIENT_ELICITATION))
+		return bad(m, io, RPC_INVALID_PARAMS, "this prompt asks the user"
+		    " (elicitation), a capability the client did not declare");
+	if (mcp_input_params(m, io, scope, &inputs, &state) != 0)
+		return 1;
+	free(state);
+	if (inputs == NULL || !json_object_object_get_ex(inputs, "user_context",
+	    &answer)) {
+		json_object_put(inputs);
+		req = json_object_new_object();
+		json_object_object_add(req, "method",
+		    json_object_new_string("elicitation/create"));
+		json_object_object_add(req, "params", elicit_params("What context"
+		    " should the prompt use?", one_field("context", "string")));
+		want = json_object_new_object();
+		json_object_object_add(want, "user_context", req);
+		return ok(m, io, mcp_input_required(want, scope, NULL));
+	}
+	ctx = elicited(answer, "context");
+	snprintf(text, sizeof(text), "Answer with this context in mind: %s",
+	    ctx ? ctx : "(none given)");
+	msgs = json_object_new_array();
+	json_object_array_add(msgs, message(block("text", "text", text, NULL, NULL)));
+	r = json_object_new_object();
+	json_object_object_add(r, "messages", msgs);
+	json_object_put(inputs);
+	return ok(m, io, r);
+}
+
 static int
 get_prompt(const struct rpc_msg *m, const struct mcp_io *io)
 {
@@ -581,6 +869,9 @@ get_prompt(const struct rpc_msg *m, const struct mcp_io *io)
 		    "test://example-resource", "Embedded resource content for testing.")));
 		json_object_array_add(msgs, message(block("text", "text",
 		    "Please process the embedded resource above.", NULL, NULL)));
+	} else if (strcmp(name, "test_input_required_result_prompt") == 0) {
+		json_object_put(msgs);
+		return prompt_with_input(m, io);
 	} else if (strcmp(name, "test_prompt_with_image") == 0) {
 		json_object_array_add(msgs, message(block("image", "data", png_b64,
 		    "mimeType", "image/png")));
@@ -646,6 +937,8 @@ conformance_method(const struct rpc_msg *m, const struct mcp_io *io)
 		    "URI of the resource to embed"));
 		json_object_array_add(a, prompt_desc("test_prompt_with_image",
 		    "A prompt with an image", 0));
+		json_object_array_add(a, prompt_desc("test_input_required_result_prompt",
+		    "A prompt that first asks the user for context", 0));
 		json_object_object_add(r, "prompts", a);
 		return ok(m, io, r);
 	}

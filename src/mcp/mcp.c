@@ -22,6 +22,7 @@
 #include "../core/util.h"
 #include "conformance.h"
 #include "mcp.h"
+#include "state.h"
 #include "tools.h"
 
 static int conformance_on;
@@ -40,6 +41,8 @@ mcp_init(struct event_base *base, struct shm *sessions)
 {
 	ev_base = base;
 	replies = sessions;
+	if (sessions != NULL)
+		state_init(shm_hdr(sessions)->secret);
 }
 
 void
@@ -74,6 +77,13 @@ struct tool_call {
 	int			 sent_progress;
 	int			 cancelled;
 	const struct tool	*tool;
+	struct json_object	*args;		/* kept for the next round */
+	struct json_object	*inputs;	/* the client's answers, by key */
+	struct json_object	*wanted;	/* this round's input requests */
+	char			*state;		/* the handler's, from the last round */
+	char			*ask_error;	/* why a round of asking failed */
+	int			 rounds;	/* of input */
+	int			 asking;	/* requests of this round unsettled */
 };
 
 TAILQ_HEAD(callq, tool_call);
@@ -180,15 +190,7 @@ do_initialize(struct mcp_session *s, enum mcp_mode mode,
 	got = mcp_version_supported(want) ? want : MCP_LATEST_VERSION;
 	strlcpy_(s->version, got, sizeof(s->version));
 	s->initialized = 1;
-	{
-		struct json_object *caps = param(m, "capabilities");
-
-		s->client_caps = 0;
-		if (caps != NULL && json_object_object_get_ex(caps, "sampling", NULL))
-			s->client_caps |= MCP_CLIENT_SAMPLING;
-		if (caps != NULL && json_object_object_get_ex(caps, "elicitation", NULL))
-			s->client_caps |= MCP_CLIENT_ELICITATION;
-	}
+	s->client_caps = mcp_client_caps(param(m, "capabilities"));
 	if ((ci = param(m, "clientInfo")) != NULL &&
 	    json_object_object_get_ex(ci, "name", &n) &&
 	    json_object_is_type(n, json_type_string))
@@ -282,8 +284,10 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 {
 	struct json_object *name = param(m, "name"), *args = param(m, "arguments");
 	struct json_object *meta = param(m, "_meta"), *tok = NULL;
+	struct json_object *inputs = NULL;
 	const struct tool *t;
 	struct tool_call *c;
+	char *state = NULL, scope[160];
 
 	if (name == NULL || !json_object_is_type(name, json_type_string))
 		return reply_error(m, io, RPC_INVALID_PARAMS,
@@ -310,8 +314,18 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 		    "Missing required client capability", d));
 		return 1;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	/* Answers to an input_required result come back with the call. */
+	snprintf(scope, sizeof(scope), "tools/call %s", t->name);
+	if (strcmp(s->version, MCP_MODERN_VERSION) == 0 &&
+	    mcp_input_params(m, io, scope, &inputs, &state) != 0)
+		return 1;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		json_object_put(inputs);
+		free(state);
 		return reply_error(m, io, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	c->inputs = inputs;
+	c->state = state;
 	c->session = s;
 	c->id = json_object_get(m->id);
 	c->io = *io;
@@ -321,21 +335,21 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 	    (json_object_is_type(tok, json_type_string) ||
 	    json_object_is_type(tok, json_type_int)))
 		c->progress_token = json_object_get(tok);
-	args = args ? json_object_get(args) : json_object_new_object();
+	c->args = args ? json_object_get(args) : json_object_new_object();
 	{
 		char why[512];
 
 		/* 2025-11-25: a tool error, so the model can correct the call. */
-		if (tool_check_args(t, args, why, sizeof(why)) == -1)
+		if (tool_check_args(t, c->args, why, sizeof(why)) == -1)
 			tool_call_fail(c, "invalid arguments: %s", why);
 		else
-			t->handler(c, args);
+			t->handler(c, c->args);
 	}
-	json_object_put(args);
 	return 1;
 }
 
 static void	deliver_reply(const struct mcp_session *, const struct rpc_msg *);
+static void	ask_settled(struct tool_call *);
 static int	dispatch_method(struct mcp_session *, enum mcp_mode,
 		    const struct rpc_msg *, const struct mcp_io *);
 static struct json_object *param(const struct rpc_msg *, const char *);
@@ -346,6 +360,11 @@ call_free(struct tool_call *c)
 	TAILQ_REMOVE(&inflight, c, entry);
 	json_object_put(c->id);
 	json_object_put(c->progress_token);
+	json_object_put(c->args);
+	json_object_put(c->inputs);
+	json_object_put(c->wanted);
+	free(c->state);
+	free(c->ask_error);
 	free(c);
 }
 
@@ -507,18 +526,201 @@ do_cancel(struct mcp_session *s, const struct rpc_msg *m)
 	}
 }
 
-/* --- asking the client ---------------------------------------------------- */
+/* --- input from the client (MRTR) --------------------------------------- */
 
 #define REPLY_POLL_MS	10
 #define REPLY_PREFIX	"pcm-"
+#define ASK_TIMEOUT_MS	(5 * 60 * 1000)	/* a person may be answering */
+#define MAX_ROUNDS	8		/* of input for one call */
+
+static const struct {
+	const char	*method;
+	int		 cap;
+	const char	*cap_name;
+} input_methods[] = {
+	{ "elicitation/create", MCP_CLIENT_ELICITATION, "elicitation" },
+	{ "sampling/createMessage", MCP_CLIENT_SAMPLING, "sampling" },
+	{ "roots/list", MCP_CLIENT_ROOTS, "roots" },
+};
+
+int
+mcp_client_caps(struct json_object *caps)
+{
+	size_t i;
+	int c = 0;
+
+	if (!json_object_is_type(caps, json_type_object))
+		return 0;
+	for (i = 0; i < nitems(input_methods); i++)
+		if (json_object_object_get_ex(caps, input_methods[i].cap_name, NULL))
+			c |= input_methods[i].cap;
+	return c;
+}
+
+/*
+ * inputResponses and requestState of a 2026-07-28 request.  0 with the
+ * responses (a new reference, or NULL) and the opened state (malloc'd, or
+ * NULL); 1 when the request was answered with an error.
+ */
+int
+mcp_input_params(const struct rpc_msg *m, const struct mcp_io *io,
+    const char *scope, struct json_object **inputs, char **state)
+{
+	struct json_object *in = param(m, "inputResponses");
+	struct json_object *st = param(m, "requestState");
+	const char *why;
+
+	*inputs = NULL;
+	*state = NULL;
+	if (m->params != NULL && json_object_object_get_ex(m->params,
+	    "inputResponses", NULL)) {
+		if (!json_object_is_type(in, json_type_object))
+			return reply_error(m, io, RPC_INVALID_PARAMS,
+			    "params.inputResponses must be an object");
+		json_object_object_foreach(in, k, v) {
+			if (!json_object_is_type(v, json_type_object))
+				return reply_error(m, io, RPC_INVALID_PARAMS,
+				    "params.inputResponses.%s must be an object"
+				    " (the result of the client's request)", k);
+		}
+	}
+	if (st != NULL) {
+		if (!json_object_is_type(st, json_type_string))
+			return reply_error(m, io, RPC_INVALID_PARAMS,
+			    "params.requestState must be a string");
+		if (state_open(scope, json_object_get_string(st), state, &why) == -1)
+			return reply_error(m, io, RPC_INVALID_PARAMS,
+			    "params.requestState is not accepted: %s", why);
+	}
+	*inputs = in ? json_object_get(in) : NULL;
+	return 0;
+}
+
+/* The input_required result: what the client must answer, and our state. */
+struct json_object *
+mcp_input_required(struct json_object *requests, const char *scope,
+    const char *state)
+{
+	struct json_object *r = json_object_new_object();
+	char *sealed;
+
+	json_object_object_add(r, "resultType", json_object_new_string("input_required"));
+	json_object_object_add(r, "inputRequests", requests);
+	if (state != NULL && (sealed = state_seal(scope, state)) != NULL) {
+		json_object_object_add(r, "requestState", json_object_new_string(sealed));
+		free(sealed);
+	}
+	return r;
+}
+
+struct json_object *
+tool_call_input(struct tool_call *c, const char *key)
+{
+	struct json_object *v;
+
+	return c->inputs != NULL && json_object_object_get_ex(c->inputs, key, &v) ?
+	    v : NULL;
+}
+
+const char *
+tool_call_state(const struct tool_call *c)
+{
+	return c->state;
+}
+
+int
+tool_call_client_can(const struct tool_call *c, int caps)
+{
+	return (c->session->client_caps & caps) == caps;
+}
+
+void
+tool_call_need(struct tool_call *c, const char *key, const char *method,
+    struct json_object *params)
+{
+	struct json_object *r = json_object_new_object();
+
+	if (c->wanted == NULL)
+		c->wanted = json_object_new_object();
+	json_object_object_add(r, "method", json_object_new_string(method));
+	json_object_object_add(r, "params", params ? params : json_object_new_object());
+	json_object_object_add(c->wanted, key, r);
+}
+
+static void	ask_client(struct tool_call *, const char *key,
+		    struct json_object *request);
+
+/*
+ * End a round that needs input.  2026-07-28: an input_required result;
+ * the client calls again with the answers.  Earlier revisions: we ask the
+ * client on the call's stream and run the handler again with them.
+ */
+void
+tool_call_input_required(struct tool_call *c, const char *state)
+{
+	struct json_object *wanted = c->wanted, *m;
+	char scope[160];
+	size_t i;
+
+	c->wanted = NULL;
+	if (wanted == NULL) {
+		tool_call_fail(c, "internal error: input required, none named");
+		return;
+	}
+	json_object_object_foreach(wanted, k, req) {
+		json_object_object_get_ex(req, "method", &m);
+		for (i = 0; i < nitems(input_methods); i++)
+			if (strcmp(json_object_get_string(m), input_methods[i].method) == 0)
+				break;
+		if (i == nitems(input_methods) || !tool_call_client_can(c,
+		    input_methods[i].cap)) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "this call needs %s from the"
+			    " client, which did not declare the %s capability",
+			    json_object_get_string(m), i < nitems(input_methods) ?
+			    input_methods[i].cap_name : "needed");
+			json_object_put(wanted);
+			tool_call_fail(c, "%s", why);
+			return;
+		}
+		(void)k;
+	}
+	if (++c->rounds > MAX_ROUNDS) {
+		json_object_put(wanted);
+		tool_call_fail(c, "this call asked for input more than %d times",
+		    MAX_ROUNDS);
+		return;
+	}
+	if (strcmp(c->session->version, MCP_MODERN_VERSION) == 0) {
+		snprintf(scope, sizeof(scope), "tools/call %s", c->tool->name);
+		respond(&c->io, rpc_result(c->id, mcp_input_required(wanted, scope,
+		    state)));
+		call_free(c);
+		return;
+	}
+	free(c->state);
+	c->state = state ? strdup(state) : NULL;
+	if (c->inputs == NULL)
+		c->inputs = json_object_new_object();
+	c->asking = 1;		/* held until every request is sent */
+	json_object_object_foreach(wanted, key, r) {
+		c->asking++;
+		ask_client(c, key, r);
+	}
+	json_object_put(wanted);
+	ask_settled(c);
+}
+
+/* --- asking the client (the stateful revisions) ------------------------- */
 
 struct ask {
 	struct tool_call	*call;
 	struct event		*ev;
 	int64_t			 deadline;
-	client_reply_cb		 cb;
-	void			*arg;
-	char			 key[128];
+	char			 method[32];
+	char			 input[64];	/* the handler's key */
+	char			 key[128];	/* where the answer is parked */
 };
 
 static void
@@ -545,34 +747,44 @@ deliver_reply(const struct mcp_session *s, const struct rpc_msg *m)
 		    strlen(v));
 }
 
+/* Every request of the round answered: run the handler again, or fail. */
 static void
-ask_finish(struct ask *a, struct json_object *res, struct json_object *err)
+ask_settled(struct tool_call *c)
 {
-	struct tool_call *c = a->call;
-	client_reply_cb cb = a->cb;
-	void *arg = a->arg;
+	if (--c->asking > 0)
+		return;
+	if (c->ask_error != NULL) {
+		char *e = c->ask_error;
 
-	event_free(a->ev);
-	free(a);
-	cb(c, res, err, arg);
+		c->ask_error = NULL;
+		tool_call_fail(c, "%s", e);
+		free(e);
+		return;
+	}
+	c->tool->handler(c, c->args);
 }
 
 static void
-ask_error(struct ask *a, const char *msg)
+ask_finish(struct ask *a, struct json_object *res, const char *err)
 {
-	struct json_object *e = json_object_new_object();
+	struct tool_call *c = a->call;
 
-	json_object_object_add(e, "code", json_object_new_int(RPC_INTERNAL_ERROR));
-	json_object_object_add(e, "message", json_object_new_string(msg));
-	ask_finish(a, NULL, e);
-	json_object_put(e);
+	if (res != NULL)
+		json_object_object_add(c->inputs, a->input, json_object_get(res));
+	else if (c->ask_error == NULL &&
+	    asprintf(&c->ask_error, "the client's answer to %s: %s", a->method,
+	    err) == -1)
+		c->ask_error = NULL;
+	event_free(a->ev);
+	free(a);
+	ask_settled(c);
 }
 
 static void
 on_ask_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct ask *a = arg;
-	struct json_object *o, *res = NULL, *err = NULL;
+	struct json_object *o, *res = NULL, *err = NULL, *msg = NULL;
 	struct timeval tv = tv_ms(REPLY_POLL_MS);
 	size_t len;
 	char *v;
@@ -587,66 +799,57 @@ on_ask_poll(evutil_socket_t fd, short what, void *arg)
 			json_object_object_get_ex(o, "result", &res);
 			json_object_object_get_ex(o, "error", &err);
 		}
-		if (res == NULL && err == NULL)
-			ask_error(a, "the client's answer is not a JSON-RPC response");
+		if (err != NULL)
+			json_object_object_get_ex(err, "message", &msg);
+		if (json_object_is_type(res, json_type_object))
+			ask_finish(a, res, NULL);
 		else
-			ask_finish(a, res, err);
+			ask_finish(a, NULL, err == NULL ? "not a JSON-RPC response"
+			    " with a result object" : msg != NULL ?
+			    json_object_get_string(msg) : "an error");
 		json_object_put(o);
 		return;
 	}
-	if (now_ms() > a->deadline) {
-		ask_error(a, "the client did not answer in time");
+	if (tool_call_cancelled(a->call) || now_ms() > a->deadline) {
+		ask_finish(a, NULL, tool_call_cancelled(a->call) ? "not awaited:"
+		    " the call was cancelled" : "none came in time");
 		return;
 	}
 	evtimer_add(a->ev, &tv);
 }
 
-void
-tool_call_ask_client(struct tool_call *c, const char *method,
-    struct json_object *params, int64_t timeout_ms, client_reply_cb cb, void *arg)
+/* Send one request on the call's stream; ask_finish settles it. */
+static void
+ask_client(struct tool_call *c, const char *key, struct json_object *request)
 {
 	struct timeval tv = tv_ms(REPLY_POLL_MS);
-	struct json_object *req;
+	struct json_object *req, *m, *p;
 	unsigned char rnd[8];
 	struct ask *a;
 	char id[32];
 	size_t i;
-	int need = strcmp(method, "sampling/createMessage") == 0 ?
-	    MCP_CLIENT_SAMPLING : MCP_CLIENT_ELICITATION;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		json_object_put(params);
-		tool_call_fail(c, "out of memory");
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->ev = evtimer_new(ev_base, on_ask_poll, a)) == NULL) {
+		free(a);
+		if (c->ask_error == NULL)
+			c->ask_error = strdup("out of memory");
+		ask_settled(c);
 		return;
 	}
+	json_object_object_get_ex(request, "method", &m);
+	json_object_object_get_ex(request, "params", &p);
 	a->call = c;
-	a->cb = cb;
-	a->arg = arg;
-	a->deadline = now_ms() + timeout_ms;
-	a->ev = evtimer_new(ev_base, on_ask_poll, a);
+	a->deadline = now_ms() + ASK_TIMEOUT_MS;
+	strlcpy_(a->method, json_object_get_string(m), sizeof(a->method));
+	strlcpy_(a->input, key, sizeof(a->input));
 	if (c->io.notify == NULL || replies == NULL) {
-		json_object_put(params);
-		ask_error(a, "this transport cannot carry requests to the client");
-		return;
-	}
-	if (strcmp(c->session->version, MCP_MODERN_VERSION) == 0) {
-		/* 2026-07-28 replaces requests to clients with input_required
-		 * results, which this server does not produce yet. */
-		json_object_put(params);
-		ask_error(a, "revision 2026-07-28 sends no requests to clients,"
-		    " and input_required results are not supported yet");
-		return;
-	}
-	if (!(c->session->client_caps & need)) {
-		json_object_put(params);
-		ask_error(a, need == MCP_CLIENT_SAMPLING ? "the client did not"
-		    " declare the sampling capability" : "the client did not"
-		    " declare the elicitation capability");
+		ask_finish(a, NULL, "this transport cannot carry requests to the"
+		    " client (use /mcp or the stream protocol)");
 		return;
 	}
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		json_object_put(params);
-		ask_error(a, "no randomness for a request id");
+		ask_finish(a, NULL, "no randomness for a request id");
 		return;
 	}
 	strlcpy_(id, REPLY_PREFIX, sizeof(id));
@@ -656,8 +859,8 @@ tool_call_ask_client(struct tool_call *c, const char *method,
 	req = json_object_new_object();
 	json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));
 	json_object_object_add(req, "id", json_object_new_string(id));
-	json_object_object_add(req, "method", json_object_new_string(method));
-	json_object_object_add(req, "params", params);
+	json_object_object_add(req, "method", json_object_get(m));
+	json_object_object_add(req, "params", json_object_get(p));
 	c->io.notify(c->io.arg, req);
 	evtimer_add(a->ev, &tv);
 }
@@ -704,7 +907,9 @@ modern_respond(void *arg, struct json_object *resp)
 
 	if (resp != NULL && json_object_object_get_ex(resp, "result", &r) &&
 	    json_object_is_type(r, json_type_object)) {
-		json_object_object_add(r, "resultType", json_object_new_string("complete"));
+		if (!json_object_object_get_ex(r, "resultType", NULL))
+			json_object_object_add(r, "resultType",
+			    json_object_new_string("complete"));
 		if (md->cacheable) {
 			json_object_object_add(r, "ttlMs", json_object_new_int(60000));
 			json_object_object_add(r, "cacheScope", json_object_new_string("public"));
@@ -780,11 +985,7 @@ dispatch_modern(struct mcp_session *s, const struct rpc_msg *m,
 	/* Stateless: everything this request needs is in its _meta. */
 	strlcpy_(s->version, MCP_MODERN_VERSION, sizeof(s->version));
 	s->initialized = s->ready = 1;
-	s->client_caps = 0;
-	if (json_object_object_get_ex(caps, "sampling", NULL))
-		s->client_caps |= MCP_CLIENT_SAMPLING;
-	if (json_object_object_get_ex(caps, "elicitation", NULL))
-		s->client_caps |= MCP_CLIENT_ELICITATION;
+	s->client_caps = mcp_client_caps(caps);
 	s->log_level = -2;	/* no log messages unless asked */
 	if (json_object_object_get_ex(meta, "io.modelcontextprotocol/logLevel", &lvl) &&
 	    json_object_is_type(lvl, json_type_string))

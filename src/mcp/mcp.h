@@ -24,6 +24,7 @@ enum mcp_mode {
 
 #define MCP_CLIENT_SAMPLING	0x1
 #define MCP_CLIENT_ELICITATION	0x2
+#define MCP_CLIENT_ROOTS	0x4
 
 struct mcp_session {
 	char		 sid[40];	/* HTTP session id, or "" (not stored) */
@@ -88,15 +89,31 @@ void		 tool_call_progress(struct tool_call *, double progress,
 void		 tool_call_log(struct tool_call *, const char *level,
 		    const char *message);
 int		 tool_call_cancelled(const struct tool_call *);
+
 /*
- * Ask the client (sampling/createMessage, elicitation/create) on the
- * call's stream; cb gets its result or error (borrowed), or an error of
- * ours when the client cannot be asked or does not answer in time.
+ * Input from the client (MRTR, SEP-2322).  A handler that needs the
+ * client's answer to a request (elicitation/create, sampling/createMessage,
+ * roots/list) looks for it under a key of its own with tool_call_input;
+ * when it is missing, it names the request with tool_call_need and ends
+ * the round with tool_call_input_required, passing the state it wants
+ * back (or NULL).  In 2026-07-28 that is an input_required result, which
+ * the client answers by calling again; in the stateful revisions the
+ * server asks the client on the call's stream and runs the handler again
+ * with the answers.  Either way the handler is written once, and runs
+ * again from the top with more input each round.
  */
-typedef void	(*client_reply_cb)(struct tool_call *, struct json_object *result,
-		    struct json_object *error, void *arg);
-void		 tool_call_ask_client(struct tool_call *, const char *method,
-		    struct json_object *params, int64_t timeout_ms,
-		    client_reply_cb, void *arg);
+struct json_object *tool_call_input(struct tool_call *, const char *key);
+const char	*tool_call_state(const struct tool_call *);
+int		 tool_call_client_can(const struct tool_call *, int caps);
+void		 tool_call_need(struct tool_call *, const char *key,
+		    const char *method, struct json_object *params);
+void		 tool_call_input_required(struct tool_call *, const char *state);
+
+/* For the other methods that may need input (prompts/get, resources/read). */
+int		 mcp_client_caps(struct json_object *capabilities);
+int		 mcp_input_params(const struct rpc_msg *, const struct mcp_io *,
+		    const char *scope, struct json_object **inputs, char **state);
+struct json_object *mcp_input_required(struct json_object *requests,
+		    const char *scope, const char *state);
 
 #endif

