@@ -21,6 +21,7 @@
 #include <openssl/rand.h>
 
 #include "../net/http.h"
+#include "../cost/cost_tools.h"
 #include "../mcp/conformance.h"
 #include "../mcp/http_transport.h"
 #include "../mcp/mcp.h"
@@ -435,6 +436,10 @@ worker_main(const struct child_args *a)
 		conformance_register(W.cx.base);
 	}
 	W.broker = broker_client_new(W.cx.base, FD_BROKER);
+	if (cost_tools_init(W.cx.conf, W.broker, W.cx.shm, err, sizeof(err)) == -1) {
+		logmsg(LOG_ALERT, "pricing catalogue: %s", err);
+		exit(EXIT_FATAL_CONFIG);
+	}
 	child_listen_master(&W.cx, &worker_ops);
 	for (i = 0; i < nitems(sigs); i++) {
 		sev[i] = evsignal_new(W.cx.base, sigs[i], on_signal, NULL);

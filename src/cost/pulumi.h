@@ -1,0 +1,82 @@
+/*
+ * Pulumi ingest: `pulumi preview --json` (the real previewDigest with
+ * steps[].newState/oldState, and the simplified steps with top-level
+ * type/inputs), `pulumi stack export` (version 3) and DIY-backend
+ * checkpoints ({"version":3,"checkpoint":{...}}), into one list of
+ * resources.  Strings and objects point into the parsed document, which
+ * the stack owns.
+ *
+ * Preview steps are merged by URN (a replacement is several steps of one
+ * resource).  What each op means for the month after the update:
+ *
+ *   op                   before  after   inputs after
+ *   create                 no     yes    newState
+ *   update                 yes    yes    newState (old: oldState)
+ *   same                   yes    yes    newState or oldState
+ *   replace                yes    yes    newState (old: oldState)
+ *   create-replacement     yes    yes    newState
+ *   delete-replaced        yes    --     (the replacement is counted)
+ *   delete                 yes    no     -- (old: oldState)
+ *   import                 no     yes    newState (now managed here)
+ *   read                   no     no     external, not managed by the stack
+ *   refresh                yes    yes    newState or oldState
+ *   discard, discard-replaced, remove-pending-replace: no and no.
+ *
+ * A stack export or checkpoint is the stack as deployed: every custom
+ * resource exists, before and after.
+ */
+#ifndef PCM_PULUMI_H
+#define PCM_PULUMI_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+enum pulumi_kind { PULUMI_PREVIEW, PULUMI_EXPORT, PULUMI_CHECKPOINT };
+
+struct presource {
+	const char		*urn, *type, *name;
+	const char		*id;		/* cloud id, when deployed */
+	const char		*parent;	/* URN or NULL */
+	char			*provider;	/* provider resource URN, or NULL */
+	const char		*op;		/* as written; "state" for exports */
+	struct json_object	*inputs;	/* after the update (may be NULL) */
+	struct json_object	*old_inputs;	/* before it (may be NULL) */
+	struct json_object	*outputs;
+	struct json_object	*deps;		/* dependencies: array of URNs */
+	int			 custom;
+	int			 before, after;	/* exists before / after */
+};
+
+struct pstack {
+	struct json_object	*root;
+	enum pulumi_kind	 kind;
+	struct json_object	*config;	/* preview config ("aws:region") */
+	char			*stack, *project;
+	struct presource	*r;
+	size_t			 n;
+	struct json_object	*by_urn;	/* URN -> index into r */
+};
+
+/*
+ * Parse a document of len bytes.  NULL with a message saying what, where
+ * and why ("steps[3]: op must be a string").
+ */
+struct pstack	*pulumi_parse(const char *buf, size_t len, char *err,
+		    size_t errlen);
+void		 pulumi_free(struct pstack *);
+const char	*pulumi_kind_name(enum pulumi_kind);
+
+/* Lookups within a stack; NULL when absent. */
+const struct presource *pulumi_find_urn(const struct pstack *, const char *urn);
+/* The package of a type token: "aws" of "aws:ec2/instance:Instance". */
+void		 pulumi_type_package(const char *type, char *out, size_t len);
+/* The module: "ec2" of "aws:ec2/instance:Instance", "compute" of
+ * "azure-native:compute:VirtualMachine". */
+void		 pulumi_type_module(const char *type, char *out, size_t len);
+/* Is this value a Pulumi secret (the signature envelope, or "[secret]")? */
+int		 pulumi_is_secret(struct json_object *);
+/* A copy of v with every secret replaced by "[secret]" (new reference). */
+struct json_object *pulumi_redact(struct json_object *v);
+
+#endif
