@@ -264,7 +264,8 @@ resolve_path(const struct conf *c, const char *s)
 	char buf[PATH_MAX];
 	const char *home;
 
-	if (*s == '\0' || *s == '/')
+	/* "builtin:NAME" is data compiled into the server, not a path. */
+	if (*s == '\0' || *s == '/' || strncmp(s, "builtin:", 8) == 0)
 		return strdup(s);
 	if (s[0] == '~' && (s[1] == '/' || s[1] == '\0')) {
 		home = getenv("HOME");

@@ -19,6 +19,10 @@ const char conf_default_yaml[] =
 "      mode: \"0660\"\n"
 "  worker_processes: 2\n"
 "  pid_file: run/pulumicost-mcp.pid\n"
+"stacks:\n"
+"  example:\n"
+"    state: builtin:example\n"
+"    preview: builtin:example-preview\n"
 "observability:\n"
 "  logging:\n"
 "    output: stderr\n";

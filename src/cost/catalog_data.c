@@ -1,4 +1,5 @@
-/* Generated from conf/catalog.txt: do not edit. */
+/* Generated from catalog.txt by build-aux/embed.sh: do not edit. */
+extern const char catalog_data[];
 const char catalog_data[] =
 "# The built-in pricing catalogue of pulumicost-mcp.\n"
 "#\n"

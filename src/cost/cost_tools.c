@@ -20,6 +20,9 @@
 #define READ_TIMEOUT_MS		10000
 #define MAX_STACK_FILE		(256LL * 1024 * 1024)
 
+/* The example stack and a preview of a change to it (conf/), compiled in. */
+extern const char example_stack_json[], example_preview_json[];
+
 static const struct conf *cf;
 static struct broker_client *broker;
 
@@ -167,6 +170,25 @@ load_stack(struct tool_call *c, struct json_object *side, const char *label,
 	    json_object_get_string(src) : NULL, buf, sizeof(buf), why, sizeof(why));
 	if (path == NULL) {
 		tool_call_fail(c, "%s%s", label, why);
+		return;
+	}
+	if (strncmp(path, "builtin:", 8) == 0) {
+		/* The example stack compiled into the server. */
+		const char *text = strcmp(path, "builtin:example") == 0 ?
+		    example_stack_json : strcmp(path, "builtin:example-preview") == 0 ?
+		    example_preview_json : NULL;
+
+		if (text == NULL) {
+			tool_call_fail(c, "%sstack %s: there is no %s (built in:"
+			    " builtin:example, builtin:example-preview)", label,
+			    json_object_get_string(sn), path);
+			return;
+		}
+		if ((s = pulumi_parse(text, strlen(text), why, sizeof(why))) == NULL) {
+			tool_call_fail(c, "%s%s: %s", label, path, why);
+			return;
+		}
+		cb(c, s, arg);
 		return;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {

@@ -1471,6 +1471,20 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 	if (s->project)
 		json_object_object_add(meta, "project", json_object_new_string(s->project));
 	json_object_object_add(meta, "hours_per_month", json_object_new_double(HOURS_PER_MONTH));
+	if (s->kind == PULUMI_PREVIEW && s->sames_counted > s->sames_listed) {
+		char note[300];
+
+		snprintf(note, sizeof(note), "the preview counts %lld unchanged"
+		    " resources but lists %lld: total_monthly covers only what it"
+		    " lists (monthly_change is complete); run pulumi preview --json"
+		    " --show-sames for the whole stack",
+		    (long long)s->sames_counted, (long long)s->sames_listed);
+		json_object_object_add(meta, "notes", json_object_new_array());
+		json_object_array_add(json_object_object_get(meta, "notes"),
+		    json_object_new_string(note));
+		json_object_object_add(cov, "unchanged_not_listed", json_object_new_int64(
+		    s->sames_counted - s->sames_listed));
+	}
 	json_object_object_add(meta, "method", json_object_new_string(
 	    "on-demand list prices from the price book (spec files, then the"
 	    " built-in catalogue) x 730 hours a month, or x the stated usage"

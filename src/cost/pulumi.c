@@ -299,6 +299,8 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 			flags = counted_ops[i + 1];
 	if (flags == NULL)
 		return fail(err, errlen, "%s: unknown op \"%.40s\"", where, op);
+	if (strcmp(op, "same") == 0)
+		s->sames_listed++;
 	if (urn == NULL)
 		urn = get_str(ns, "urn") ? get_str(ns, "urn") : get_str(os, "urn");
 	if (urn == NULL)
@@ -374,6 +376,8 @@ parse_preview(struct pstack *s, char *err, size_t errlen)
 		return fail(err, errlen, "steps must be an array");
 	s->kind = PULUMI_PREVIEW;
 	s->config = get_obj(s->root, "config");
+	s->sames_counted = json_object_get_int64(get(get_obj(s->root,
+	    "changeSummary"), "same"));
 	n = json_object_array_length(steps);
 	for (i = 0; i < n; i++)
 		if (parse_step(s, json_object_array_get_idx(steps, i), i, &cap,

@@ -56,6 +56,9 @@ struct pstack {
 	struct presource	*r;
 	size_t			 n;
 	struct json_object	*by_urn;	/* URN -> index into r */
+	/* Previews without --show-sames count unchanged resources they do
+	 * not list: changeSummary.same against the same steps present. */
+	int64_t			 sames_counted, sames_listed;
 };
 
 /*
