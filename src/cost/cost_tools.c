@@ -12,6 +12,7 @@
 #include "../mcp/mcp.h"
 #include "../mcp/tools.h"
 #include "../plugin/broker.h"
+#include "advice.h"
 #include "catalog.h"
 #include "cost_tools.h"
 #include "engine.h"
@@ -30,10 +31,13 @@ static struct broker_client *broker;
 
 typedef void (*stack_cb)(struct tool_call *, struct pstack *, void *arg);
 
+typedef void (*drop_fn)(void *);
+
 struct load {
 	struct tool_call	*call;
 	stack_cb		 cb;
 	void			*arg;
+	drop_fn			 drop;	/* frees arg when the load fails */
 	char			 what[300];	/* for messages */
 };
 
@@ -104,27 +108,31 @@ on_stack_file(struct json_object *res, struct json_object *err, int fd, void *ar
 	size_t len;
 
 	(void)res;
+	s = NULL;
+	m = NULL;
 	if (err != NULL || fd < 0) {
 		json_object_object_get_ex(err, "message", &m);
-		tool_call_fail(l->call, "cannot read %s: %s", l->what,
+		snprintf(why, sizeof(why), "cannot read %s: %s", l->what,
 		    m ? json_object_get_string(m) : "no file");
-		free(l);
-		return;
-	}
-	if (read_all_fd(fd, &data, (size_t)MAX_STACK_FILE, &len) < 0) {
-		close(fd);
-		tool_call_fail(l->call, "cannot read %s: larger than %lld bytes"
+	} else if (read_all_fd(fd, &data, (size_t)MAX_STACK_FILE, &len) < 0)
+		snprintf(why, sizeof(why), "cannot read %s: larger than %lld bytes"
 		    " or unreadable", l->what, (long long)MAX_STACK_FILE);
-		free(l);
-		return;
+	else {
+		char perr[400];
+
+		if ((s = pulumi_parse(data, len, perr, sizeof(perr))) == NULL)
+			snprintf(why, sizeof(why), "%s: %s", l->what, perr);
+		free(data);
 	}
-	close(fd);
-	s = pulumi_parse(data, len, why, sizeof(why));
-	free(data);
-	if (s == NULL)
-		tool_call_fail(l->call, "%s: %s", l->what, why);
-	else
+	if (fd >= 0)
+		close(fd);
+	if (s != NULL)
 		l->cb(l->call, s, l->arg);
+	else {
+		if (l->drop != NULL)
+			l->drop(l->arg);
+		tool_call_fail(l->call, "%s", why);
+	}
 	free(l);
 }
 
@@ -133,9 +141,27 @@ on_stack_file(struct json_object *res, struct json_object *err, int fd, void *ar
  * an object) or a named stack read by the broker.  cb owns the stack; on
  * failure the call ends with a tool error saying why.
  */
+static void	load_fail(struct tool_call *, drop_fn, void *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+/* A load that cannot finish: free the caller's state, end the call. */
 static void
-load_stack(struct tool_call *c, struct json_object *side, const char *label,
-    stack_cb cb, void *arg)
+load_fail(struct tool_call *c, drop_fn drop, void *arg, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (drop != NULL)
+		drop(arg);
+	tool_call_fail(c, "%s", msg);
+}
+
+static void
+load_stack_or(struct tool_call *c, struct json_object *side, const char *label,
+    stack_cb cb, void *arg, drop_fn drop)
 {
 	struct json_object *pj = NULL, *sn = NULL, *src = NULL, *p;
 	char why[1024], buf[1024];
@@ -154,14 +180,14 @@ load_stack(struct tool_call *c, struct json_object *side, const char *label,
 		    (size_t)json_object_get_string_len(pj) : strlen(text);
 
 		if ((s = pulumi_parse(text, len, why, sizeof(why))) == NULL) {
-			tool_call_fail(c, "%spulumi_json: %s", label, why);
+		load_fail(c, drop, arg, "%spulumi_json: %s", label, why);
 			return;
 		}
 		cb(c, s, arg);
 		return;
 	}
 	if (sn == NULL) {
-		tool_call_fail(c, "%sgive pulumi_json (the output of pulumi preview"
+		load_fail(c, drop, arg, "%sgive pulumi_json (the output of pulumi preview"
 		    " --json or pulumi stack export) or stack_name", label);
 		return;
 	}
@@ -169,7 +195,7 @@ load_stack(struct tool_call *c, struct json_object *side, const char *label,
 	path = stack_path(json_object_get_string(sn), src ?
 	    json_object_get_string(src) : NULL, buf, sizeof(buf), why, sizeof(why));
 	if (path == NULL) {
-		tool_call_fail(c, "%s%s", label, why);
+		load_fail(c, drop, arg, "%s%s", label, why);
 		return;
 	}
 	if (strncmp(path, "builtin:", 8) == 0) {
@@ -179,25 +205,26 @@ load_stack(struct tool_call *c, struct json_object *side, const char *label,
 		    example_preview_json : NULL;
 
 		if (text == NULL) {
-			tool_call_fail(c, "%sstack %s: there is no %s (built in:"
+		load_fail(c, drop, arg, "%sstack %s: there is no %s (built in:"
 			    " builtin:example, builtin:example-preview)", label,
 			    json_object_get_string(sn), path);
 			return;
 		}
 		if ((s = pulumi_parse(text, strlen(text), why, sizeof(why))) == NULL) {
-			tool_call_fail(c, "%s%s: %s", label, path, why);
+		load_fail(c, drop, arg, "%s%s: %s", label, path, why);
 			return;
 		}
 		cb(c, s, arg);
 		return;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		tool_call_fail(c, "out of memory");
+		load_fail(c, drop, arg, "out of memory");
 		return;
 	}
 	l->call = c;
 	l->cb = cb;
 	l->arg = arg;
+	l->drop = drop;
 	snprintf(l->what, sizeof(l->what), "%sstack %s (%s)", label,
 	    json_object_get_string(sn), path);
 	p = json_object_new_object();
@@ -205,7 +232,7 @@ load_stack(struct tool_call *c, struct json_object *side, const char *label,
 	json_object_object_add(p, "max_bytes", json_object_new_int64(MAX_STACK_FILE));
 	if (broker_call(broker, "read_file", p, READ_TIMEOUT_MS, on_stack_file, l) == -1) {
 		free(l);
-		tool_call_fail(c, "cannot reach the broker to read %s", path);
+		load_fail(c, drop, arg, "cannot reach the broker to read %s", path);
 	}
 }
 
@@ -323,6 +350,15 @@ struct projected {
 };
 
 static void
+projected_free(void *arg)
+{
+	struct projected *p = arg;
+
+	json_object_put(p->args);
+	free(p);
+}
+
+static void
 projected_stack(struct tool_call *c, struct pstack *s, void *arg)
 {
 	struct projected *p = arg;
@@ -352,7 +388,7 @@ t_projected(struct tool_call *c, struct json_object *args)
 		return;
 	}
 	tool_call_progress(c, 0, 2, "reading the stack");
-	load_stack(c, p->args, "", projected_stack, p);
+	load_stack_or(c, p->args, "", projected_stack, p, projected_free);
 }
 
 /* --- schemas --------------------------------------------------------------- */
@@ -438,6 +474,1016 @@ static const struct tool t_analyze_projected = {
 	.handler = t_projected,
 };
 
+/* --- compare_costs --------------------------------------------------------- */
+
+/* What changed between two resources' inputs: "instanceType t3.medium -> t3.large". */
+static void
+input_changes(struct json_object *a, struct json_object *b, const char *prefix,
+    struct json_object *out, int depth)
+{
+	struct json_object *bv, *av;
+	char key[160], line[400];
+
+	if (!json_object_is_type(a, json_type_object) ||
+	    !json_object_is_type(b, json_type_object))
+		return;
+	json_object_object_foreach(b, k, v) {
+		if (json_object_array_length(out) >= 12 || strcmp(k, "tags") == 0 ||
+		    strcmp(k, "tagsAll") == 0 || strcmp(k, "__defaults") == 0)
+			continue;
+		snprintf(key, sizeof(key), "%s%s", prefix, k);
+		av = NULL;
+		json_object_object_get_ex(a, k, &av);
+		bv = v;
+		if (pulumi_is_secret(av) || pulumi_is_secret(bv)) {
+			if (av == NULL || !json_object_equal(av, bv)) {
+				snprintf(line, sizeof(line), "%s (secret) changed", key);
+				json_object_array_add(out, json_object_new_string(line));
+			}
+			continue;
+		}
+		if (json_object_is_type(bv, json_type_object) && depth < 1) {
+			char sub[170];
+
+			snprintf(sub, sizeof(sub), "%s.", key);
+			input_changes(av, bv, sub, out, depth + 1);
+			continue;
+		}
+		if (json_object_is_type(bv, json_type_object) ||
+		    json_object_is_type(bv, json_type_array) ||
+		    (av != NULL && json_object_equal(av, bv)))
+			continue;
+		snprintf(line, sizeof(line), "%s %s -> %s", key, av ?
+		    json_object_to_json_string_ext(av, JSON_C_TO_STRING_PLAIN) : "(unset)",
+		    json_object_to_json_string_ext(bv, JSON_C_TO_STRING_PLAIN));
+		json_object_array_add(out, json_object_new_string(line));
+	}
+}
+
+struct compare {
+	struct cost_opts	 o;
+	struct json_object	*args;
+	struct pstack		*base;
+	int			 percent, absolute;
+};
+
+static struct json_object *
+side_opts(struct json_object *args, const char *side, struct cost_opts *o,
+    const struct cost_opts *top)
+{
+	struct json_object *sd = NULL, *f;
+
+	*o = *top;
+	json_object_object_get_ex(args, side, &sd);
+	if (sd != NULL && json_object_object_get_ex(sd, "filters", &f))
+		o->filters = f;
+	o->include_unchanged = 1;
+	return sd;
+}
+
+/* Resources of both sides matched by type and name (stacks may differ). */
+static struct json_object *
+index_records(struct json_object *ans)
+{
+	struct json_object *res, *idx = json_object_new_object(), *r, *t, *n;
+	char key[600];
+	size_t i, len;
+
+	json_object_object_get_ex(ans, "resources", &res);
+	len = json_object_array_length(res);
+	for (i = 0; i < len; i++) {
+		r = json_object_array_get_idx(res, i);
+		json_object_object_get_ex(r, "type", &t);
+		json_object_object_get_ex(r, "name", &n);
+		snprintf(key, sizeof(key), "%s::%s", json_object_get_string(t),
+		    json_object_get_string(n));
+		json_object_object_add(idx, key, json_object_get(r));
+	}
+	return idx;
+}
+
+static double
+cost_of(struct json_object *rec)
+{
+	struct json_object *v;
+
+	return rec != NULL && json_object_object_get_ex(rec, "monthly_cost", &v) &&
+	    !json_object_is_type(v, json_type_null) ? json_object_get_double(v) : NAN;
+}
+
+static double
+round2(double v)
+{
+	return round(v * 1e6) / 1e6;
+}
+
+static void
+add_num(struct json_object *o, const char *k, double v)
+{
+	json_object_object_add(o, k, isnan(v) ? NULL : json_object_new_double(round2(v)));
+}
+
+static void
+compare_target(struct tool_call *c, struct pstack *tgt, void *arg)
+{
+	struct compare *p = arg;
+	struct json_object *ba, *ta, *bi, *ti, *ans, *changes, *bytype, *v;
+	struct cost_opts bo, to;
+	double bt, tt, d;
+	const char *bc, *tc;
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f;
+
+	side_opts(p->args, "baseline", &bo, &p->o);
+	side_opts(p->args, "target", &to, &p->o);
+	ba = cost_projected(p->base, &bo);
+	ta = cost_projected(tgt, &to);
+	bt = num(ba, "total_monthly");
+	tt = num(ta, "total_monthly");
+	bc = str(ba, "currency");
+	tc = str(ta, "currency");
+	ans = json_object_new_object();
+	add_num(ans, "baseline_cost", bt);
+	add_num(ans, "target_cost", tt);
+	if (strcmp(bc, tc) != 0 || isnan(bt) || isnan(tt)) {
+		json_object_object_add(ans, "difference", NULL);
+		json_object_object_add(ans, "difference_percent", NULL);
+		json_object_object_add(ans, "note", json_object_new_string(
+		    "the two sides are in different or several currencies: no"
+		    " difference is computed"));
+	} else {
+		if (p->absolute)
+			add_num(ans, "difference", tt - bt);
+		if (p->percent)
+			add_num(ans, "difference_percent", bt > 0 ?
+			    (tt - bt) / bt * 100 : NAN);
+	}
+	json_object_object_add(ans, "currency", json_object_new_string(tc[0] ? tc : bc));
+	/* Resource by resource: added, removed, changed (with why). */
+	bi = index_records(ba);
+	ti = index_records(ta);
+	changes = json_object_new_array();
+	bytype = json_object_new_object();
+	json_object_object_foreach(ti, key, trec) {
+		struct json_object *brec = NULL, *ch, *why = json_object_new_array();
+		const struct presource *tr, *br = NULL;
+		double b, t;
+
+		json_object_object_get_ex(bi, key, &brec);
+		tr = pulumi_find_urn(tgt, str(trec, "urn"));
+		if (brec != NULL)
+			br = pulumi_find_urn(p->base, str(brec, "urn"));
+		if (br != NULL && tr != NULL)
+			input_changes(br->inputs, tr->inputs, "", why, 0);
+		b = brec ? cost_of(brec) : 0;
+		t = cost_of(trec);
+		if (brec != NULL && json_object_array_length(why) == 0 &&
+		    (b == t || (isnan(b) && isnan(t)))) {
+			json_object_put(why);
+			continue;
+		}
+		ch = json_object_new_object();
+		json_object_object_add(ch, "urn", json_object_new_string(str(trec, "urn")));
+		json_object_object_add(ch, "name", json_object_new_string(str(trec, "name")));
+		json_object_object_add(ch, "type", json_object_new_string(str(trec, "type")));
+		json_object_object_add(ch, "change", json_object_new_string(brec ?
+		    "changed" : "added"));
+		add_num(ch, "baseline_cost", b);
+		add_num(ch, "target_cost", t);
+		add_num(ch, "difference", t - b);
+		json_object_object_add(ch, "changes", why);
+		json_object_array_add(changes, ch);
+	}
+	json_object_object_foreach(bi, bkey, brec) {
+		struct json_object *ch;
+
+		if (json_object_object_get_ex(ti, bkey, NULL))
+			continue;
+		ch = json_object_new_object();
+		json_object_object_add(ch, "urn", json_object_new_string(str(brec, "urn")));
+		json_object_object_add(ch, "name", json_object_new_string(str(brec, "name")));
+		json_object_object_add(ch, "type", json_object_new_string(str(brec, "type")));
+		json_object_object_add(ch, "change", json_object_new_string("removed"));
+		add_num(ch, "baseline_cost", cost_of(brec));
+		add_num(ch, "target_cost", 0);
+		add_num(ch, "difference", -cost_of(brec));
+		json_object_object_add(ch, "changes", json_object_new_array());
+		json_object_array_add(changes, ch);
+	}
+	/* By type: baseline, target and difference. */
+	{
+		struct json_object *bt_, *tt_;
+
+		json_object_object_get_ex(ba, "by_type", &bt_);
+		json_object_object_get_ex(ta, "by_type", &tt_);
+		json_object_object_foreach(tt_, ty, tv) {
+			struct json_object *e = json_object_new_object();
+			double b0 = 0;
+
+			if (json_object_object_get_ex(bt_, ty, &v))
+				b0 = json_object_get_double(v);
+			add_num(e, "baseline", b0);
+			add_num(e, "target", json_object_get_double(tv));
+			add_num(e, "difference", json_object_get_double(tv) - b0);
+			json_object_object_add(bytype, ty, e);
+		}
+		json_object_object_foreach(bt_, ty2, bv) {
+			struct json_object *e;
+
+			if (json_object_object_get_ex(bytype, ty2, NULL))
+				continue;
+			e = json_object_new_object();
+			add_num(e, "baseline", json_object_get_double(bv));
+			add_num(e, "target", 0);
+			add_num(e, "difference", -json_object_get_double(bv));
+			json_object_object_add(bytype, ty2, e);
+		}
+	}
+	json_object_object_add(ans, "resource_changes", changes);
+	json_object_object_add(ans, "by_type", bytype);
+	{
+		struct json_object *cov = json_object_new_object(), *x;
+
+		json_object_object_get_ex(ba, "coverage", &x);
+		json_object_object_add(cov, "baseline", json_object_get(x));
+		json_object_object_get_ex(ta, "coverage", &x);
+		json_object_object_add(cov, "target", json_object_get(x));
+		json_object_object_add(ans, "coverage", cov);
+		cov = json_object_new_object();
+		json_object_object_get_ex(ba, "unpriced", &x);
+		json_object_object_add(cov, "baseline", json_object_get(x));
+		json_object_object_get_ex(ta, "unpriced", &x);
+		json_object_object_add(cov, "target", json_object_get(x));
+		json_object_object_add(ans, "unpriced", cov);
+	}
+	if ((f = open_memstream(&text, &tlen)) != NULL) {
+		size_t i, n = json_object_array_length(changes);
+
+		fprintf(f, "Baseline %.2f, target %.2f %s a month", bt, tt,
+		    str(ans, "currency"));
+		if (!isnan(d = num(ans, "difference")))
+			fprintf(f, ": %+.2f", d);
+		if (!isnan(d = num(ans, "difference_percent")))
+			fprintf(f, " (%+.1f%%)", d);
+		fprintf(f, "\n");
+		for (i = 0; i < n && i < 40; i++) {
+			struct json_object *ch = json_object_array_get_idx(changes, i), *w;
+			size_t j;
+
+			fprintf(f, "  %-7s %s %s: %+.2f", str(ch, "change"),
+			    str(ch, "type"), str(ch, "name"), num(ch, "difference"));
+			json_object_object_get_ex(ch, "changes", &w);
+			for (j = 0; j < json_object_array_length(w) && j < 3; j++)
+				fprintf(f, "%s%s", j ? "; " : " (", json_object_get_string(
+				    json_object_array_get_idx(w, j)));
+			fprintf(f, "%s\n", json_object_array_length(w) ? ")" : "");
+		}
+		fclose(f);
+	}
+	json_object_put(ba);
+	json_object_put(ta);
+	json_object_put(bi);
+	json_object_put(ti);
+	pulumi_free(p->base);
+	pulumi_free(tgt);
+	json_object_put(p->args);
+	free(p);
+	tool_call_done(c, ans, text);
+	free(text);
+}
+
+static void	compare_abort_v(void *);
+
+static void
+compare_baseline(struct tool_call *c, struct pstack *s, void *arg)
+{
+	struct compare *p = arg;
+	struct json_object *t = NULL;
+
+	p->base = s;
+	json_object_object_get_ex(p->args, "target", &t);
+	load_stack_or(c, t, "target: ", compare_target, p, compare_abort_v);
+}
+
+static void
+compare_abort_v(void *arg)
+{
+	struct compare *p = arg;
+
+	pulumi_free(p->base);
+	json_object_put(p->args);
+	free(p);
+}
+
+static void
+t_compare(struct tool_call *c, struct json_object *args)
+{
+	struct json_object *b = NULL, *t = NULL, *ct;
+	struct compare *p;
+	const char *kind;
+
+	if (!json_object_object_get_ex(args, "baseline", &b) ||
+	    !json_object_object_get_ex(args, "target", &t)) {
+		tool_call_fail(c, "give baseline and target, each {stack_name} or"
+		    " {pulumi_json}");
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		tool_call_fail(c, "out of memory");
+		return;
+	}
+	p->args = json_object_get(args);
+	kind = json_object_object_get_ex(args, "comparison_type", &ct) ?
+	    json_object_get_string(ct) : "both";
+	p->absolute = strcmp(kind, "percentage") != 0;
+	p->percent = strcmp(kind, "absolute") != 0;
+	if (opts_from(c, p->args, &p->o) == -1) {
+		compare_abort_v(p);
+		return;
+	}
+	load_stack_or(c, b, "baseline: ", compare_baseline, p, compare_abort_v);
+}
+
+/* --- analyze_resource_cost ------------------------------------------------ */
+
+struct one {
+	struct cost_opts	 o;
+	struct json_object	*args;
+	char			*urn;
+	int			 deps;
+};
+
+static void
+one_free(void *arg)
+{
+	struct one *p = arg;
+
+	json_object_put(p->args);
+	free(p->urn);
+	free(p);
+}
+
+static struct json_object *
+record_summary(struct json_object *rec)
+{
+	struct json_object *o = json_object_new_object(), *v;
+	static const char *const keep[] = { "urn", "name", "type", "status",
+	    "monthly_cost", "currency", "reason", NULL };
+	size_t i;
+
+	for (i = 0; keep[i] != NULL; i++)
+		if (json_object_object_get_ex(rec, keep[i], &v))
+			json_object_object_add(o, keep[i], json_object_get(v));
+	return o;
+}
+
+static void
+resource_stack(struct tool_call *c, struct pstack *s, void *arg)
+{
+	struct one *p = arg;
+	const struct presource *r = pulumi_find_urn(s, p->urn);
+	struct json_object *ans, *rec, *hints, *deps, *dependents, *children;
+	double total;
+	size_t i, j;
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f;
+
+	if (r == NULL) {
+		tool_call_fail(c, "resource %s is not in the stack (%zu resources)",
+		    p->urn, s->n);
+		pulumi_free(s);
+		one_free(p);
+		return;
+	}
+	p->o.include_unchanged = 1;
+	rec = cost_resource(s, p->urn, &p->o);
+	hints = json_object_new_array();
+	advice_for(r, rec, hints);
+	deps = json_object_new_array();
+	dependents = json_object_new_array();
+	children = json_object_new_array();
+	total = isnan(cost_of(rec)) ? 0 : cost_of(rec);
+	for (i = 0; i < s->n; i++) {
+		const struct presource *o = &s->r[i];
+		struct json_object *orec;
+		int is_dep = 0, is_dependent = 0, is_child;
+
+		if (o == r)
+			continue;
+		for (j = 0; json_object_is_type(r->deps, json_type_array) &&
+		    j < json_object_array_length(r->deps); j++)
+			if (strcmp(json_object_get_string(json_object_array_get_idx(
+			    r->deps, j)), o->urn) == 0)
+				is_dep = 1;
+		for (j = 0; json_object_is_type(o->deps, json_type_array) &&
+		    j < json_object_array_length(o->deps); j++)
+			if (strcmp(json_object_get_string(json_object_array_get_idx(
+			    o->deps, j)), r->urn) == 0)
+				is_dependent = 1;
+		is_child = o->parent != NULL && strcmp(o->parent, r->urn) == 0;
+		if (!is_child && (!p->deps || (!is_dep && !is_dependent)))
+			continue;
+		orec = cost_resource(s, o->urn, &p->o);
+		if (is_child) {
+			json_object_array_add(children, record_summary(orec));
+			if (!isnan(cost_of(orec)))
+				total += cost_of(orec);
+		}
+		if (p->deps && is_dep)
+			json_object_array_add(deps, record_summary(orec));
+		if (p->deps && is_dependent)
+			json_object_array_add(dependents, record_summary(orec));
+		json_object_put(orec);
+	}
+	ans = json_object_new_object();
+	json_object_object_add(ans, "resource", rec);
+	json_object_object_add(ans, "dependencies", deps);
+	json_object_object_add(ans, "dependents", dependents);
+	json_object_object_add(ans, "children", children);
+	add_num(ans, "monthly_cost_with_children", total);
+	json_object_object_add(ans, "hints", hints);
+	if ((f = open_memstream(&text, &tlen)) != NULL) {
+		size_t n = json_object_array_length(hints);
+
+		if (isnan(cost_of(rec)))
+			fprintf(f, "%s: unpriced: %s\n", p->urn, str(rec, "reason"));
+		else
+			fprintf(f, "%s: %.2f %s a month (%s)\n", p->urn, cost_of(rec),
+			    str(rec, "currency")[0] ? str(rec, "currency") : "",
+			    str(rec, "status"));
+		for (i = 0; i < n; i++) {
+			struct json_object *h = json_object_array_get_idx(hints, i);
+
+			fprintf(f, "  hint: %s (saves %.2f a month)\n",
+			    str(h, "description"), num(h, "monthly_saving"));
+		}
+		fclose(f);
+	}
+	pulumi_free(s);
+	one_free(p);
+	tool_call_done(c, ans, text);
+	free(text);
+}
+
+/*
+ * The stack a URN names (urn:pulumi:STACK::PROJECT::...): a configured
+ * stack of that name, else the only configured stack, else PROJECT/STACK
+ * of a file:// backend.  NULL with why when none fits.
+ */
+static struct json_object *
+side_from_urn(const char *urn, char *why, size_t len)
+{
+	const char *st = urn + 11, *pr, *end;
+	char name[256];
+	size_t i;
+
+	if (strncmp(urn, "urn:pulumi:", 11) != 0 || (pr = strstr(st, "::")) == NULL ||
+	    (end = strstr(pr + 2, "::")) == NULL) {
+		snprintf(why, len, "resource_urn is not a Pulumi URN"
+		    " (urn:pulumi:STACK::PROJECT::TYPE::NAME)");
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(pr - st), st);
+	for (i = 0; i < cf->nstacks; i++)
+		if (strcmp(cf->stacks[i].name, name) == 0)
+			break;
+	if (i == cf->nstacks && cf->nstacks == 1)
+		snprintf(name, sizeof(name), "%s", cf->stacks[0].name);
+	else if (i == cf->nstacks && cf->pulumi_backend_url != NULL &&
+	    strncmp(cf->pulumi_backend_url, "file://", 7) == 0)
+		snprintf(name, sizeof(name), "%.*s/%.*s", (int)(end - pr - 2),
+		    pr + 2, (int)(pr - st), st);
+	else if (i == cf->nstacks) {
+		snprintf(why, len, "give stack_name or pulumi_json: the URN's stack"
+		    " \"%s\" is not a configured stack name", name);
+		return NULL;
+	}
+	{
+		struct json_object *side = json_object_new_object();
+
+		json_object_object_add(side, "stack_name", json_object_new_string(name));
+		return side;
+	}
+}
+
+static void
+t_resource(struct tool_call *c, struct json_object *args)
+{
+	struct json_object *u = NULL, *v, *side;
+	char why[512];
+	struct one *p;
+
+	if (!json_object_object_get_ex(args, "resource_urn", &u)) {
+		tool_call_fail(c, "resource_urn is required");
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		tool_call_fail(c, "out of memory");
+		return;
+	}
+	p->args = json_object_get(args);
+	p->urn = strdup(json_object_get_string(u));
+	p->deps = !json_object_object_get_ex(args, "include_dependencies", &v) ||
+	    json_object_get_boolean(v);
+	if (opts_from(c, p->args, &p->o) == -1) {
+		one_free(p);
+		return;
+	}
+	if (json_object_object_get_ex(args, "pulumi_json", NULL) ||
+	    json_object_object_get_ex(args, "stack_name", NULL)) {
+		load_stack_or(c, args, "", resource_stack, p, one_free);
+		return;
+	}
+	/* Without a stack: the one the URN names. */
+	if ((side = side_from_urn(p->urn, why, sizeof(why))) == NULL) {
+		one_free(p);
+		tool_call_fail(c, "%s", why);
+		return;
+	}
+	if (json_object_object_get_ex(args, "source", &v))
+		json_object_object_add(side, "source", json_object_get(v));
+	load_stack_or(c, side, "", resource_stack, p, one_free);
+	json_object_put(side);
+}
+
+/* --- query_cost_by_tags --------------------------------------------------- */
+
+static const char *
+tag_value(struct json_object *tags, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_is_type(tags, json_type_object) &&
+	    json_object_object_get_ex(tags, key, &v) &&
+	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static void
+tags_stack(struct tool_call *c, struct pstack *s, void *arg)
+{
+	struct one *p = arg;
+	struct json_object *ans, *res, *keys = NULL, *bytag, *untagged, *flt = NULL;
+	struct json_object *fvals = NULL, *ret;
+	const char *fkey = NULL;
+	size_t i, k, n, nk;
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f;
+	double total = 0;
+	const char *cur = "";
+
+	p->o.include_unchanged = 1;
+	ret = cost_projected(s, &p->o);
+	json_object_object_get_ex(ret, "resources", &res);
+	json_object_object_get_ex(p->args, "tag_keys", &keys);
+	if (json_object_object_get_ex(p->args, "filters", &flt) &&
+	    json_object_object_get_ex(flt, "key", NULL)) {
+		fkey = str(flt, "key");
+		json_object_object_get_ex(flt, "values", &fvals);
+	}
+	bytag = json_object_new_object();
+	untagged = json_object_new_object();
+	nk = json_object_array_length(keys);
+	for (k = 0; k < nk; k++) {
+		json_object_object_add(bytag, json_object_get_string(
+		    json_object_array_get_idx(keys, k)), json_object_new_object());
+		json_object_object_add(untagged, json_object_get_string(
+		    json_object_array_get_idx(keys, k)), json_object_new_double(0));
+	}
+	n = json_object_array_length(res);
+	for (i = 0; i < n; i++) {
+		struct json_object *r = json_object_array_get_idx(res, i), *tags = NULL;
+		double m = cost_of(r);
+
+		if (isnan(m) || m == 0)
+			continue;
+		json_object_object_get_ex(r, "tags", &tags);
+		if (fkey != NULL) {
+			const char *tv = tag_value(tags, fkey);
+			size_t j, ok = 0;
+
+			for (j = 0; tv != NULL && j < json_object_array_length(fvals); j++)
+				if (strcmp(tv, json_object_get_string(
+				    json_object_array_get_idx(fvals, j))) == 0)
+					ok = 1;
+			if (!ok)
+				continue;
+		}
+		total += m;
+		cur = str(r, "currency");
+		for (k = 0; k < nk; k++) {
+			const char *key = json_object_get_string(json_object_array_get_idx(keys, k));
+			const char *tv = tag_value(tags, key);
+			struct json_object *per, *old;
+
+			if (tv == NULL) {
+				json_object_object_get_ex(untagged, key, &old);
+				json_object_object_add(untagged, key, json_object_new_double(
+				    round2(json_object_get_double(old) + m)));
+				continue;
+			}
+			json_object_object_get_ex(bytag, key, &per);
+			json_object_object_add(per, tv, json_object_new_double(round2(m +
+			    (json_object_object_get_ex(per, tv, &old) ?
+			    json_object_get_double(old) : 0))));
+		}
+	}
+	ans = json_object_new_object();
+	json_object_object_add(ans, "by_tag", bytag);
+	json_object_object_add(ans, "untagged", untagged);
+	add_num(ans, "total_monthly", total);
+	json_object_object_add(ans, "currency", json_object_new_string(cur[0] ? cur :
+	    str(ret, "currency")));
+	{
+		struct json_object *x;
+
+		json_object_object_get_ex(ret, "coverage", &x);
+		json_object_object_add(ans, "coverage", json_object_get(x));
+		json_object_object_get_ex(ret, "unpriced", &x);
+		json_object_object_add(ans, "unpriced", json_object_get(x));
+		x = json_object_new_object();
+		json_object_object_add(x, "source", json_object_new_string("projected"));
+		json_object_object_add(x, "note", json_object_new_string("monthly"
+		    " projected cost by tag value; unpriced resources are not in any"
+		    " group"));
+		json_object_object_add(ans, "metadata", x);
+	}
+	if (json_object_is_type(str(ret, "currency")[0] ? NULL : ret, json_type_null) == 0 &&
+	    json_object_object_get_ex(ret, "totals_by_currency", NULL))
+		json_object_object_add(ans, "note", json_object_new_string("several"
+		    " currencies: amounts are not comparable across them"));
+	if ((f = open_memstream(&text, &tlen)) != NULL) {
+		fprintf(f, "Projected monthly cost by tag (%.2f %s in all):\n", total,
+		    str(ans, "currency"));
+		json_object_object_foreach(bytag, tk, per) {
+			struct json_object *u0;
+
+			json_object_object_foreach(per, tv, amount)
+				fprintf(f, "  %s=%s: %.2f\n", tk, tv,
+				    json_object_get_double(amount));
+			json_object_object_get_ex(untagged, tk, &u0);
+			fprintf(f, "  %s untagged: %.2f\n", tk, json_object_get_double(u0));
+		}
+		fclose(f);
+	}
+	json_object_put(ret);
+	pulumi_free(s);
+	one_free(p);
+	tool_call_done(c, ans, text);
+	free(text);
+}
+
+static void
+t_tags(struct tool_call *c, struct json_object *args)
+{
+	struct json_object *keys;
+	struct one *p;
+
+	if (!json_object_object_get_ex(args, "tag_keys", &keys) ||
+	    json_object_array_length(keys) == 0) {
+		tool_call_fail(c, "tag_keys must name at least one tag key");
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		tool_call_fail(c, "out of memory");
+		return;
+	}
+	p->args = json_object_get(args);
+	{
+		/* filters here is {key, values}, not a ResourceFilter. */
+		struct cost_opts o;
+		struct json_object *v;
+
+		memset(&o, 0, sizeof(o));
+		if (json_object_object_get_ex(args, "default_region", &v))
+			o.default_region = json_object_get_string(v);
+		if (json_object_object_get_ex(args, "usage", &v))
+			o.usage = v;
+		p->o = o;
+	}
+	load_stack_or(c, args, "", tags_stack, p, one_free);
+}
+
+/* --- analyze_stack_comprehensive ------------------------------------------ */
+
+static void
+alert(struct json_object *alerts, const char *severity, const char *kind,
+    const char *text, struct json_object *resources)
+{
+	struct json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "severity", json_object_new_string(severity));
+	json_object_object_add(a, "kind", json_object_new_string(kind));
+	json_object_object_add(a, "message", json_object_new_string(text));
+	json_object_object_add(a, "resources", resources ? resources :
+	    json_object_new_array());
+	json_object_array_add(alerts, a);
+}
+
+static int
+by_cost_desc(const void *a, const void *b)
+{
+	double x = cost_of(*(struct json_object *const *)a);
+	double y = cost_of(*(struct json_object *const *)b);
+
+	if (isnan(x))
+		x = -1;
+	if (isnan(y))
+		y = -1;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void
+stack_report(struct tool_call *c, struct pstack *s, void *arg)
+{
+	struct one *p = arg;
+	struct json_object *ret, *res, *ans, *alerts, *top, *recs = NULL, *x, *nonprod;
+	struct json_object *sorted;
+	size_t i, n;
+	double total, nonprod_cost = 0, saving = 0;
+	char msg[512], *text = NULL;
+	size_t tlen = 0;
+	int with_recs = json_object_object_get_ex(p->args, "include_recommendations",
+	    &x) && json_object_get_boolean(x);
+	int phases = with_recs ? 4 : 3;
+	FILE *f;
+
+	snprintf(msg, sizeof(msg), "read the stack: %zu resources", s->n);
+	tool_call_progress(c, 1, phases, msg);
+	p->o.include_unchanged = 1;
+	ret = cost_projected(s, &p->o);
+	json_object_object_get_ex(ret, "resources", &res);
+	json_object_object_get_ex(ret, "coverage", &x);
+	snprintf(msg, sizeof(msg), "priced %d resources, %d with no charge, %d unpriced",
+	    (int)num(x, "priced"), (int)num(x, "no_charge"), (int)num(x, "unpriced"));
+	tool_call_progress(c, 2, phases, msg);
+	total = num(ret, "total_monthly");
+	n = json_object_array_length(res);
+	sorted = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(sorted, json_object_get(json_object_array_get_idx(res, i)));
+	json_object_array_sort(sorted, by_cost_desc);
+	top = json_object_new_array();
+	for (i = 0; i < n && i < 10; i++) {
+		struct json_object *r = json_object_array_get_idx(sorted, i);
+
+		if (isnan(cost_of(r)) || cost_of(r) <= 0)
+			break;
+		json_object_array_add(top, record_summary(r));
+	}
+	alerts = json_object_new_array();
+	if (num(x, "unpriced") > 0) {
+		struct json_object *u;
+
+		json_object_object_get_ex(ret, "unpriced", &u);
+		snprintf(msg, sizeof(msg), "%d of %d resources could not be priced"
+		    " (%.1f%% covered): the total is a lower bound",
+		    (int)num(x, "unpriced"), (int)num(x, "resources"),
+		    num(x, "percent_priced"));
+		alert(alerts, "WARNING", "unpriced_resources", msg, json_object_get(u));
+	}
+	nonprod = json_object_new_array();
+	recs = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *r = json_object_array_get_idx(res, i);
+		const struct presource *pr = pulumi_find_urn(s, str(r, "urn"));
+
+		if (advice_nonprod(r) && strcmp(str(r, "category"), "compute") == 0 &&
+		    !isnan(cost_of(r)) && cost_of(r) > 0) {
+			nonprod_cost += cost_of(r);
+			json_object_array_add(nonprod, json_object_new_string(str(r, "urn")));
+		}
+		if (pr != NULL) {
+			struct json_object *h = json_object_new_array();
+			size_t j;
+
+			advice_for(pr, r, h);
+			for (j = 0; j < json_object_array_length(h); j++) {
+				struct json_object *e = json_object_array_get_idx(h, j);
+
+				json_object_object_add(e, "resource_urn",
+				    json_object_new_string(str(r, "urn")));
+				add_num(e, "current_cost", cost_of(r));
+				saving += num(e, "monthly_saving");
+				json_object_array_add(recs, json_object_get(e));
+			}
+			json_object_put(h);
+		}
+	}
+	if (json_object_array_length(nonprod) > 0) {
+		snprintf(msg, sizeof(msg), "%zu compute resources tagged as"
+		    " non-production run around the clock: %.2f %s a month",
+		    json_object_array_length(nonprod), nonprod_cost,
+		    str(ret, "currency"));
+		alert(alerts, "INFO", "nonprod_always_on", msg, nonprod);
+	} else
+		json_object_put(nonprod);
+	if (!isnan(total) && total > 0 && json_object_array_length(top) > 0 &&
+	    cost_of(json_object_array_get_idx(top, 0)) > total / 2) {
+		struct json_object *one1 = json_object_new_array();
+
+		json_object_array_add(one1, json_object_new_string(
+		    str(json_object_array_get_idx(top, 0), "urn")));
+		snprintf(msg, sizeof(msg), "one resource is %.0f%% of the stack's cost",
+		    cost_of(json_object_array_get_idx(top, 0)) / total * 100);
+		alert(alerts, "INFO", "cost_concentration", msg, one1);
+	}
+	ans = json_object_new_object();
+	json_object_object_add(ans, "stack_name", json_object_new_string(
+	    str(p->args, "stack_name")[0] ? str(p->args, "stack_name") :
+	    s->stack ? s->stack : ""));
+	x = json_object_new_object();
+	add_num(x, "total_monthly", total);
+	add_num(x, "total_hourly", num(ret, "total_hourly"));
+	json_object_object_add(x, "currency", json_object_get(json_object_object_get(ret,
+	    "currency")));
+	json_object_object_add(ans, "summary", x);
+	json_object_object_add(ans, "coverage", json_object_get(json_object_object_get(ret,
+	    "coverage")));
+	json_object_object_add(ans, "by_provider", json_object_get(json_object_object_get(ret,
+	    "by_provider")));
+	json_object_object_add(ans, "by_category", json_object_get(json_object_object_get(ret,
+	    "by_category")));
+	json_object_object_add(ans, "by_service", json_object_get(json_object_object_get(ret,
+	    "by_service")));
+	json_object_object_add(ans, "top_resources", top);
+	json_object_object_add(ans, "alerts", alerts);
+	if (with_recs) {
+		snprintf(msg, sizeof(msg), "%zu recommendations, %.2f %s a month",
+		    json_object_array_length(recs), saving, str(ret, "currency"));
+		tool_call_progress(c, 3, phases, msg);
+		json_object_object_add(ans, "recommendations", recs);
+		add_num(ans, "potential_monthly_savings", saving);
+	} else
+		json_object_put(recs);
+	json_object_object_add(ans, "unpriced", json_object_get(json_object_object_get(ret,
+	    "unpriced")));
+	json_object_object_add(ans, "metadata", json_object_get(json_object_object_get(ret,
+	    "metadata")));
+	tool_call_progress(c, phases, phases, "done");
+	if ((f = open_memstream(&text, &tlen)) != NULL) {
+		size_t na = json_object_array_length(alerts);
+
+		fprintf(f, "Stack %s: %.2f %s a month; %.1f%% of resources covered\n",
+		    str(ans, "stack_name"), total, str(ret, "currency"),
+		    num(json_object_object_get(ret, "coverage"), "percent_priced"));
+		json_object_object_foreach(json_object_object_get(ret, "by_category"),
+		    cat, amount)
+			fprintf(f, "  %-9s %10.2f\n", cat, json_object_get_double(amount));
+		for (i = 0; i < na; i++)
+			fprintf(f, "%s: %s\n", str(json_object_array_get_idx(alerts, i),
+			    "severity"), str(json_object_array_get_idx(alerts, i), "message"));
+		if (with_recs)
+			fprintf(f, "Recommendations could save %.2f a month\n", saving);
+		fclose(f);
+	}
+	json_object_put(sorted);
+	json_object_put(ret);
+	pulumi_free(s);
+	one_free(p);
+	tool_call_done(c, ans, text);
+	free(text);
+}
+
+static void
+t_stack(struct tool_call *c, struct json_object *args)
+{
+	struct one *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		tool_call_fail(c, "out of memory");
+		return;
+	}
+	p->args = json_object_get(args);
+	if (opts_from(c, p->args, &p->o) == -1) {
+		one_free(p);
+		return;
+	}
+	tool_call_progress(c, 0, 3, "reading the stack");
+	load_stack_or(c, args, "", stack_report, p, one_free);
+}
+
+#define SIDE_SCHEMA \
+	"{\"type\":\"object\",\"properties\":{" \
+	"\"stack_name\":{\"type\":\"string\",\"minLength\":1}," \
+	"\"source\":{\"enum\":[\"state\",\"preview\"]}," \
+	"\"pulumi_json\":{\"type\":[\"string\",\"object\"]}," FILTERS_SCHEMA "}," \
+	"\"additionalProperties\":false}"
+
+#define COMMON_EXTRA \
+	"\"default_region\":{\"type\":\"string\"}," \
+	"\"usage\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"number\",\"minimum\":0}}"
+
+static const char *const compare_aliases[] = { "compare_cost", NULL };
+static const char *const resource_aliases[] = { "analyze_resource", NULL };
+static const char *const tags_aliases[] = { "query_costs_by_tags", NULL };
+static const char *const stack_aliases[] = { "analyze_stack", NULL };
+
+static const struct tool t_compare_costs = {
+	.name = "compare_costs",
+	.title = "Compare the cost of two stacks or previews",
+	.description = "Projected monthly cost of a baseline and a target (each a"
+	    " configured stack, its preview, or pulumi JSON), their difference,"
+	    " and resource by resource what was added, removed or changed and"
+	    " why (e.g. instanceType \"t3.medium\" -> \"t3.large\"), with totals by type.",
+	.input_schema = "{\"type\":\"object\",\"required\":[\"baseline\",\"target\"],"
+	    "\"properties\":{\"baseline\":" SIDE_SCHEMA ",\"target\":" SIDE_SCHEMA ","
+	    "\"comparison_type\":{\"enum\":[\"absolute\",\"percentage\",\"both\"]},"
+	    COMMON_EXTRA "},\"additionalProperties\":false}",
+	.output_schema = "{\"type\":\"object\",\"required\":[\"baseline_cost\","
+	    "\"target_cost\",\"currency\",\"resource_changes\"],\"properties\":{"
+	    "\"baseline_cost\":" MONEY ",\"target_cost\":" MONEY ","
+	    "\"difference\":" MONEY ",\"difference_percent\":" MONEY ","
+	    "\"currency\":{\"type\":\"string\"},"
+	    "\"resource_changes\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+	    "\"required\":[\"urn\",\"type\",\"change\",\"changes\"],\"properties\":{"
+	    "\"change\":{\"enum\":[\"added\",\"removed\",\"changed\"]},"
+	    "\"changes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}},"
+	    "\"by_type\":{\"type\":\"object\"}}}",
+	.read_only = 1, .idempotent = 1, .aliases = compare_aliases,
+	.handler = t_compare,
+};
+
+static const struct tool t_analyze_resource = {
+	.name = "analyze_resource_cost",
+	.title = "Cost of one resource, its dependencies and children",
+	.description = "The cost components of one resource (by URN) with their"
+	    " prices and sources, the resources it depends on and that depend on"
+	    " it, its children with their costs, and concrete priced hints (a"
+	    " cheaper equivalent instance family, gp2 -> gp3, schedules for"
+	    " non-production compute). The stack is stack_name, pulumi_json, or"
+	    " the configured stack the URN names.",
+	.input_schema = "{\"type\":\"object\",\"required\":[\"resource_urn\"],"
+	    "\"properties\":{\"resource_urn\":{\"type\":\"string\",\"pattern\":\"^urn:pulumi:\"},"
+	    "\"stack_name\":{\"type\":\"string\",\"minLength\":1},"
+	    "\"source\":{\"enum\":[\"state\",\"preview\"]},"
+	    "\"pulumi_json\":{\"type\":[\"string\",\"object\"]},"
+	    "\"include_dependencies\":{\"type\":\"boolean\"},"
+	    "\"time_range\":{\"type\":\"object\",\"description\":\"Accepted for"
+	    " compatibility; projected costs are monthly\"}," COMMON_EXTRA "},"
+	    "\"additionalProperties\":false}",
+	.output_schema = "{\"type\":\"object\",\"required\":[\"resource\",\"hints\"],"
+	    "\"properties\":{\"resource\":{\"type\":\"object\"},"
+	    "\"dependencies\":{\"type\":\"array\"},\"dependents\":{\"type\":\"array\"},"
+	    "\"children\":{\"type\":\"array\"},\"monthly_cost_with_children\":" MONEY ","
+	    "\"hints\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":"
+	    "[\"kind\",\"description\",\"monthly_saving\"]}}}}",
+	.read_only = 1, .idempotent = 1, .aliases = resource_aliases,
+	.handler = t_resource,
+};
+
+static const struct tool t_query_by_tags = {
+	.name = "query_cost_by_tags",
+	.title = "Projected cost by tag value",
+	.description = "Monthly projected cost of a stack by the values of the"
+	    " given tag keys, with the untagged cost of each key; optionally only"
+	    " resources whose tag filters.key is one of filters.values.",
+	.input_schema = "{\"type\":\"object\",\"required\":[\"tag_keys\"],"
+	    "\"properties\":{\"stack_name\":{\"type\":\"string\",\"minLength\":1},"
+	    "\"source\":{\"enum\":[\"state\",\"preview\"]},"
+	    "\"pulumi_json\":{\"type\":[\"string\",\"object\"]},"
+	    "\"tag_keys\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"string\"}},"
+	    "\"filters\":{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"string\"},"
+	    "\"values\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},"
+	    "\"additionalProperties\":false}," COMMON_EXTRA "},"
+	    "\"additionalProperties\":false}",
+	.output_schema = "{\"type\":\"object\",\"required\":[\"by_tag\",\"untagged\","
+	    "\"total_monthly\",\"currency\"],\"properties\":{"
+	    "\"by_tag\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"object\","
+	    "\"additionalProperties\":{\"type\":\"number\"}}},"
+	    "\"untagged\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"number\"}},"
+	    "\"total_monthly\":" MONEY ",\"currency\":{\"type\":\"string\"}}}",
+	.read_only = 1, .idempotent = 1, .aliases = tags_aliases,
+	.handler = t_tags,
+};
+
+static const struct tool t_analyze_stack = {
+	.name = "analyze_stack_comprehensive",
+	.title = "Whole-stack cost analysis",
+	.description = "Everything about a stack's projected cost in one call,"
+	    " with progress per phase: totals by provider, category (compute,"
+	    " database, storage, network, other) and service, the top resources,"
+	    " alerts (unpriced resources, non-production compute running around"
+	    " the clock, cost concentration) and, with include_recommendations,"
+	    " priced recommendations.",
+	.input_schema = "{\"type\":\"object\",\"properties\":{"
+	    "\"stack_name\":{\"type\":\"string\",\"minLength\":1},"
+	    "\"source\":{\"enum\":[\"state\",\"preview\"]},"
+	    "\"pulumi_json\":{\"type\":[\"string\",\"object\"]},"
+	    "\"include_recommendations\":{\"type\":\"boolean\"}," COMMON_EXTRA "},"
+	    "\"additionalProperties\":false}",
+	.output_schema = "{\"type\":\"object\",\"required\":[\"summary\",\"coverage\","
+	    "\"by_category\",\"top_resources\",\"alerts\"],\"properties\":{"
+	    "\"summary\":{\"type\":\"object\"},\"coverage\":{\"type\":\"object\"},"
+	    "\"by_category\":{\"type\":\"object\"},\"top_resources\":{\"type\":\"array\"},"
+	    "\"alerts\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":"
+	    "[\"severity\",\"kind\",\"message\"]}},\"recommendations\":{\"type\":\"array\"}}}",
+	.read_only = 1, .idempotent = 1, .notifies = 1, .aliases = stack_aliases,
+	.handler = t_stack,
+};
+
 int
 cost_tools_init(const struct conf *c, struct broker_client *b, struct shm *cache,
     char *err, size_t errlen)
@@ -448,5 +1494,9 @@ cost_tools_init(const struct conf *c, struct broker_client *b, struct shm *cache
 	if (catalog_init(err, errlen) == -1)
 		return -1;
 	tools_register(&t_analyze_projected);
+	tools_register(&t_compare_costs);
+	tools_register(&t_analyze_resource);
+	tools_register(&t_query_by_tags);
+	tools_register(&t_analyze_stack);
 	return 0;
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -226,6 +227,29 @@ check_length(struct ctx *x, struct json_object *s, struct json_object *v,
 	return 0;
 }
 
+/* pattern: a POSIX extended regular expression, unanchored as in JSON Schema. */
+static int
+check_pattern(struct ctx *x, struct json_object *s, struct json_object *v,
+    const char *path)
+{
+	struct json_object *p;
+	regex_t re;
+	int r;
+
+	if (!json_object_is_type(v, json_type_string) ||
+	    !json_object_object_get_ex(s, "pattern", &p) ||
+	    !json_object_is_type(p, json_type_string))
+		return 0;
+	if (regcomp(&re, json_object_get_string(p), REG_EXTENDED | REG_NOSUB) != 0)
+		return 0;	/* a pattern we cannot read constrains nothing */
+	r = regexec(&re, json_object_get_string(v), 0, NULL, 0);
+	regfree(&re);
+	if (r != 0)
+		return fail(x, path, "does not match the pattern %s",
+		    json_object_get_string(p));
+	return 0;
+}
+
 static int
 check_enum(struct ctx *x, struct json_object *s, struct json_object *v,
     const char *path)
@@ -404,6 +428,8 @@ validate(struct ctx *x, struct json_object *s, struct json_object *v,
 	r = check_type(x, s, v, path);
 	if (r == 0)
 		r = check_enum(x, s, v, path);
+	if (r == 0)
+		r = check_pattern(x, s, v, path);
 	if (r == 0)
 		r = check_number(x, s, v, path);
 	if (r == 0)

@@ -88,6 +88,10 @@ main(void)
 		BAD("{\"$ref\":\"#nowhere\"}", "1", "cannot be resolved", "unknown $anchor reported");
 		BAD("{\"not\":{\"type\":\"string\"}}", "\"x\"", "is not accepted", "not");
 		OK("{\"not\":{\"type\":\"string\"}}", "1", "not: other types pass");
+		OK("{\"pattern\":\"^urn:pulumi:\"}", "\"urn:pulumi:a::b::c::d\"", "pattern matches");
+		BAD("{\"pattern\":\"^urn:pulumi:\"}", "\"arn:aws:x\"",
+		    "arguments: does not match the pattern ^urn:pulumi:", "pattern enforced");
+		OK("{\"pattern\":\"^urn:pulumi:\"}", "7", "pattern applies to strings only");
 	}
 	{
 		/* A schema that refers to itself ends, with an error, not a crash. */
