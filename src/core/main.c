@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../cost/cli.h"
 #include "../mcp/bridge.h"
 #include "../net/tls.h"
 #include "../plugin/broker.h"
@@ -34,6 +35,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: %s [-htTV] [-c file] [-p prefix] [-s signal] [--foreground]\n"
 "       %s bridge --socket PATH | --url URL\n"
+"       %s cost projected --pulumi-json FILE [--output table|json|ndjson]\n"
 "\n"
 "  -c, --config FILE     configuration file (default %s;\n"
 "                        embedded defaults when it does not exist)\n"
@@ -48,7 +50,7 @@ usage(FILE *f)
 "      --foreground      do not detach (systemd, containers, tests)\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n",
-	    PCM_NAME, PCM_NAME, PCM_CONF_PATH);
+	    PCM_NAME, PCM_NAME, PCM_NAME, PCM_CONF_PATH);
 }
 
 static int
@@ -154,6 +156,8 @@ main(int argc, char *argv[])
 
 	if (argc > 1 && strcmp(argv[1], "bridge") == 0)
 		return bridge_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "cost") == 0)
+		return cost_cli_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:p:s:tTVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

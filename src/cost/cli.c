@@ -1,0 +1,382 @@
+#include "config.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/util.h"
+#include "catalog.h"
+#include "cli.h"
+#include "engine.h"
+#include "pulumi.h"
+
+#define MAX_INPUT	(1024LL * 1024 * 1024)
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: %s cost projected --pulumi-json FILE [--output table|json|ndjson]\n"
+"           [--filter KEY=VALUE]... [--group-by DIM]... [--region REGION]\n"
+"           [--usage KEY=NUMBER]...\n"
+"\n"
+"  FILE is the output of pulumi preview --json, pulumi stack export, or a\n"
+"  DIY backend's stack file; - reads standard input.\n"
+"  --filter    provider=, type=, region=, name= (glob), tag:KEY=VALUE\n"
+"  --group-by  provider, service, region, type, category or tag:KEY\n"
+"  --region    the region of resources whose region the file does not say\n"
+"  --usage     override a usage assumption (see doc/pricing.md)\n"
+"Exit status: 0, 1 when the input cannot be priced at all, 2 on usage errors.\n",
+	    PCM_NAME);
+}
+
+static const char *
+str(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) &&
+	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+static double
+num(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) &&
+	    !json_object_is_type(v, json_type_null) ? json_object_get_double(v) : NAN;
+}
+
+/* A finfocus CostResult of one resource record. */
+static struct json_object *
+cost_result(struct json_object *rec)
+{
+	struct json_object *o = json_object_new_object(), *b, *comps;
+	const char *status = str(rec, "status");
+	double m = num(rec, "monthly_cost");
+	char notes[512];
+	size_t i, n;
+
+	json_object_object_add(o, "resourceType", json_object_new_string(str(rec, "type")));
+	json_object_object_add(o, "resourceId", json_object_new_string(str(rec, "urn")));
+	json_object_object_add(o, "adapter", json_object_new_string(
+	    strcmp(status, "priced") == 0 ? "pulumicost-mcp-catalog" : "none"));
+	json_object_object_add(o, "currency", json_object_new_string(
+	    str(rec, "currency")[0] ? str(rec, "currency") : "USD"));
+	json_object_object_add(o, "monthly", json_object_new_double(isnan(m) ? 0 : m));
+	json_object_object_add(o, "hourly", json_object_new_double(isnan(m) ? 0 :
+	    num(rec, "hourly_cost")));
+	if (strcmp(status, "priced") == 0)
+		snprintf(notes, sizeof(notes), "priced from %s", str(rec, "region"));
+	else
+		snprintf(notes, sizeof(notes), "%s: %s", strcmp(status, "unpriced") == 0 ?
+		    "unpriced (not a zero cost)" : "no charge", str(rec, "reason"));
+	json_object_object_add(o, "notes", json_object_new_string(notes));
+	b = json_object_new_object();
+	if (json_object_object_get_ex(rec, "components", &comps)) {
+		n = json_object_array_length(comps);
+		for (i = 0; i < n; i++) {
+			struct json_object *c = json_object_array_get_idx(comps, i);
+
+			json_object_object_add(b, str(c, "name"),
+			    json_object_new_double(num(c, "monthly_cost")));
+		}
+	}
+	json_object_object_add(o, "breakdown", b);
+	/* Go's zero time, as finfocus writes it. */
+	json_object_object_add(o, "startDate", json_object_new_string("0001-01-01T00:00:00Z"));
+	json_object_object_add(o, "endDate", json_object_new_string("0001-01-01T00:00:00Z"));
+	return o;
+}
+
+static void
+print_json(struct json_object *ans, int ndjson)
+{
+	struct json_object *res, *list = json_object_new_array(), *out, *sum, *v;
+	size_t i, n;
+
+	json_object_object_get_ex(ans, "resources", &res);
+	n = json_object_array_length(res);
+	for (i = 0; i < n; i++)
+		json_object_array_add(list, cost_result(json_object_array_get_idx(res, i)));
+	if (ndjson) {
+		for (i = 0; i < n; i++)
+			printf("%s\n", json_object_to_json_string_ext(
+			    json_object_array_get_idx(list, i), JSON_C_TO_STRING_PLAIN));
+		json_object_put(list);
+		return;
+	}
+	sum = json_object_new_object();
+	json_object_object_add(sum, "totalMonthly", json_object_new_double(
+	    isnan(num(ans, "total_monthly")) ? 0 : num(ans, "total_monthly")));
+	json_object_object_add(sum, "totalHourly", json_object_new_double(
+	    isnan(num(ans, "total_hourly")) ? 0 : num(ans, "total_hourly")));
+	json_object_object_add(sum, "currency", json_object_new_string(
+	    str(ans, "currency")[0] ? str(ans, "currency") : "USD"));
+	json_object_object_get_ex(ans, "by_provider", &v);
+	json_object_object_add(sum, "byProvider", json_object_get(v));
+	json_object_object_get_ex(ans, "by_service", &v);
+	json_object_object_add(sum, "byService", json_object_get(v));
+	v = json_object_new_object();
+	if (!isnan(num(ans, "total_monthly")) && num(ans, "total_monthly") > 0)
+		json_object_object_add(v, "pulumicost-mcp-catalog",
+		    json_object_new_double(num(ans, "total_monthly")));
+	json_object_object_add(sum, "byAdapter", v);
+	json_object_object_add(sum, "resources", json_object_get(list));
+	/* Ours, beside finfocus's: what the total covers. */
+	json_object_object_get_ex(ans, "coverage", &v);
+	json_object_object_add(sum, "coverage", json_object_get(v));
+	json_object_object_get_ex(ans, "unpriced", &v);
+	json_object_object_add(sum, "unpriced", json_object_get(v));
+	if (json_object_object_get_ex(ans, "totals_by_currency", &v))
+		json_object_object_add(sum, "totalsByCurrency", json_object_get(v));
+	if (json_object_object_get_ex(ans, "groups", &v))
+		json_object_object_add(sum, "groups", json_object_get(v));
+	out = json_object_new_object();
+	v = json_object_new_object();
+	json_object_object_add(v, "summary", sum);
+	json_object_object_add(v, "resources", list);
+	json_object_object_add(out, "finfocus", v);
+	printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED));
+	json_object_put(out);
+}
+
+static void
+print_section(const char *title, struct json_object *by)
+{
+	printf("\n%s\n", title);
+	json_object_object_foreach(by, k, v)
+		printf("  %-40s %12.2f\n", k, json_object_get_double(v));
+}
+
+static void
+print_table(struct json_object *ans)
+{
+	struct json_object *res, *cov, *unp, *v;
+	size_t i, n;
+
+	json_object_object_get_ex(ans, "coverage", &cov);
+	printf("COST SUMMARY\n");
+	if (json_object_object_get_ex(ans, "totals_by_currency", &v)) {
+		json_object_object_foreach(v, cur, amount)
+			printf("  Total monthly (%s): %.2f\n", cur, json_object_get_double(amount));
+	} else {
+		printf("  Total monthly: %.2f %s\n", num(ans, "total_monthly"),
+		    str(ans, "currency"));
+		printf("  Total hourly:  %.4f %s\n", num(ans, "total_hourly"),
+		    str(ans, "currency"));
+	}
+	if (!isnan(num(ans, "monthly_change")))
+		printf("  Change:        %+.2f (before %.2f)\n", num(ans, "monthly_change"),
+		    num(ans, "monthly_cost_before"));
+	printf("  Resources:     %.0f (%.0f priced, %.0f no charge, %.0f unpriced;"
+	    " %.1f%% covered)\n", num(cov, "resources"), num(cov, "priced"),
+	    num(cov, "no_charge"), num(cov, "unpriced"), num(cov, "percent_priced"));
+	if (json_object_object_get_ex(ans, "totals_by_currency", &v) == 0) {
+		json_object_object_get_ex(ans, "by_provider", &v);
+		print_section("BY PROVIDER", v);
+		json_object_object_get_ex(ans, "by_service", &v);
+		print_section("BY SERVICE", v);
+		if (json_object_object_get_ex(ans, "groups", &v))
+			print_section("BY GROUP", json_object_object_get(v, "totals"));
+	}
+	printf("\nRESOURCE DETAILS\n");
+	printf("  %-40s %-10s %12s %10s  %s\n", "Resource", "Status", "Monthly",
+	    "Hourly", "Region");
+	json_object_object_get_ex(ans, "resources", &res);
+	n = json_object_array_length(res);
+	for (i = 0; i < n; i++) {
+		struct json_object *r = json_object_array_get_idx(res, i);
+		char name[64];
+		const char *full = str(r, "type");
+
+		snprintf(name, sizeof(name), "%s/%s", strrchr(full, ':') ?
+		    strrchr(full, ':') + 1 : full, str(r, "name"));
+		if (strlen(name) > 40)
+			strcpy(name + 37, "...");
+		if (isnan(num(r, "monthly_cost")))
+			printf("  %-40s %-10s %12s %10s  %s\n", name, str(r, "status"),
+			    "-", "-", str(r, "region"));
+		else
+			printf("  %-40s %-10s %12.2f %10.4f  %s\n", name, str(r, "status"),
+			    num(r, "monthly_cost"), num(r, "hourly_cost"), str(r, "region"));
+	}
+	if (json_object_object_get_ex(ans, "unpriced", &unp) &&
+	    (n = json_object_array_length(unp)) > 0) {
+		printf("\nUNPRICED (not in the total)\n");
+		for (i = 0; i < n; i++)
+			printf("  %s: %s\n", str(json_object_array_get_idx(unp, i), "urn"),
+			    str(json_object_array_get_idx(unp, i), "reason"));
+	}
+}
+
+static int
+add_filter(struct json_object *f, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	char key[128];
+	static const struct { const char *opt, *field; } map[] = {
+		{ "provider", "provider" }, { "type", "resource_type" },
+		{ "region", "region" }, { "name", "name_pattern" },
+	};
+	size_t i;
+
+	if (eq == NULL || eq == kv || (size_t)(eq - kv) >= sizeof(key))
+		return -1;
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+	if (strncmp(key, "tag:", 4) == 0 && key[4]) {
+		struct json_object *tags;
+
+		if (!json_object_object_get_ex(f, "tags", &tags)) {
+			tags = json_object_new_object();
+			json_object_object_add(f, "tags", tags);
+		}
+		json_object_object_add(tags, key + 4, json_object_new_string(eq + 1));
+		return 0;
+	}
+	for (i = 0; i < nitems(map); i++)
+		if (strcmp(map[i].opt, key) == 0) {
+			json_object_object_add(f, map[i].field, json_object_new_string(eq + 1));
+			return 0;
+		}
+	return -1;
+}
+
+static int
+projected(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "pulumi-json", required_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "group-by", required_argument, NULL, 'g' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "usage", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct json_object *filters = json_object_new_object();
+	struct json_object *groups = json_object_new_array();
+	struct json_object *usage_o = json_object_new_object(), *ans;
+	const char *file = NULL, *output = "table";
+	struct cost_opts o;
+	struct pstack *s;
+	char err[1024], *data, *end;
+	size_t len;
+	int ch, fd, rc = 2;
+
+	memset(&o, 0, sizeof(o));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			file = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'f':
+			if (add_filter(filters, optarg) == -1) {
+				fprintf(stderr, "%s: --filter %s: expected provider=,"
+				    " type=, region=, name= or tag:KEY=VALUE\n",
+				    PCM_NAME, optarg);
+				goto out;
+			}
+			break;
+		case 'g':
+			json_object_array_add(groups, json_object_new_string(optarg));
+			break;
+		case 'r':
+			o.default_region = optarg;
+			break;
+		case 'u': {
+			const char *eq = strchr(optarg, '=');
+			double v;
+
+			if (eq == NULL || (v = strtod(eq + 1, &end), *end != '\0') ||
+			    end == eq + 1) {
+				fprintf(stderr, "%s: --usage %s: expected KEY=NUMBER\n",
+				    PCM_NAME, optarg);
+				goto out;
+			}
+			snprintf(err, sizeof(err), "%.*s", (int)(eq - optarg), optarg);
+			json_object_object_add(usage_o, err, json_object_new_double(v));
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (file == NULL || optind != argc) {
+		usage(stderr);
+		goto out;
+	}
+	if (strcmp(output, "table") != 0 && strcmp(output, "json") != 0 &&
+	    strcmp(output, "ndjson") != 0) {
+		fprintf(stderr, "%s: --output %s: expected table, json or ndjson\n",
+		    PCM_NAME, output);
+		goto out;
+	}
+	o.filters = json_object_object_length(filters) ? filters : NULL;
+	o.group_by = json_object_array_length(groups) ? groups : NULL;
+	o.usage = json_object_object_length(usage_o) ? usage_o : NULL;
+	if (cost_check_opts(&o, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", PCM_NAME, err);
+		goto out;
+	}
+	rc = 1;
+	if (catalog_init(err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: pricing catalogue: %s\n", PCM_NAME, err);
+		goto out;
+	}
+	fd = strcmp(file, "-") == 0 ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || read_all_fd(fd, &data, (size_t)MAX_INPUT, &len) < 0) {
+		fprintf(stderr, "%s: %s: cannot read: %m\n", PCM_NAME, file);
+		if (fd > STDIN_FILENO)
+			close(fd);
+		goto out;
+	}
+	if (fd > STDIN_FILENO)
+		close(fd);
+	s = pulumi_parse(data, len, err, sizeof(err));
+	free(data);
+	if (s == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", PCM_NAME, file, err);
+		goto out;
+	}
+	ans = cost_projected(s, &o);
+	if (strcmp(output, "table") == 0)
+		print_table(ans);
+	else
+		print_json(ans, strcmp(output, "ndjson") == 0);
+	json_object_put(ans);
+	pulumi_free(s);
+	rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+	json_object_put(filters);
+	json_object_put(groups);
+	json_object_put(usage_o);
+	return rc;
+}
+
+int
+cost_cli_main(int argc, char *argv[])
+{
+	if (argc >= 2 && strcmp(argv[1], "projected") == 0)
+		return projected(argc - 1, argv + 1);
+	usage(argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0) ? stdout : stderr);
+	return argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0) ? 0 : 2;
+}
