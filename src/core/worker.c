@@ -231,6 +231,12 @@ serve_debug(struct http_request *r)
 		    (int)shm_shard_of(W.cx.shm, a, strlen(a))));
 		json_object_object_add(o, "recoveries", json_object_new_int64(
 		    (int64_t)atomic_load(&shm_hdr(W.cx.shm)->stats[ST_RECOVERIES])));
+		json_object_object_add(o, "hits", json_object_new_int64(
+		    (int64_t)atomic_load(&shm_hdr(W.cx.shm)->stats[ST_HITS])));
+		json_object_object_add(o, "misses", json_object_new_int64(
+		    (int64_t)atomic_load(&shm_hdr(W.cx.shm)->stats[ST_MISSES])));
+		json_object_object_add(o, "inserts", json_object_new_int64(
+		    (int64_t)atomic_load(&shm_hdr(W.cx.shm)->stats[ST_INSERTS])));
 		json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
 		reply_json(r, 200, o);
 		return 1;
@@ -430,6 +436,8 @@ worker_main(const struct child_args *a)
 	setup_listeners();
 	mcp_http_init(W.cx.conf, W.cx.sess);
 	mcp_init(W.cx.base, W.cx.sess);
+	mcp_set_cache(W.cx.shm, W.cx.args->gen, W.cx.conf->cache_enabled,
+	    W.cx.conf->ttl_cost_data, W.cx.conf->ttl_pulumi_state);
 	mcp_set_page_size((size_t)W.cx.conf->page_size);
 	if (W.cx.conf->mcp_conformance) {
 		mcp_set_conformance(1);

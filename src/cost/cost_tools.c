@@ -470,6 +470,7 @@ static const struct tool t_analyze_projected = {
 	.read_only = 1,
 	.idempotent = 1,
 	.notifies = 1,
+	.cacheable = 1,
 	.aliases = projected_aliases,
 	.handler = t_projected,
 };
@@ -1402,7 +1403,7 @@ static const struct tool t_compare_costs = {
 	    "\"change\":{\"enum\":[\"added\",\"removed\",\"changed\"]},"
 	    "\"changes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}},"
 	    "\"by_type\":{\"type\":\"object\"}}}",
-	.read_only = 1, .idempotent = 1, .aliases = compare_aliases,
+	.read_only = 1, .idempotent = 1, .cacheable = 1, .aliases = compare_aliases,
 	.handler = t_compare,
 };
 
@@ -1430,7 +1431,7 @@ static const struct tool t_analyze_resource = {
 	    "\"children\":{\"type\":\"array\"},\"monthly_cost_with_children\":" MONEY ","
 	    "\"hints\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":"
 	    "[\"kind\",\"description\",\"monthly_saving\"]}}}}",
-	.read_only = 1, .idempotent = 1, .aliases = resource_aliases,
+	.read_only = 1, .idempotent = 1, .cacheable = 1, .aliases = resource_aliases,
 	.handler = t_resource,
 };
 
@@ -1455,7 +1456,7 @@ static const struct tool t_query_by_tags = {
 	    "\"additionalProperties\":{\"type\":\"number\"}}},"
 	    "\"untagged\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"number\"}},"
 	    "\"total_monthly\":" MONEY ",\"currency\":{\"type\":\"string\"}}}",
-	.read_only = 1, .idempotent = 1, .aliases = tags_aliases,
+	.read_only = 1, .idempotent = 1, .cacheable = 1, .aliases = tags_aliases,
 	.handler = t_tags,
 };
 
@@ -1480,7 +1481,7 @@ static const struct tool t_analyze_stack = {
 	    "\"by_category\":{\"type\":\"object\"},\"top_resources\":{\"type\":\"array\"},"
 	    "\"alerts\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":"
 	    "[\"severity\",\"kind\",\"message\"]}},\"recommendations\":{\"type\":\"array\"}}}",
-	.read_only = 1, .idempotent = 1, .notifies = 1, .aliases = stack_aliases,
+	.read_only = 1, .idempotent = 1, .notifies = 1, .cacheable = 1, .aliases = stack_aliases,
 	.handler = t_stack,
 };
 

@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include <event2/event.h>
+#include <openssl/evp.h>
 
 #include "../core/log.h"
 #include "../core/shm.h"
@@ -25,7 +28,20 @@
 #include "state.h"
 #include "tools.h"
 
+static int
+cmp_strings(const void *a, const void *b)
+{
+	return strcmp(json_object_get_string(*(struct json_object *const *)a),
+	    json_object_get_string(*(struct json_object *const *)b));
+}
+
 static int conformance_on;
+static struct {
+	struct shm	*shm;
+	uint32_t	 gen;
+	int		 enabled;
+	int64_t		 ttl, ttl_named;
+} cache;
 static struct event_base *ev_base;
 static struct shm *replies;
 static size_t page_size = 100;
@@ -43,6 +59,17 @@ mcp_init(struct event_base *base, struct shm *sessions)
 	replies = sessions;
 	if (sessions != NULL)
 		state_init(shm_hdr(sessions)->secret);
+}
+
+void
+mcp_set_cache(struct shm *s, uint32_t gen, int enabled, int64_t ttl,
+    int64_t ttl_named)
+{
+	cache.shm = s;
+	cache.gen = gen;
+	cache.enabled = enabled && s != NULL;
+	cache.ttl = ttl;
+	cache.ttl_named = ttl_named;
 }
 
 void
@@ -83,6 +110,8 @@ struct tool_call {
 	char			*state;		/* the handler's, from the last round */
 	char			*ask_error;	/* why a round of asking failed */
 	int			 rounds;	/* of input */
+	char			*cache_key;	/* store the answer here */
+	int64_t			 cache_ttl;
 	int			 asking;	/* requests of this round unsettled */
 };
 
@@ -276,6 +305,145 @@ do_tools_list(const struct rpc_msg *m, const struct mcp_io *io)
 	return 1;
 }
 
+/* --- the shared answer cache --------------------------------------------- */
+
+/* JSON with object keys sorted: equal arguments, equal text. */
+static void
+canonical(struct json_object *o, FILE *f, int depth)
+{
+	struct json_object *keys;
+	size_t i, n;
+
+	if (depth > 64) {
+		fputs("null", f);
+		return;
+	}
+	if (json_object_is_type(o, json_type_object)) {
+		keys = json_object_new_array();
+		json_object_object_foreach(o, k, v) {
+			(void)v;
+			json_object_array_add(keys, json_object_new_string(k));
+		}
+		json_object_array_sort(keys, cmp_strings);
+		fputc('{', f);
+		n = json_object_array_length(keys);
+		for (i = 0; i < n; i++) {
+			struct json_object *key = json_object_array_get_idx(keys, i);
+
+			fprintf(f, "%s%s:", i ? "," : "", json_object_to_json_string(key));
+			canonical(json_object_object_get(o, json_object_get_string(key)),
+			    f, depth + 1);
+		}
+		fputc('}', f);
+		json_object_put(keys);
+	} else if (json_object_is_type(o, json_type_array)) {
+		n = json_object_array_length(o);
+		fputc('[', f);
+		for (i = 0; i < n; i++) {
+			if (i)
+				fputc(',', f);
+			canonical(json_object_array_get_idx(o, i), f, depth + 1);
+		}
+		fputc(']', f);
+	} else
+		fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), f);
+}
+
+/* "cost:GEN:TOOL:sha256(canonical arguments)"; NULL when not cacheable. */
+static char *
+cache_key_for(const struct tool *t, struct json_object *args, int *named)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	char *text = NULL, *key = NULL, hex[2 * EVP_MAX_MD_SIZE + 1];
+	size_t len = 0;
+	FILE *f;
+
+	if (!t->cacheable || !cache.enabled || (f = open_memstream(&text, &len)) == NULL)
+		return NULL;
+	canonical(args, f, 0);
+	fclose(f);
+	if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) == 1) {
+		for (i = 0; i < mdlen; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		if (asprintf(&key, "cost:%u:%s:%s", cache.gen, t->name, hex) == -1)
+			key = NULL;
+	}
+	/* Answers about named stacks follow their files: the shorter TTL. */
+	*named = strstr(text, "\"stack_name\":") != NULL ||
+	    strstr(text, "\"resource_urn\":") != NULL;
+	free(text);
+	return key;
+}
+
+static void
+cache_note(struct json_object *structured, const char *status, int64_t pid,
+    int64_t age_ms)
+{
+	struct json_object *meta, *c;
+
+	if (!json_object_is_type(structured, json_type_object))
+		return;
+	if (!json_object_object_get_ex(structured, "metadata", &meta)) {
+		meta = json_object_new_object();
+		json_object_object_add(structured, "metadata", meta);
+	}
+	c = json_object_new_object();
+	json_object_object_add(c, "status", json_object_new_string(status));
+	if (pid > 0) {
+		json_object_object_add(c, "stored_by_pid", json_object_new_int64(pid));
+		json_object_object_add(c, "age_ms", json_object_new_int64(age_ms));
+	}
+	json_object_object_add(meta, "cache", c);
+}
+
+/* A cached answer for this call: 1 when it was answered from the cache. */
+static int
+cache_answer(struct tool_call *c, const char *key)
+{
+	struct json_object *o, *content, *structured, *pid, *at;
+	size_t len;
+	char *v;
+
+	if (shm_get(cache.shm, key, strlen(key), &v, &len) != 1)
+		return 0;
+	o = json_tokener_parse(v);
+	free(v);
+	if (o == NULL || !json_object_object_get_ex(o, "c", &content) ||
+	    !json_object_object_get_ex(o, "s", &structured) ||
+	    !json_object_object_get_ex(o, "pid", &pid) ||
+	    !json_object_object_get_ex(o, "at", &at)) {
+		json_object_put(o);
+		return 0;
+	}
+	structured = json_object_get(structured);
+	cache_note(structured, "hit", json_object_get_int64(pid),
+	    wall_ms() - json_object_get_int64(at));
+	free(c->cache_key);	/* nothing to store: it came from there */
+	c->cache_key = NULL;
+	tool_call_result(c, json_object_get(content), structured, 0);
+	json_object_put(o);
+	return 1;
+}
+
+static void
+cache_store(struct tool_call *c, struct json_object *content,
+    struct json_object *structured)
+{
+	struct json_object *o = json_object_new_object();
+	const char *v;
+
+	json_object_object_add(o, "c", json_object_get(content));
+	json_object_object_add(o, "s", json_object_get(structured));
+	json_object_object_add(o, "pid", json_object_new_int64((int64_t)getpid()));
+	json_object_object_add(o, "at", json_object_new_int64(wall_ms()));
+	v = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	/* Too big for a shard is counted there; the answer still goes out. */
+	(void)shm_put(cache.shm, c->cache_key, strlen(c->cache_key), v, strlen(v),
+	    c->cache_ttl);
+	json_object_put(o);
+}
+
 /* --- tools/call ----------------------------------------------------------- */
 
 static int
@@ -339,11 +507,19 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 	{
 		char why[512];
 
+		int named = 0;
+
 		/* 2025-11-25: a tool error, so the model can correct the call. */
 		if (tool_check_args(t, c->args, why, sizeof(why)) == -1)
 			tool_call_fail(c, "invalid arguments: %s", why);
-		else
+		else if ((c->cache_key = cache_key_for(t, c->args, &named)) != NULL &&
+		    cache_answer(c, c->cache_key))
+			;	/* answered; c is gone */
+		else {
+			c->cache_ttl = named && cache.ttl_named < cache.ttl ?
+			    cache.ttl_named : cache.ttl;
 			t->handler(c, c->args);
+		}
 	}
 	return 1;
 }
@@ -365,6 +541,7 @@ call_free(struct tool_call *c)
 	json_object_put(c->wanted);
 	free(c->state);
 	free(c->ask_error);
+	free(c->cache_key);
 	free(c);
 }
 
@@ -383,6 +560,10 @@ tool_call_result(struct tool_call *c, struct json_object *content,
 			c->io.respond(c->io.arg, NULL);
 		call_free(c);
 		return;
+	}
+	if (c->cache_key != NULL && !is_error && structured != NULL) {
+		cache_store(c, content, structured);
+		cache_note(structured, "miss", 0, 0);
 	}
 	r = json_object_new_object();
 	json_object_object_add(r, "content", content);

@@ -71,6 +71,15 @@ void		 mcp_init(struct event_base *, struct shm *sessions);
 /* Items per page of tools/list (mcp.page_size). */
 void		 mcp_set_page_size(size_t);
 
+/*
+ * The shared answer cache (cache.*): answers of cacheable tools, keyed by
+ * the generation, the tool and its canonical arguments; a reload starts a
+ * new generation and so a new key space.  ttl_named applies to answers
+ * about named stacks (whose files may change), ttl to the others.
+ */
+void		 mcp_set_cache(struct shm *, uint32_t generation, int enabled,
+		    int64_t ttl, int64_t ttl_named);
+
 /* Conformance mode adds the fixture resources, prompts and completions. */
 void		 mcp_set_conformance(int on);
 int		 mcp_conformance(void);

@@ -28,6 +28,8 @@ struct tool {
 	int		 open_world;
 	int		 notifies;	/* may send progress or log messages */
 	int		 requires_client;	/* MCP_CLIENT_* capabilities it needs */
+	int		 cacheable;	/* answers depend only on the arguments
+					 * and the inputs they name: shared cache */
 	const char *const *aliases;		/* NULL-terminated, or NULL */
 	tool_handler	 handler;
 };
