@@ -14,7 +14,7 @@ my $d = $t->dir;
 mkdir "$d/specs";
 $t->write_file('specs/ec2.json', '{"billing_mode":"per_hour"}');
 $t->write_file('secret.txt', 'top secret');
-$t->write_config($t->base_config(extra => "pricing:\n  spec_dir: specs\n"));
+$t->write_config($t->base_config(extra => "billing:\n  focus:\n    - specs\n"));
 $t->allow_alert(qr/broker pid \d+ \(generation 1\) was killed by signal 9/);
 $t->run;
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../cost/cli.h"
+#include "../cost/cost_tools.h"
 #include "../mcp/bridge.h"
 #include "../net/tls.h"
 #include "../plugin/broker.h"
@@ -222,7 +223,8 @@ main(int argc, char *argv[])
 	}
 	if (test || sig) {
 		c = conf_load(conf_path, prefix, NULL, NULL, err, sizeof(err));
-		if (c != NULL && test && tls_check(c, err, sizeof(err)) == -1) {
+		if (c != NULL && test && (tls_check(c, err, sizeof(err)) == -1 ||
+		    cost_check_config(c, err, sizeof(err)) == -1)) {
 			conf_free(c);
 			c = NULL;
 		}

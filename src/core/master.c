@@ -26,6 +26,7 @@
 #include <event2/event.h>
 
 #include "../net/listen.h"
+#include "../cost/cost_tools.h"
 #include "../net/tls.h"
 #include "chan.h"
 #include "conf.h"
@@ -843,7 +844,8 @@ start_reload(void)
 	    M.opts->conf_path ? M.opts->conf_path : "(embedded defaults)");
 	c = conf_load(M.opts->conf_path, M.opts->prefix, &buf, &len, err,
 	    sizeof(err));
-	if (c != NULL && tls_check(c, err, sizeof(err)) == -1) {
+	if (c != NULL && (tls_check(c, err, sizeof(err)) == -1 ||
+	    cost_check_config(c, err, sizeof(err)) == -1)) {
 		conf_free(c);
 		free(buf);
 		c = NULL;
@@ -1253,7 +1255,8 @@ master_main(const struct master_opts *o)
 		fprintf(stderr, "%s: %s\n", PCM_NAME, err);
 		return 1;
 	}
-	if (tls_check(c, err, sizeof(err)) == -1) {
+	if (tls_check(c, err, sizeof(err)) == -1 ||
+	    cost_check_config(c, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n", PCM_NAME, err);
 		conf_free(c);
 		free(buf);

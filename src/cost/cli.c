@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "pulumi.h"
+#include "spec.h"
 
 #define MAX_INPUT	(1024LL * 1024 * 1024)
 
@@ -22,7 +23,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: %s cost projected --pulumi-json FILE [--output table|json|ndjson]\n"
 "           [--filter KEY=VALUE]... [--group-by DIM]... [--region REGION]\n"
-"           [--usage KEY=NUMBER]...\n"
+"           [--usage KEY=NUMBER]... [--spec-dir DIR]...\n"
 "\n"
 "  FILE is the output of pulumi preview --json, pulumi stack export, or a\n"
 "  DIY backend's stack file; - reads standard input.\n"
@@ -30,6 +31,7 @@ usage(FILE *f)
 "  --group-by  provider, service, region, type, category or tag:KEY\n"
 "  --region    the region of resources whose region the file does not say\n"
 "  --usage     override a usage assumption (see doc/pricing.md)\n"
+"  --spec-dir  pricing spec files that take precedence over the catalogue\n"
 "Exit status: 0, 1 when the input cannot be priced at all, 2 on usage errors.\n",
 	    PCM_NAME);
 }
@@ -258,13 +260,15 @@ projected(int argc, char *argv[])
 		{ "group-by", required_argument, NULL, 'g' },
 		{ "region", required_argument, NULL, 'r' },
 		{ "usage", required_argument, NULL, 'u' },
+		{ "spec-dir", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct json_object *filters = json_object_new_object();
 	struct json_object *groups = json_object_new_array();
 	struct json_object *usage_o = json_object_new_object(), *ans;
-	const char *file = NULL, *output = "table";
+	const char *file = NULL, *output = "table", *dirs[8];
+	size_t ndirs = 0;
 	struct cost_opts o;
 	struct pstack *s;
 	char err[1024], *data, *end;
@@ -294,6 +298,14 @@ projected(int argc, char *argv[])
 			break;
 		case 'r':
 			o.default_region = optarg;
+			break;
+		case 's':
+			if (ndirs == nitems(dirs)) {
+				fprintf(stderr, "%s: at most %zu --spec-dir\n", PCM_NAME,
+				    nitems(dirs));
+				goto out;
+			}
+			dirs[ndirs++] = optarg;
 			break;
 		case 'u': {
 			const char *eq = strchr(optarg, '=');
@@ -340,6 +352,11 @@ projected(int argc, char *argv[])
 		fprintf(stderr, "%s: pricing catalogue: %s\n", PCM_NAME, err);
 		goto out;
 	}
+	if (ndirs > 0 && (spec_active = spec_load(dirs, ndirs, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", PCM_NAME, err);
+		goto out;
+	}
 	fd = strcmp(file, "-") == 0 ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
 	if (fd == -1 || read_all_fd(fd, &data, (size_t)MAX_INPUT, &len) < 0) {
 		fprintf(stderr, "%s: %s: cannot read: %m\n", PCM_NAME, file);
@@ -364,6 +381,8 @@ projected(int argc, char *argv[])
 	pulumi_free(s);
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
+	spec_book_free(spec_active);
+	spec_active = NULL;
 	json_object_put(filters);
 	json_object_put(groups);
 	json_object_put(usage_o);

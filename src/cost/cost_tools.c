@@ -17,6 +17,7 @@
 #include "cost_tools.h"
 #include "engine.h"
 #include "pulumi.h"
+#include "spec.h"
 
 #define READ_TIMEOUT_MS		10000
 #define MAX_STACK_FILE		(256LL * 1024 * 1024)
@@ -1485,6 +1486,25 @@ static const struct tool t_analyze_stack = {
 	.handler = t_stack,
 };
 
+static struct spec_book *
+load_specs(const struct conf *c, char *err, size_t errlen)
+{
+	const char *dirs[2] = { c->spec_dir, c->pricing_spec_dir };
+
+	return spec_load(dirs, 2, err, errlen);
+}
+
+int
+cost_check_config(const struct conf *c, char *err, size_t errlen)
+{
+	struct spec_book *b = load_specs(c, err, errlen);
+
+	if (b == NULL)
+		return -1;
+	spec_book_free(b);
+	return 0;
+}
+
 int
 cost_tools_init(const struct conf *c, struct broker_client *b, struct shm *cache,
     char *err, size_t errlen)
@@ -1493,6 +1513,9 @@ cost_tools_init(const struct conf *c, struct broker_client *b, struct shm *cache
 	broker = b;
 	(void)cache;
 	if (catalog_init(err, errlen) == -1)
+		return -1;
+	/* Read now, before the sandbox closes; validated by the master. */
+	if ((spec_active = load_specs(c, err, errlen)) == NULL)
 		return -1;
 	tools_register(&t_analyze_projected);
 	tools_register(&t_compare_costs);

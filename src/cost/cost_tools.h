@@ -10,7 +10,15 @@ struct broker_client;
 struct conf;
 struct shm;
 
-/* Registers the tools; -1 with err when the catalogue cannot load. */
+/*
+ * The cost inputs a configuration names that must be valid before it is
+ * used (spec files): 0, or -1 with "FILE: FIELD: why".  Run by -t and by
+ * the master before a configuration is accepted, so a broken spec file
+ * on reload keeps the old generation serving.
+ */
+int	 cost_check_config(const struct conf *, char *err, size_t errlen);
+
+/* Registers the tools; -1 with err when the catalogue or specs cannot load. */
 int	 cost_tools_init(const struct conf *, struct broker_client *,
 	    struct shm *cache, char *err, size_t errlen);
 

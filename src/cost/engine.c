@@ -12,6 +12,7 @@
 
 #include "../core/util.h"
 #include "catalog.h"
+#include "spec.h"
 #include "engine.h"
 
 /* Money is reported to a millionth: no binary-fraction noise in answers. */
@@ -44,6 +45,8 @@ static const struct usage_def {
 	{ "dynamodb_storage_gb", 1, "GB stored in each DynamoDB table" },
 	{ "log_ingest_gb", 1, "GB ingested into each CloudWatch log group per"
 	  " month (and kept one month)" },
+	{ "data_transfer_gb", 100, "GB transferred per resource per month (spec"
+	  " files billed per GB transferred)" },
 };
 
 struct json_object *
@@ -161,43 +164,54 @@ usage(struct rctx *x, const char *key)
 	return v;
 }
 
+/* Add a component at a known price: quantity in the price's unit. */
+static int
+component_at(struct rctx *x, const char *name, const char *sku, double quantity,
+    const char *unit, double amount, const char *currency, const char *source,
+    const char *effective, const char *origin)
+{
+	struct json_object *c;
+	double m;
+
+	if (x->currency[0] && strcmp(x->currency, currency) != 0)
+		return unpriced(x, "its prices are in different currencies (%s,"
+		    " %s)", x->currency, currency);
+	strlcpy_(x->currency, currency, sizeof(x->currency));
+	m = amount * quantity;
+	x->monthly += m;
+	c = json_object_new_object();
+	json_object_object_add(c, "name", json_object_new_string(name));
+	json_object_object_add(c, "sku", json_object_new_string(sku ? sku : ""));
+	json_object_object_add(c, "quantity", json_object_new_double(round6(quantity)));
+	json_object_object_add(c, "unit", json_object_new_string(unit));
+	json_object_object_add(c, "unit_price", json_object_new_double(amount));
+	json_object_object_add(c, "monthly_cost", json_object_new_double(round6(m)));
+	json_object_object_add(c, "currency", json_object_new_string(currency));
+	json_object_object_add(c, "source", json_object_new_string(source));
+	json_object_object_add(c, "effective_date", json_object_new_string(effective));
+	json_object_object_add(c, "origin", json_object_new_string(origin));
+	json_object_array_add(x->components, c);
+	return 0;
+}
+
 /*
- * Add a priced component: quantity is in the price's unit (hours for an
- * hourly price, GB for a GB-month price, ...).  -1 when there is no price.
+ * Add a priced component from the catalogue: quantity is in the price's
+ * unit (hours for an hourly price, GB for a GB-month price, ...).  -1
+ * when there is no price.
  */
 static int
 component(struct rctx *x, const char *name, const char *kind, const char *sku,
     double quantity, const char *what)
 {
-	const struct price *p = catalog_find(x->pkg[0] == 'a' &&
-	    strncmp(x->pkg, "azure", 5) == 0 ? "azure" : x->pkg, kind, sku,
-	    x->region[0] ? x->region : NULL);
-	struct json_object *c;
-	double m;
+	const struct price *p = catalog_find(strncmp(x->pkg, "azure", 5) == 0 ?
+	    "azure" : x->pkg, kind, sku, x->region[0] ? x->region : NULL);
 
 	if (p == NULL)
 		return unpriced(x, "no price for %s %s in %s in the catalogue or"
 		    " spec files", what, sku ? sku : "(none)", x->region[0] ?
 		    x->region : "an unknown region");
-	if (x->currency[0] && strcmp(x->currency, p->currency) != 0)
-		return unpriced(x, "its prices are in different currencies (%s,"
-		    " %s)", x->currency, p->currency);
-	strlcpy_(x->currency, p->currency, sizeof(x->currency));
-	m = p->amount * quantity;
-	x->monthly += m;
-	c = json_object_new_object();
-	json_object_object_add(c, "name", json_object_new_string(name));
-	json_object_object_add(c, "sku", json_object_new_string(p->sku));
-	json_object_object_add(c, "quantity", json_object_new_double(quantity));
-	json_object_object_add(c, "unit", json_object_new_string(p->unit));
-	json_object_object_add(c, "unit_price", json_object_new_double(p->amount));
-	json_object_object_add(c, "monthly_cost", json_object_new_double(round6(m)));
-	json_object_object_add(c, "currency", json_object_new_string(p->currency));
-	json_object_object_add(c, "source", json_object_new_string(p->source));
-	json_object_object_add(c, "effective_date", json_object_new_string(p->effective));
-	json_object_object_add(c, "origin", json_object_new_string(p->origin));
-	json_object_array_add(x->components, c);
-	return 0;
+	return component_at(x, name, p->sku, quantity, p->unit, p->amount,
+	    p->currency, p->source, p->effective, p->origin);
 }
 
 /* --- regions -------------------------------------------------------------- */
@@ -978,22 +992,244 @@ static const struct {
 	{ "command:", "not a cloud resource" },
 };
 
-static void
-price_one(struct rctx *x)
+/* --- spec files ----------------------------------------------------------- */
+
+/* The SKU of a resource, by provider (PulumiCost core's key order). */
+static const char *
+resource_sku(struct rctx *x)
+{
+	static const char *const aws[] = { "instanceType", "instanceClass",
+	    "dbInstanceClass", "nodeType", "volumeType", "type", "sku", "tier", NULL };
+	static const char *const azure[] = { "vmSize", "size", "skuName", "sku",
+	    "tier", NULL };
+	static const char *const gcp[] = { "machineType", "tier", "type",
+	    "storageClass", NULL };
+	static const char *const other[] = { "sku", "type", "tier", NULL };
+	const char *const *keys = strcmp(x->pkg, "aws") == 0 ? aws :
+	    strncmp(x->pkg, "azure", 5) == 0 ? azure : strcmp(x->pkg, "gcp") == 0 ?
+	    gcp : other;
+	const char *v;
+	size_t i;
+
+	for (i = 0; keys[i] != NULL; i++)
+		if ((v = in_str(x->in, keys[i])) != NULL)
+			return v;
+	if ((v = in_str(in_get(x->in, "settings"), "tier")) != NULL)
+		return v;	/* Cloud SQL */
+	return NULL;
+}
+
+/* A size in GB from the inputs, or -1. */
+static double
+resource_gb(struct rctx *x)
+{
+	static const char *const keys[] = { "size", "sizeGb", "volumeSize",
+	    "allocatedStorage", "diskSizeGb", "diskSize", NULL };
+	double v;
+	size_t i;
+
+	for (i = 0; keys[i] != NULL; i++)
+		if (in_num(x->in, keys[i], &v) == 0)
+			return v;
+	return -1;
+}
+
+static double
+meta_num(struct json_object *spec_meta, struct rctx *x, const char *k1,
+    const char *k2)
+{
+	double v;
+
+	if (in_num(x->in, k1, &v) == 0 || in_num(x->in, k2, &v) == 0 ||
+	    in_num(spec_meta, k1, &v) == 0 || in_num(spec_meta, k2, &v) == 0)
+		return v;
+	return -1;
+}
+
+/* Volume through tiers: [min, max) at each tier's rate (max 0: no end). */
+static double
+tiered(struct json_object *tiers, double q)
+{
+	double total = 0, lo, hi, rate;
+	size_t i, n = json_object_array_length(tiers);
+
+	for (i = 0; i < n; i++) {
+		struct json_object *t = json_object_array_get_idx(tiers, i);
+
+		lo = hi = rate = 0;
+		(void)in_num(t, "min_quantity", &lo);
+		(void)in_num(t, "max_quantity", &hi);
+		(void)in_num(t, "rate_per_unit", &rate);
+		if (q <= lo)
+			continue;
+		total += ((hi > 0 && q > hi ? hi : q) - lo) * rate;
+	}
+	return total;
+}
+
+static const char *const hourly_modes[] = { "per_hour", "on_demand", "reserved",
+	"spot", "preemptible", "savings_plan", "committed_use", "hybrid_benefit",
+	NULL };
+static const char *const usage_modes[] = { "per_request", "per_operation",
+	"per_transaction", "per_execution", "per_invocation", "per_api_call",
+	"per_lookup", "per_query", NULL };
+
+static int
+in_list(const char *const *l, const char *v)
+{
+	for (; *l != NULL; l++)
+		if (strcmp(*l, v) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Price a resource from a spec file.  1 when a spec applies (priced, or
+ * unpriced with the spec's reason), 0 when none does.
+ */
+static int
+price_by_spec(struct rctx *x)
+{
+	struct spec_price sp;
+	const struct spec *s;
+	struct json_object *meta = NULL;
+	const char *sku = resource_sku(x), *m, *unit;
+	char svc[48], label[160], origin[300], eff[16];
+	double q = -1, gb, n;
+
+	if (spec_active == NULL)
+		return 0;
+	pulumi_type_module(x->r->type, svc, sizeof(svc));
+	s = spec_find(spec_active, strncmp(x->pkg, "azure", 5) == 0 ? "azure" :
+	    x->pkg, svc, x->r->type, sku, x->region[0] ? x->region : NULL);
+	if (s == NULL)
+		return 0;
+	spec_describe(s, &sp);
+	meta = sp.meta;
+	m = sp.mode;
+	snprintf(origin, sizeof(origin), "spec:%s", sp.file);
+	snprintf(eff, sizeof(eff), "%.10s", sp.effective);
+	if (sp.not_implemented != NULL) {
+		unpriced(x, "the spec file %s says not_implemented: %s", sp.file,
+		    sp.not_implemented);
+		return 1;
+	}
+	gb = resource_gb(x);
+	unit = "hour";
+	if (sp.core) {
+		if (strcmp(m, "monthlyEstimate") == 0)
+			q = 1, unit = "month";
+		else if (strcmp(m, "pricePerGBMonth") == 0) {
+			if (gb < 0) {
+				unpriced(x, "the spec file %s prices per GB-month and"
+				    " the inputs give no size", sp.file);
+				return 1;
+			}
+			q = gb, unit = "gb-month";
+		} else
+			q = HOURS_PER_MONTH;
+	} else if (in_list(hourly_modes, m))
+		q = HOURS_PER_MONTH;
+	else if (strcmp(m, "per_minute") == 0)
+		q = HOURS_PER_MONTH * 60, unit = "minute";
+	else if (strcmp(m, "per_second") == 0)
+		q = HOURS_PER_MONTH * 3600, unit = "second";
+	else if (strcmp(m, "per_day") == 0)
+		q = HOURS_PER_MONTH / 24, unit = "day";
+	else if (strcmp(m, "per_month") == 0 || strcmp(m, "flat") == 0)
+		q = 1, unit = "month";
+	else if (strcmp(m, "per_year") == 0)
+		q = 1.0 / 12, unit = "year";
+	else if (strcmp(m, "per_gb_month") == 0 || strcmp(m, "per_gb_hour") == 0 ||
+	    strcmp(m, "per_gb_day") == 0 || strcmp(m, "tiered") == 0) {
+		if (gb < 0)
+			gb = usage(x, "storage_gb");
+		q = gb * (strcmp(m, "per_gb_hour") == 0 ? HOURS_PER_MONTH :
+		    strcmp(m, "per_gb_day") == 0 ? HOURS_PER_MONTH / 24 : 1);
+		unit = strcmp(m, "per_gb_hour") == 0 ? "gb-hour" :
+		    strcmp(m, "per_gb_day") == 0 ? "gb-day" : "gb-month";
+	} else if (in_list(usage_modes, m))
+		q = usage(x, "requests_per_month"), unit = "request";
+	else if (strcmp(m, "per_data_transfer_gb") == 0 ||
+	    strcmp(m, "per_bandwidth_gb") == 0)
+		q = usage(x, "data_transfer_gb"), unit = "gb";
+	else if (strcmp(m, "per_iops") == 0 || strcmp(m, "per_provisioned_iops") == 0) {
+		if (in_num(x->in, "iops", &q) == -1) {
+			unpriced(x, "the spec file %s prices per IOPS and the inputs"
+			    " give no iops", sp.file);
+			return 1;
+		}
+		unit = "iops-month";
+	} else if (strcmp(m, "per_rcu") == 0 || strcmp(m, "per_wcu") == 0) {
+		if (in_num(x->in, m[4] == 'r' ? "readCapacity" : "writeCapacity", &n) == -1) {
+			unpriced(x, "the spec file %s prices per %s and the inputs"
+			    " give no capacity", sp.file, m + 4);
+			return 1;
+		}
+		q = n * HOURS_PER_MONTH, unit = "capacity-unit-hour";
+	} else if (strncmp(m, "per_cpu", 7) == 0 || strncmp(m, "per_vcpu", 8) == 0 ||
+	    strncmp(m, "per_memory_gb", 13) == 0) {
+		int mem = strncmp(m, "per_memory_gb", 13) == 0;
+
+			n = mem ? meta_num(meta, x, "memory_gb", "memoryGb") :
+		    meta_num(meta, x, "vcpu_count", "vcpus");
+		if (n < 0) {
+			unpriced(x, "the spec file %s prices per %s and the inputs"
+			    " do not give it", sp.file, mem ? "GB of memory" : "vCPU");
+			return 1;
+		}
+		q = n * (strstr(m, "_hour") != NULL ? HOURS_PER_MONTH : 1);
+		unit = mem ? "memory-gb" : "vcpu";
+	} else {
+		unpriced(x, "the spec file %s uses billing mode %s, which needs"
+		    " usage the inputs do not give", sp.file, m);
+		return 1;
+	}
+	if (strcmp(x->category, "other") == 0)
+		x->category = strstr(unit, "gb") != NULL ? "storage" : "compute";
+	snprintf(label, sizeof(label), "%s (spec %s)", m, sp.file);
+	if (sp.tiers != NULL && strcmp(m, "tiered") == 0) {
+		double total = tiered(sp.tiers, q);
+
+		component_at(x, label, sp.sku ? sp.sku : sku, q, unit,
+		    q > 0 ? total / q : 0, sp.currency, sp.source, eff, origin);
+	} else
+		component_at(x, label, sp.sku ? sp.sku : sku, q, unit, sp.rate,
+		    sp.currency, sp.source, eff, origin);
+	return 1;
+}
+
+static int
+free_type(const char *type, const char **why)
 {
 	size_t i;
 
+	for (i = 0; i < nitems(free_types); i++)
+		if (strncmp(free_types[i].prefix, type, strlen(free_types[i].prefix)) == 0) {
+			*why = free_types[i].why;
+			return 1;
+		}
+	return 0;
+}
+
+static void
+price_one(struct rctx *x)
+{
+	const char *why;
+	size_t i;
+
+	/* No-charge types stay so; otherwise spec files come first. */
+	if (free_type(x->r->type, &why)) {
+		no_charge(x, why);
+		return;
+	}
+	if (price_by_spec(x))
+		return;
 	for (i = 0; i < nitems(pricers); i++)
 		if (strcmp(pricers[i].type, x->r->type) == 0) {
 			if (pricers[i].fn(x) == 0 && x->status == R_PRICED &&
 			    json_object_array_length(x->components) == 0)
 				unpriced(x, "nothing priceable in its inputs");
-			return;
-		}
-	for (i = 0; i < nitems(free_types); i++)
-		if (strncmp(free_types[i].prefix, x->r->type,
-		    strlen(free_types[i].prefix)) == 0) {
-			no_charge(x, free_types[i].why);
 			return;
 		}
 	unpriced(x, "resource type %s has no pricing rule", x->r->type);

@@ -258,7 +258,8 @@ check_enum(struct ctx *x, struct json_object *s, struct json_object *v,
 	size_t i, n;
 
 	if (json_object_object_get_ex(s, "const", &e) && !json_object_equal(e, v))
-		return fail(x, path, "must be %s", json_object_to_json_string(e));
+		return fail(x, path, "must be %s", json_object_to_json_string_ext(e,
+		    JSON_C_TO_STRING_PLAIN));
 	if (!json_object_object_get_ex(s, "enum", &e) ||
 	    !json_object_is_type(e, json_type_array))
 		return 0;
@@ -266,7 +267,15 @@ check_enum(struct ctx *x, struct json_object *s, struct json_object *v,
 	for (i = 0; i < n; i++)
 		if (json_object_equal(json_object_array_get_idx(e, i), v))
 			return 0;
-	return fail(x, path, "must be one of %s", json_object_to_json_string(e));
+	{
+		const char *list = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN);
+
+		/* A long list is cut; the schema has all of it. */
+		if (strlen(list) > 300)
+			return fail(x, path, "must be one of %.280s...] (%zu values)",
+			    list, n);
+		return fail(x, path, "must be one of %s", list);
+	}
 }
 
 static int
@@ -450,7 +459,14 @@ int
 schema_validate(struct json_object *schema, struct json_object *value,
     char *why, size_t whylen)
 {
+	return schema_validate_at(schema, value, "arguments", why, whylen);
+}
+
+int
+schema_validate_at(struct json_object *schema, struct json_object *value,
+    const char *root, char *why, size_t whylen)
+{
 	struct ctx x = { schema, why, whylen, 0 };
 
-	return validate(&x, schema, value, "arguments");
+	return validate(&x, schema, value, root);
 }

@@ -17,4 +17,8 @@
 int	 schema_validate(struct json_object *schema, struct json_object *value,
 	    char *why, size_t whylen);
 
+/* The same, naming the value root in messages ("spec", "arguments"). */
+int	 schema_validate_at(struct json_object *schema, struct json_object *value,
+	    const char *root, char *why, size_t whylen);
+
 #endif
