@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../cost/catalog_import.h"
 #include "../cost/cli.h"
 #include "../cost/cost_tools.h"
 #include "../mcp/bridge.h"
@@ -37,6 +38,7 @@ usage(FILE *f)
 "usage: %s [-htTV] [-c file] [-p prefix] [-s signal] [--foreground]\n"
 "       %s bridge --socket PATH | --url URL\n"
 "       %s cost projected --pulumi-json FILE [--output table|json|ndjson]\n"
+"       %s catalog import [--format aws|azure|gcp] --out DIR FILE\n"
 "\n"
 "  -c, --config FILE     configuration file (default %s;\n"
 "                        embedded defaults when it does not exist)\n"
@@ -51,7 +53,7 @@ usage(FILE *f)
 "      --foreground      do not detach (systemd, containers, tests)\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n",
-	    PCM_NAME, PCM_NAME, PCM_NAME, PCM_CONF_PATH);
+	    PCM_NAME, PCM_NAME, PCM_NAME, PCM_NAME, PCM_CONF_PATH);
 }
 
 static int
@@ -159,6 +161,8 @@ main(int argc, char *argv[])
 		return bridge_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "cost") == 0)
 		return cost_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "catalog") == 0)
+		return catalog_import_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:p:s:tTVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
