@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
@@ -32,6 +34,7 @@ usage(FILE *f)
 "  --region    the region of resources whose region the file does not say\n"
 "  --usage     override a usage assumption (see doc/pricing.md)\n"
 "  --spec-dir  pricing spec files that take precedence over the catalogue\n"
+"  --stats     print timings and peak memory to standard error\n"
 "Exit status: 0, 1 when the input cannot be priced at all, 2 on usage errors.\n",
 	    PCM_NAME);
 }
@@ -261,6 +264,7 @@ projected(int argc, char *argv[])
 		{ "region", required_argument, NULL, 'r' },
 		{ "usage", required_argument, NULL, 'u' },
 		{ "spec-dir", required_argument, NULL, 's' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -269,6 +273,8 @@ projected(int argc, char *argv[])
 	struct json_object *usage_o = json_object_new_object(), *ans;
 	const char *file = NULL, *output = "table", *dirs[8];
 	size_t ndirs = 0;
+	int stats = 0;
+	uint64_t t0 = mono_usec(), t1, t2, t3;
 	struct cost_opts o;
 	struct pstack *s;
 	char err[1024], *data, *end;
@@ -321,6 +327,9 @@ projected(int argc, char *argv[])
 			json_object_object_add(usage_o, err, json_object_new_double(v));
 			break;
 		}
+		case 'S':
+			stats = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -366,17 +375,30 @@ projected(int argc, char *argv[])
 	}
 	if (fd > STDIN_FILENO)
 		close(fd);
+	t0 = mono_usec();
 	s = pulumi_parse(data, len, err, sizeof(err));
 	free(data);
 	if (s == NULL) {
 		fprintf(stderr, "%s: %s: %s\n", PCM_NAME, file, err);
 		goto out;
 	}
+	t1 = mono_usec();
 	ans = cost_projected(s, &o);
+	t2 = mono_usec();
 	if (strcmp(output, "table") == 0)
 		print_table(ans);
 	else
 		print_json(ans, strcmp(output, "ndjson") == 0);
+	t3 = mono_usec();
+	if (stats) {
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		fprintf(stderr, "stats: resources=%zu input_bytes=%zu parse_ms=%.1f"
+		    " price_ms=%.1f output_ms=%.1f max_rss_kb=%ld\n", s->n, len,
+		    (double)(t1 - t0) / 1000, (double)(t2 - t1) / 1000,
+		    (double)(t3 - t2) / 1000, ru.ru_maxrss);
+	}
 	json_object_put(ans);
 	pulumi_free(s);
 	rc = fflush(stdout) == 0 ? 0 : 1;
