@@ -10,7 +10,7 @@ use warnings;
 use Cwd qw(abs_path);
 use JSON::PP;
 use Test::More;
-use Test::PCM;
+use Test::PCM qw(catalog_price);
 
 my $src = abs_path($ENV{PCM_SRCDIR} // '.');
 my $fx = "$src/t/fixtures";
@@ -19,21 +19,6 @@ $t->write_config($t->base_config);
 $t->run;
 
 # --- the catalogue, read independently ------------------------------------
-my %price;
-{
-	open my $fh, '<', "$src/conf/catalog.txt" or die $!;
-	while (<$fh>) {
-		next if /^\s*(#|@|$)/;
-		my ($p, $k, $sku, $regions, $amount) = split;
-		$price{lc "$p $k $sku $_"} = $amount for split /,/, $regions;
-	}
-}
-sub price {
-	my ($p, $k, $sku, $region) = @_;
-	my $v = $price{lc "$p $k $sku $region"} // $price{lc "$p $k $sku *"};
-	die "test: no catalogue price for $p $k $sku $region" unless defined $v;
-	return $v;
-}
 sub near { my ($got, $want, $name) = @_; ok(defined $got && abs($got - $want) < 1e-6, $name)
     or diag sprintf('got %s, want %.6f', $got // 'undef', $want); }
 
@@ -54,10 +39,10 @@ sub by_name { my ($res, $n) = @_; (grep { $_->{name} eq $n } @{$res->{structured
 	my ($r, $raw) = call(pulumi_json => doc('pulumicost-core/examples__plans__aws-simple-plan.json'),
 	    default_region => 'us-west-2');
 	my $sc = $r->{structuredContent};
-	my $ec2 = price(qw(aws ec2 t3.micro us-west-2)) * 730;
-	my $rds = price(qw(aws rds-postgres db.t3.micro us-west-2)) * 730
-	    + 20 * price(qw(aws rds-storage gp2 us-west-2));
-	my $s3 = 100 * price(qw(aws s3 STANDARD us-west-2));
+	my $ec2 = catalog_price(qw(aws ec2 t3.micro us-west-2)) * 730;
+	my $rds = catalog_price(qw(aws rds-postgres db.t3.micro us-west-2)) * 730
+	    + 20 * catalog_price(qw(aws rds-storage gp2 us-west-2));
+	my $s3 = 100 * catalog_price(qw(aws s3 STANDARD us-west-2));
 	near($sc->{total_monthly}, $ec2 + $rds + $s3, 'AWS preview: total = EC2 + RDS (instance + 20 GB gp2) + S3 (100 GB assumed)');
 	near($sc->{total_hourly}, ($ec2 + $rds + $s3) / 730, 'hourly = monthly / 730');
 	is($sc->{currency}, 'USD', 'currency');
@@ -97,8 +82,8 @@ sub by_name { my ($res, $n) = @_; (grep { $_->{name} eq $n } @{$res->{structured
 	my ($lt) = grep { $_->{type} eq 'aws:ec2/launchTemplate:LaunchTemplate' } @{$d->{deployment}{resources}};
 	my ($r) = call(pulumi_json => doc('state/pulumi-eks_oidc-iam-sa_3.0.0_stack.json'));
 	my $sc = $r->{structuredContent};
-	my $nodes = $asg->{inputs}{desiredCapacity} * 730 * price('aws', 'ec2', $lt->{inputs}{instanceType}, 'us-west-2');
-	my $want = 730 * price(qw(aws eks cluster *)) + $nodes + 100 * price(qw(aws s3 STANDARD us-west-2));
+	my $nodes = $asg->{inputs}{desiredCapacity} * 730 * catalog_price('aws', 'ec2', $lt->{inputs}{instanceType}, 'us-west-2');
+	my $want = 730 * catalog_price(qw(aws eks cluster *)) + $nodes + 100 * catalog_price(qw(aws s3 STANDARD us-west-2));
 	near($sc->{total_monthly}, $want, 'EKS stack: control plane + the autoscaling group\'s nodes (from its launch template) + S3');
 	is($sc->{metadata}{input}, 'stack_export', 'read as a stack export');
 	my @k8s = grep { $_->{type} =~ /^kubernetes:/ } @{$sc->{resources}};
@@ -113,21 +98,21 @@ sub by_name { my ($res, $n) = @_; (grep { $_->{name} eq $n } @{$res->{structured
 # --- Azure and GCP (real stack exports) ------------------------------------
 {
 	my ($r) = call(pulumi_json => doc('state/pulumi-azure_containerservice_k8scluster_5.89.0_stack.json'));
-	near($r->{structuredContent}{total_monthly}, 730 * price(qw(azure aks Free *))
-	    + 1 * 730 * price(qw(azure vm Standard_D2_v2 eastus)), 'AKS: free tier + one Standard_D2_v2 node');
+	near($r->{structuredContent}{total_monthly}, 730 * catalog_price(qw(azure aks Free *))
+	    + 1 * 730 * catalog_price(qw(azure vm Standard_D2_v2 eastus)), 'AKS: free tier + one Standard_D2_v2 node');
 	($r) = call(pulumi_json => doc('state/pulumi-azure_loadbalancer_5.89.0_stack.json'));
-	near($r->{structuredContent}{total_monthly}, 730 * price(qw(azure publicip Basic *)), 'Azure: a Basic public IP');
+	near($r->{structuredContent}{total_monthly}, 730 * catalog_price(qw(azure publicip Basic *)), 'Azure: a Basic public IP');
 	is(by_name($r, 'exampleLoadBalancer')->{status}, 'no_charge', 'a Basic load balancer has no charge');
 	($r) = call(pulumi_json => doc('state/pulumi-gcp_sql-user_6.67.0_stack.json'));
-	near($r->{structuredContent}{total_monthly}, 730 * price(qw(gcp sql db-f1-micro us-central1))
-	    + 10 * price(qw(gcp sql-storage PD_SSD us-central1)), 'Cloud SQL db-f1-micro + 10 GB SSD (the default size)');
+	near($r->{structuredContent}{total_monthly}, 730 * catalog_price(qw(gcp sql db-f1-micro us-central1))
+	    + 10 * catalog_price(qw(gcp sql-storage PD_SSD us-central1)), 'Cloud SQL db-f1-micro + 10 GB SSD (the default size)');
 	like(by_name($r, 'instance')->{components}[1]{name}, qr/diskSize unset: 10 GB/, 'the default disk size is stated');
 	($r) = call(pulumi_json => doc('state/pulumi-gcp_dns-recordset_6.67.0_stack.json'));
-	near($r->{structuredContent}{total_monthly}, price(qw(gcp dns zone *)) + 730 * price(qw(gcp compute g1-small us-central1))
-	    + 10 * price(qw(gcp disk pd-standard us-central1)), 'GCP: a DNS zone and a g1-small with its boot disk');
+	near($r->{structuredContent}{total_monthly}, catalog_price(qw(gcp dns zone *)) + 730 * catalog_price(qw(gcp compute g1-small us-central1))
+	    + 10 * catalog_price(qw(gcp disk pd-standard us-central1)), 'GCP: a DNS zone and a g1-small with its boot disk');
 	($r) = call(pulumi_json => doc('state/diy-checkpoint_s3bucket-test_test-upsert.json'));
 	is($r->{structuredContent}{metadata}{input}, 'checkpoint', 'a DIY-backend checkpoint');
-	near($r->{structuredContent}{total_monthly}, 100 * price(qw(aws s3 STANDARD us-east-1)), 'its bucket, region from the provider');
+	near($r->{structuredContent}{total_monthly}, 100 * catalog_price(qw(aws s3 STANDARD us-east-1)), 'its bucket, region from the provider');
 	($r) = call(pulumi_json => doc('state/diy-checkpoint_s3bucket-test_dev_empty.json'));
 	is($r->{structuredContent}{total_monthly}, 0, 'a never-deployed checkpoint: nothing to price');
 	is($r->{structuredContent}{coverage}{resources}, 0, 'and no resources');
@@ -159,7 +144,7 @@ sub by_name { my ($res, $n) = @_; (grep { $_->{name} eq $n } @{$res->{structured
 	);
 	my ($r) = call(pulumi_json => encode_json({ steps => \@steps }));
 	my $sc = $r->{structuredContent};
-	my $p = sub { 730 * price('aws', 'ec2', $_[0], 'us-east-1') };
+	my $p = sub { 730 * catalog_price('aws', 'ec2', $_[0], 'us-east-1') };
 	my $after = $p->('t3.micro') + $p->('t3.large') + $p->('t3.small') + $p->('t3.nano') + $p->('m5.large');
 	my $before = $p->('t3.small') + $p->('t3.small') + $p->('t3.medium') + $p->('m5.xlarge');
 	near($sc->{total_monthly}, $after, 'after the update: create, update (new type), same, import, replacement');
@@ -184,7 +169,7 @@ sub by_name { my ($res, $n) = @_; (grep { $_->{name} eq $n } @{$res->{structured
 	is(scalar(@{$r->{structuredContent}{resources}}), 1, 'filter by tags (all must match)');
 	($r) = call(%a, group_by => ['tag:Purpose', 'service']);
 	my $g = $r->{structuredContent}{groups}{totals};
-	near($g->{'Static Assets / s3'}, 100 * price(qw(aws s3 STANDARD us-west-2)), 'group_by tag:KEY and service');
+	near($g->{'Static Assets / s3'}, 100 * catalog_price(qw(aws s3 STANDARD us-west-2)), 'group_by tag:KEY and service');
 	ok(exists $g->{'(untagged) / ec2'}, 'resources without the tag are a group of their own');
 	($r) = call(%a, group_by => ['colour']);
 	is($r->{isError}, JSON::PP::true, 'an unknown group_by is a tool error');

@@ -11,7 +11,7 @@ use Cwd qw(abs_path);
 use File::Path qw(make_path);
 use JSON::PP;
 use Test::More;
-use Test::PCM;
+use Test::PCM qw(catalog_price);
 
 my $src = abs_path($ENV{PCM_SRCDIR} // '.');
 my $fx = "$src/t/fixtures";
@@ -36,17 +36,6 @@ pulumi:
 Y
 $t->run;
 
-my %price;
-{
-	open my $fh, '<', "$src/conf/catalog.txt" or die $!;
-	while (<$fh>) {
-		next if /^\s*(#|@|$)/;
-		my ($p, $k, $sku, $regions, $amount) = split;
-		$price{lc "$p $k $sku $_"} = $amount for split /,/, $regions;
-	}
-}
-sub price { my $v = $price{lc join ' ', @_} // $price{lc join(' ', @_[0 .. 2]) . ' *'};
-	die "no price for @_" unless defined $v; $v }
 sub near { my ($got, $want, $name) = @_; ok(defined $got && abs($got - $want) < 1e-4, $name)
     or diag sprintf('got %s, want %.6f', $got // 'undef', $want); }
 sub call {
@@ -61,10 +50,10 @@ sub call {
 # --- named stacks ------------------------------------------------------------
 {
 	my $r = call('analyze_projected_costs', stack_name => 'gcp');
-	near($r->{structuredContent}{total_monthly}, 730 * price(qw(gcp sql db-f1-micro us-central1))
-	    + 10 * price(qw(gcp sql-storage PD_SSD us-central1)), 'a configured stack, read by the broker');
+	near($r->{structuredContent}{total_monthly}, 730 * catalog_price(qw(gcp sql db-f1-micro us-central1))
+	    + 10 * catalog_price(qw(gcp sql-storage PD_SSD us-central1)), 'a configured stack, read by the broker');
 	$r = call('analyze_projected_costs', stack_name => 's3bucket-test/test-upsert');
-	near($r->{structuredContent}{total_monthly}, 100 * price(qw(aws s3 STANDARD us-east-1)),
+	near($r->{structuredContent}{total_monthly}, 100 * catalog_price(qw(aws s3 STANDARD us-east-1)),
 	    'PROJECT/STACK from the file:// backend');
 	$r = call('analyze_projected_costs', stack_name => 'organization/s3bucket-test/test-upsert');
 	ok(defined $r->{structuredContent}, 'ORG/PROJECT/STACK too');
@@ -83,9 +72,9 @@ sub call {
 }
 
 # --- compare_costs: the example stack against its preview --------------------
-my $p = sub { price('aws', 'ec2', $_[0], 'us-east-1') * 730 };
-my $gp3 = price(qw(aws ebs gp3 us-east-1));
-my $gp2 = price(qw(aws ebs gp2 us-east-1));
+my $p = sub { catalog_price('aws', 'ec2', $_[0], 'us-east-1') * 730 };
+my $gp3 = catalog_price(qw(aws ebs gp3 us-east-1));
+my $gp2 = catalog_price(qw(aws ebs gp2 us-east-1));
 {
 	my $r = call('compare_costs', baseline => { stack_name => 'example' },
 	    target => { stack_name => 'example', source => 'preview' });
@@ -135,7 +124,7 @@ my $gp2 = price(qw(aws ebs gp2 us-east-1));
 	is_deeply([sort map { $_->{name} } @{$r->{structuredContent}{dependencies}}], ['nat-ip', 'public-a'],
 	    'its dependencies, from the state');
 	my ($ip) = grep { $_->{name} eq 'nat-ip' } @{$r->{structuredContent}{dependencies}};
-	near($ip->{monthly_cost}, 730 * price(qw(aws publicipv4 address *)), 'with their costs');
+	near($ip->{monthly_cost}, 730 * catalog_price(qw(aws publicipv4 address *)), 'with their costs');
 	$r = call('analyze_resource_cost', stack_name => 'example', resource_urn => 'urn:pulumi:prod::shop::x:y:Z::nope');
 	is($r->{content}[0]{text}, 'resource urn:pulumi:prod::shop::x:y:Z::nope is not in the stack (21 resources)',
 	    'an unknown URN');

@@ -36,6 +36,9 @@ ssize_t	 read_all_at(int fd, off_t off, char **buf, size_t limit, size_t *len);
 int	 write_all(int fd, const void *buf, size_t len);
 int	 ensure_parent_dir(const char *path, mode_t mode);
 int	 unix_connect(const char *path);
+/* Format a message into err and return -1: the error idiom of parsers. */
+int	 errorf(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 /*
  * RFC 4648 Base64, standard alphabet with padding.  Encoding writes a NUL

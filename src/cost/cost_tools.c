@@ -343,53 +343,68 @@ done_with_summary(struct tool_call *c, struct json_object *ans)
 	free(text);
 }
 
-/* --- analyze_projected_costs ---------------------------------------------- */
-
-struct projected {
+struct one {
 	struct cost_opts	 o;
 	struct json_object	*args;
+	char			*urn;
+	int			 deps;
 };
 
 static void
-projected_free(void *arg)
+one_free(void *arg)
 {
-	struct projected *p = arg;
+	struct one *p = arg;
 
 	json_object_put(p->args);
+	free(p->urn);
 	free(p);
 }
+
+/*
+ * The state of a call: its arguments and cost options.  NULL when the
+ * call has already been answered (out of memory, invalid options).
+ */
+static struct one *
+one_new(struct tool_call *c, struct json_object *args)
+{
+	struct one *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		tool_call_fail(c, "out of memory");
+		return NULL;
+	}
+	p->args = json_object_get(args);
+	if (opts_from(c, p->args, &p->o) == -1) {
+		one_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* --- analyze_projected_costs ---------------------------------------------- */
 
 static void
 projected_stack(struct tool_call *c, struct pstack *s, void *arg)
 {
-	struct projected *p = arg;
+	struct one *p = arg;
 	struct json_object *ans;
 
 	tool_call_progress(c, 1, 2, "pricing resources");
 	ans = cost_projected(s, &p->o);
 	pulumi_free(s);
-	json_object_put(p->args);
-	free(p);
+	one_free(p);
 	done_with_summary(c, ans);
 }
 
 static void
 t_projected(struct tool_call *c, struct json_object *args)
 {
-	struct projected *p;
+	struct one *p;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		tool_call_fail(c, "out of memory");
+	if ((p = one_new(c, args)) == NULL)
 		return;
-	}
-	p->args = json_object_get(args);
-	if (opts_from(c, p->args, &p->o) == -1) {
-		json_object_put(p->args);
-		free(p);
-		return;
-	}
 	tool_call_progress(c, 0, 2, "reading the stack");
-	load_stack_or(c, p->args, "", projected_stack, p, projected_free);
+	load_stack_or(c, p->args, "", projected_stack, p, one_free);
 }
 
 /* --- schemas --------------------------------------------------------------- */
@@ -809,23 +824,6 @@ t_compare(struct tool_call *c, struct json_object *args)
 
 /* --- analyze_resource_cost ------------------------------------------------ */
 
-struct one {
-	struct cost_opts	 o;
-	struct json_object	*args;
-	char			*urn;
-	int			 deps;
-};
-
-static void
-one_free(void *arg)
-{
-	struct one *p = arg;
-
-	json_object_put(p->args);
-	free(p->urn);
-	free(p);
-}
-
 static struct json_object *
 record_summary(struct json_object *rec)
 {
@@ -981,18 +979,11 @@ t_resource(struct tool_call *c, struct json_object *args)
 		tool_call_fail(c, "resource_urn is required");
 		return;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		tool_call_fail(c, "out of memory");
+	if ((p = one_new(c, args)) == NULL)
 		return;
-	}
-	p->args = json_object_get(args);
 	p->urn = strdup(json_object_get_string(u));
 	p->deps = !json_object_object_get_ex(args, "include_dependencies", &v) ||
 	    json_object_get_boolean(v);
-	if (opts_from(c, p->args, &p->o) == -1) {
-		one_free(p);
-		return;
-	}
 	if (json_object_object_get_ex(args, "pulumi_json", NULL) ||
 	    json_object_object_get_ex(args, "stack_name", NULL)) {
 		load_stack_or(c, args, "", resource_stack, p, one_free);
@@ -1354,15 +1345,8 @@ t_stack(struct tool_call *c, struct json_object *args)
 {
 	struct one *p;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		tool_call_fail(c, "out of memory");
+	if ((p = one_new(c, args)) == NULL)
 		return;
-	}
-	p->args = json_object_get(args);
-	if (opts_from(c, p->args, &p->o) == -1) {
-		one_free(p);
-		return;
-	}
 	tool_call_progress(c, 0, 3, "reading the stack");
 	load_stack_or(c, args, "", stack_report, p, one_free);
 }

@@ -11,20 +11,6 @@
 
 #define SECRET_SIG	"4dabf18193072939515e22adb298388d"
 
-static int	fail(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 const char *
 pulumi_kind_name(enum pulumi_kind k)
 {
@@ -217,7 +203,7 @@ fill_from_urn(struct presource *r, char *err, size_t errlen, const char *where)
 	size_t len;
 
 	if (urn_part(r->urn, 3, &p, &len) == -1)
-		return fail(err, errlen, "%s: urn \"%.200s\" is not a Pulumi URN"
+		return errorf(err, errlen, "%s: urn \"%.200s\" is not a Pulumi URN"
 		    " (urn:pulumi:STACK::PROJECT::TYPE::NAME)", where, r->urn);
 	r->name = p;
 	return 0;
@@ -291,25 +277,25 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 
 	snprintf(where, sizeof(where), "steps[%zu]", idx);
 	if (!json_object_is_type(st, json_type_object))
-		return fail(err, errlen, "%s: a step must be an object", where);
+		return errorf(err, errlen, "%s: a step must be an object", where);
 	if (op == NULL)
-		return fail(err, errlen, "%s: op must be a string", where);
+		return errorf(err, errlen, "%s: op must be a string", where);
 	for (i = 0; counted_ops[i] != NULL; i += 2)
 		if (strcmp(counted_ops[i], op) == 0)
 			flags = counted_ops[i + 1];
 	if (flags == NULL)
-		return fail(err, errlen, "%s: unknown op \"%.40s\"", where, op);
+		return errorf(err, errlen, "%s: unknown op \"%.40s\"", where, op);
 	if (strcmp(op, "same") == 0)
 		s->sames_listed++;
 	if (urn == NULL)
 		urn = get_str(ns, "urn") ? get_str(ns, "urn") : get_str(os, "urn");
 	if (urn == NULL)
-		return fail(err, errlen, "%s: urn is missing", where);
+		return errorf(err, errlen, "%s: urn is missing", where);
 	if (index_of(s, urn) >= 0)
 		r = &s->r[index_of(s, urn)];
 	if (r == NULL) {
 		if ((r = add(s, cap)) == NULL)
-			return fail(err, errlen, "out of memory");
+			return errorf(err, errlen, "out of memory");
 		json_object_object_add(s->by_urn, urn,
 		    json_object_new_int64((int64_t)(s->n - 1)));
 		r->urn = urn;
@@ -324,7 +310,7 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 	    (type = get_str(os, "type")) == NULL)
 		type = type_from_urn(urn);
 	if (type == NULL)
-		return fail(err, errlen, "%s: the resource type is missing", where);
+		return errorf(err, errlen, "%s: the resource type is missing", where);
 	r->type = type;
 	if (get(ns, "custom") != NULL)
 		r->custom = json_object_get_boolean(get(ns, "custom"));
@@ -337,7 +323,7 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 	if (in == NULL)
 		in = get(ns, "inputs");
 	if (in != NULL && !json_object_is_type(in, json_type_object))
-		return fail(err, errlen, "%s: inputs must be an object", where);
+		return errorf(err, errlen, "%s: inputs must be an object", where);
 	if (in != NULL && flags[1] == '1')
 		r->inputs = in;
 	if (get_obj(os, "inputs") != NULL && flags[0] == '1')
@@ -373,7 +359,7 @@ parse_preview(struct pstack *s, char *err, size_t errlen)
 	size_t i, n, cap = 0;
 
 	if (!json_object_is_type(steps, json_type_array))
-		return fail(err, errlen, "steps must be an array");
+		return errorf(err, errlen, "steps must be an array");
 	s->kind = PULUMI_PREVIEW;
 	s->config = get_obj(s->root, "config");
 	s->sames_counted = json_object_get_int64(get(get_obj(s->root,
@@ -399,17 +385,17 @@ parse_resources(struct pstack *s, struct json_object *dep, const char *path,
 	if (res == NULL)
 		return 0;
 	if (!json_object_is_type(res, json_type_array))
-		return fail(err, errlen, "%s.resources must be an array", path);
+		return errorf(err, errlen, "%s.resources must be an array", path);
 	n = json_object_array_length(res);
 	for (i = 0; i < n; i++) {
 		e = json_object_array_get_idx(res, i);
 		snprintf(where, sizeof(where), "%s.resources[%zu]", path, i);
 		if (!json_object_is_type(e, json_type_object))
-			return fail(err, errlen, "%s: must be an object", where);
+			return errorf(err, errlen, "%s: must be an object", where);
 		if ((r = add(s, &cap)) == NULL)
-			return fail(err, errlen, "out of memory");
+			return errorf(err, errlen, "out of memory");
 		if ((r->urn = get_str(e, "urn")) == NULL)
-			return fail(err, errlen, "%s: urn is missing", where);
+			return errorf(err, errlen, "%s: urn is missing", where);
 		json_object_object_add(s->by_urn, r->urn,
 		    json_object_new_int64((int64_t)(s->n - 1)));
 		if (fill_from_urn(r, err, errlen, where) == -1)
@@ -417,7 +403,7 @@ parse_resources(struct pstack *s, struct json_object *dep, const char *path,
 		set_names(s, r->urn);
 		if ((r->type = get_str(e, "type")) == NULL &&
 		    (r->type = type_from_urn(r->urn)) == NULL)
-			return fail(err, errlen, "%s: type is missing", where);
+			return errorf(err, errlen, "%s: type is missing", where);
 		r->op = "state";
 		r->custom = get(e, "custom") ? json_object_get_boolean(get(e,
 		    "custom")) : 0;
@@ -444,16 +430,16 @@ pulumi_parse(const char *buf, size_t len, char *err, size_t errlen)
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->by_urn = json_object_new_object()) == NULL) {
 		free(s);
-		fail(err, errlen, "out of memory");
+		errorf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if ((s->root = rpc_parse(buf, len, why, sizeof(why))) == NULL) {
-		fail(err, errlen, "%s", why);
+		errorf(err, errlen, "%s", why);
 		pulumi_free(s);
 		return NULL;
 	}
 	if (!json_object_is_type(s->root, json_type_object)) {
-		fail(err, errlen, "expected a JSON object: a Pulumi preview"
+		errorf(err, errlen, "expected a JSON object: a Pulumi preview"
 		    " (steps), stack export (deployment) or checkpoint");
 		pulumi_free(s);
 		return NULL;
@@ -465,21 +451,21 @@ pulumi_parse(const char *buf, size_t len, char *err, size_t errlen)
 		ver = json_object_get_int64(get(s->root, "version"));
 		if (!json_object_is_type(get(s->root, "version"), json_type_int) ||
 		    ver < 1 || ver > 3)
-			rc = fail(err, errlen, "version must be 1, 2 or 3 (got %s)",
+			rc = errorf(err, errlen, "version must be 1, 2 or 3 (got %s)",
 			    get(s->root, "version") ? json_object_to_json_string(
 			    get(s->root, "version")) : "none");
 		else if (v != NULL) {
 			s->kind = PULUMI_EXPORT;
 			rc = json_object_is_type(v, json_type_object) ?
 			    parse_resources(s, v, "deployment", err, errlen) :
-			    fail(err, errlen, "deployment must be an object");
+			    errorf(err, errlen, "deployment must be an object");
 		} else {
 			s->kind = PULUMI_CHECKPOINT;
 			latest = get(cp, "latest");
 			rc = latest == NULL ? 0 :
 			    json_object_is_type(latest, json_type_object) ?
 			    parse_resources(s, latest, "checkpoint.latest", err,
-			    errlen) : fail(err, errlen, "checkpoint.latest must"
+			    errlen) : errorf(err, errlen, "checkpoint.latest must"
 			    " be an object");
 			if (rc == 0 && s->stack == NULL && get_str(cp, "stack") &&
 			    strrchr(get_str(cp, "stack"), '/'))
@@ -487,7 +473,7 @@ pulumi_parse(const char *buf, size_t len, char *err, size_t errlen)
 				    '/') + 1);
 		}
 	} else
-		rc = fail(err, errlen, "not a Pulumi document: expected steps"
+		rc = errorf(err, errlen, "not a Pulumi document: expected steps"
 		    " (pulumi preview --json), deployment (pulumi stack export)"
 		    " or checkpoint (a DIY backend's stack file)");
 	if (rc == -1) {

@@ -40,20 +40,6 @@ struct spec_book {
 
 struct spec_book *spec_active;
 
-static int	fail(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* --- YAML to JSON (YAML 1.2 core schema for plain scalars) ----------------- */
 
 static struct json_object *
@@ -125,18 +111,18 @@ yaml_parse(const char *text, size_t len, char *err, size_t errlen)
 	struct json_object *o = NULL;
 
 	if (!yaml_parser_initialize(&parser)) {
-		fail(err, errlen, "out of memory");
+		errorf(err, errlen, "out of memory");
 		return NULL;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		fail(err, errlen, "line %zu: %s", (size_t)parser.problem_mark.line + 1,
+		errorf(err, errlen, "line %zu: %s", (size_t)parser.problem_mark.line + 1,
 		    parser.problem ? parser.problem : "invalid YAML");
 		yaml_parser_delete(&parser);
 		return NULL;
 	}
 	if (yaml_document_get_root_node(&doc) == NULL)
-		fail(err, errlen, "the document is empty");
+		errorf(err, errlen, "the document is empty");
 	else
 		o = yaml_node(&doc, yaml_document_get_root_node(&doc), 0);
 	yaml_document_delete(&doc);
@@ -206,22 +192,22 @@ check_core(struct json_object *o, char *why, size_t len)
 
 	for (i = 0; i < nitems(req); i++)
 		if (get_str(o, req[i]) == NULL)
-			return fail(why, len, "%s: is required (a string)", req[i]);
+			return errorf(why, len, "%s: is required (a string)", req[i]);
 	if (strlen(get_str(o, "currency")) != 3)
-		return fail(why, len, "currency: must be an ISO 4217 code");
+		return errorf(why, len, "currency: must be an ISO 4217 code");
 	if (!json_object_object_get_ex(o, "pricing", &pricing) ||
 	    !json_object_is_type(pricing, json_type_object))
-		return fail(why, len, "pricing: is required (a mapping)");
+		return errorf(why, len, "pricing: is required (a mapping)");
 	for (i = 0; i < nitems(keys); i++)
 		if (is_number(pricing, keys[i])) {
 			struct json_object *v;
 
 			json_object_object_get_ex(pricing, keys[i], &v);
 			if (json_object_get_double(v) < 0)
-				return fail(why, len, "pricing.%s: must be >= 0", keys[i]);
+				return errorf(why, len, "pricing.%s: must be >= 0", keys[i]);
 			return 0;
 		}
-	return fail(why, len, "pricing: has none of monthlyEstimate, onDemandHourly,"
+	return errorf(why, len, "pricing: has none of monthlyEstimate, onDemandHourly,"
 	    " hourlyRate, pricePerGBMonth (a number)");
 }
 
@@ -235,37 +221,37 @@ spec_parse(struct spec_book *b, const char *text, size_t len, const char *name,
 	int core;
 
 	if (b->n >= MAX_SPECS)
-		return fail(err, errlen, "%s: more than %d spec files", name, MAX_SPECS);
+		return errorf(err, errlen, "%s: more than %d spec files", name, MAX_SPECS);
 	o = len > 0 && (text[strspn(text, " \t\r\n")] == '{') ?
 	    rpc_parse(text, len, why, sizeof(why)) : yaml_parse(text, len, why, sizeof(why));
 	if (o == NULL)
-		return fail(err, errlen, "%s: %s", name, why);
+		return errorf(err, errlen, "%s: %s", name, why);
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		return fail(err, errlen, "%s: a spec must be a mapping", name);
+		return errorf(err, errlen, "%s: a spec must be a mapping", name);
 	}
 	core = !json_object_object_get_ex(o, "billing_mode", NULL);
 	if (core && !json_object_object_get_ex(o, "pricing", NULL)) {
 		json_object_put(o);
-		return fail(err, errlen, "%s: neither a PulumiCost spec (billing_mode,"
+		return errorf(err, errlen, "%s: neither a PulumiCost spec (billing_mode,"
 		    " rate_per_unit) nor a core spec (a pricing mapping)", name);
 	}
 	if (!core && schema == NULL &&
 	    (schema = json_tokener_parse(pricing_spec_schema_json)) == NULL) {
 		json_object_put(o);
-		return fail(err, errlen, "the pricing spec schema cannot be read");
+		return errorf(err, errlen, "the pricing spec schema cannot be read");
 	}
 	if ((core ? check_core(o, why, sizeof(why)) :
 	    schema_validate_at(schema, o, "spec", why, sizeof(why))) == -1) {
 		json_object_put(o);
-		return fail(err, errlen, "%s: %s", name, why);
+		return errorf(err, errlen, "%s: %s", name, why);
 	}
 	if (b->n == b->cap) {
 		size_t ncap = b->cap ? b->cap * 2 : 16;
 
 		if ((s = reallocarray(b->v, ncap, sizeof(*s))) == NULL) {
 			json_object_put(o);
-			return fail(err, errlen, "out of memory");
+			return errorf(err, errlen, "out of memory");
 		}
 		b->v = s;
 		b->cap = ncap;
@@ -314,7 +300,7 @@ load_dir(struct spec_book *b, const char *dir, char *err, size_t errlen)
 	int fd, rc = 0;
 
 	if ((d = opendir(dir)) == NULL)
-		return fail(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
+		return errorf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
 	while ((e = readdir(d)) != NULL) {
 		if (!spec_name(e->d_name))
 			continue;
@@ -334,12 +320,12 @@ load_dir(struct spec_book *b, const char *dir, char *err, size_t errlen)
 	for (i = 0; i < n && rc == 0; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-			rc = fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+			rc = errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 			break;
 		}
 		if (read_all_fd(fd, &data, MAX_SPEC_FILE, &len) < 0) {
 			close(fd);
-			rc = fail(err, errlen, "%s: unreadable or larger than %d bytes",
+			rc = errorf(err, errlen, "%s: unreadable or larger than %d bytes",
 			    path, MAX_SPEC_FILE);
 			break;
 		}
@@ -360,7 +346,7 @@ spec_load(const char *const *dirs, size_t ndirs, char *err, size_t errlen)
 	size_t i;
 
 	if (b == NULL) {
-		fail(err, errlen, "out of memory");
+		errorf(err, errlen, "out of memory");
 		return NULL;
 	}
 	for (i = 0; i < ndirs; i++)

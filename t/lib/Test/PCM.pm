@@ -19,7 +19,7 @@ use Socket qw(SOCK_STREAM);
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT_OK = qw(wait_for conformance);
+our @EXPORT_OK = qw(wait_for conformance catalog_price);
 
 my @ALL;	# every instance, for cleanup at exit
 
@@ -478,6 +478,25 @@ sub _baseline_checks {
 		$n += $2 if $base{$1};
 	}
 	return $n;
+}
+
+# A price from conf/catalog.txt, read here independently of the server's
+# parser, so tests compute expected figures by their own arithmetic.
+my %CATALOG;
+sub catalog_price {
+	my ($p, $k, $sku, $region) = @_;
+	if (!%CATALOG) {
+		my $src = abs_path($ENV{PCM_SRCDIR} // '.');
+		open my $fh, '<', "$src/conf/catalog.txt" or die "conf/catalog.txt: $!";
+		while (<$fh>) {
+			next if /^\s*(#|@|$)/;
+			my ($pp, $kk, $ss, $regions, $amount) = split;
+			$CATALOG{lc "$pp $kk $ss $_"} = $amount for split /,/, $regions;
+		}
+	}
+	my $v = $CATALOG{lc "$p $k $sku $region"} // $CATALOG{lc "$p $k $sku *"};
+	die "test: no catalogue price for $p $k $sku $region" unless defined $v;
+	return $v;
 }
 
 sub proc_status {
