@@ -381,6 +381,17 @@ one_new(struct tool_call *c, struct json_object *args)
 	return p;
 }
 
+/* The end of a call: free its stack and state, answer with text. */
+static void
+answer(struct tool_call *c, struct pstack *s, struct one *p,
+    struct json_object *ans, char *text)
+{
+	pulumi_free(s);
+	one_free(p);
+	tool_call_done(c, ans, text);
+	free(text);
+}
+
 /* --- analyze_projected_costs ---------------------------------------------- */
 
 static void
@@ -921,10 +932,7 @@ resource_stack(struct tool_call *c, struct pstack *s, void *arg)
 		}
 		fclose(f);
 	}
-	pulumi_free(s);
-	one_free(p);
-	tool_call_done(c, ans, text);
-	free(text);
+	answer(c, s, p, ans, text);
 }
 
 /*
@@ -1122,10 +1130,7 @@ tags_stack(struct tool_call *c, struct pstack *s, void *arg)
 		fclose(f);
 	}
 	json_object_put(ret);
-	pulumi_free(s);
-	one_free(p);
-	tool_call_done(c, ans, text);
-	free(text);
+	answer(c, s, p, ans, text);
 }
 
 static void
@@ -1334,10 +1339,7 @@ stack_report(struct tool_call *c, struct pstack *s, void *arg)
 	}
 	json_object_put(sorted);
 	json_object_put(ret);
-	pulumi_free(s);
-	one_free(p);
-	tool_call_done(c, ans, text);
-	free(text);
+	answer(c, s, p, ans, text);
 }
 
 static void
