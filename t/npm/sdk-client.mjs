@@ -40,6 +40,34 @@ try {
     const e = await client.callTool({ name: 'test_echo', arguments: { k: 'v' } });
     out.structured = e.structuredContent;
   }
+  // The cost tools, each validated by the SDK against its outputSchema:
+  // list the page that holds the tool (the SDK keeps the validators of the
+  // last listing), then call it on the bundled example stack.
+  const costCalls = {
+    analyze_projected_costs: { stack_name: 'example' },
+    compare_costs: { baseline: { stack_name: 'example' },
+      target: { stack_name: 'example', source: 'preview' } },
+    analyze_resource_cost: { stack_name: 'example',
+      resource_urn: 'urn:pulumi:prod::shop::aws:ebs/volume:Volume::ci-cache' },
+    query_cost_by_tags: { stack_name: 'example', tag_keys: ['team'] },
+    analyze_stack_comprehensive: { stack_name: 'example', include_recommendations: true },
+  };
+  out.cost = {};
+  for (const [name, args] of Object.entries(costCalls)) {
+    if (!names.includes(name)) continue;
+    let c;
+    do {
+      const page = await client.listTools(c ? { cursor: c } : undefined);
+      if (page.tools.some((t) => t.name === name)) break;
+      c = page.nextCursor;
+    } while (c);
+    try {
+      const r = await client.callTool({ name, arguments: args });
+      out.cost[name] = { ok: !r.isError, keys: Object.keys(r.structuredContent ?? {}).sort() };
+    } catch (e) {
+      out.cost[name] = { ok: false, error: String(e?.message ?? e) };
+    }
+  }
   out.ping = await client.ping();
   out.ok = true;
 } catch (e) {
