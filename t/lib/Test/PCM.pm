@@ -323,6 +323,13 @@ sub exit_status { $_[0]{exit_status} }
 # ones a test expects) and no sanitizer report.
 sub finish {
 	my ($self) = @_;
+	# A test of this file failed: the server's last words, for CI logs.
+	if (!Test::More->builder->is_passing) {
+		my @l = $self->raw_log_lines;
+		diag("last lines of the server log:\n" . join("\n", @l[($#l > 40 ? $#l - 40 : 0) .. $#l]));
+		my $e = slurp($self->stderr_file);
+		diag("server stderr:\n" . substr($e, -4000)) if length $e;
+	}
 	$self->stop if $self->{pid};
 	my @bad = grep {
 		my $m = $_->{msg} // '';
