@@ -158,7 +158,7 @@ advice_for(const struct presource *r, struct json_object *rec,
 {
 	const char *region = str(rec, "region"), *cat = str(rec, "category");
 	const char *cur = str(rec, "currency");
-	struct json_object *in = r->inputs, *root;
+	struct json_object *in = pulumi_inputs(r), *root;
 	double monthly = num(rec, "monthly_cost");
 	char text[400];
 

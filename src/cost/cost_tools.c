@@ -663,7 +663,7 @@ compare_target(struct tool_call *c, struct pstack *tgt, void *arg)
 		if (brec != NULL)
 			br = pulumi_find_urn(p->base, str(brec, "urn"));
 		if (br != NULL && tr != NULL)
-			input_changes(br->inputs, tr->inputs, "", why, 0);
+			input_changes(pulumi_inputs(br), pulumi_inputs(tr), "", why, 0);
 		b = brec ? cost_of(brec) : 0;
 		t = cost_of(trec);
 		if (brec != NULL && json_object_array_length(why) == 0 &&
@@ -854,7 +854,7 @@ resource_stack(struct tool_call *c, struct pstack *s, void *arg)
 {
 	struct one *p = arg;
 	const struct presource *r = pulumi_find_urn(s, p->urn);
-	struct json_object *ans, *rec, *hints, *deps, *dependents, *children;
+	struct json_object *ans, *rec, *hints, *deps, *dependents, *children, *rdeps;
 	double total;
 	size_t i, j;
 	char *text = NULL;
@@ -870,6 +870,7 @@ resource_stack(struct tool_call *c, struct pstack *s, void *arg)
 	}
 	p->o.include_unchanged = 1;
 	rec = cost_resource(s, p->urn, &p->o);
+	rdeps = pulumi_deps(r);
 	hints = json_object_new_array();
 	advice_for(r, rec, hints);
 	deps = json_object_new_array();
@@ -883,15 +884,15 @@ resource_stack(struct tool_call *c, struct pstack *s, void *arg)
 
 		if (o == r)
 			continue;
-		for (j = 0; json_object_is_type(r->deps, json_type_array) &&
-		    j < json_object_array_length(r->deps); j++)
+		for (j = 0; json_object_is_type(rdeps, json_type_array) &&
+		    j < json_object_array_length(rdeps); j++)
 			if (strcmp(json_object_get_string(json_object_array_get_idx(
-			    r->deps, j)), o->urn) == 0)
+			    rdeps, j)), o->urn) == 0)
 				is_dep = 1;
-		for (j = 0; json_object_is_type(o->deps, json_type_array) &&
-		    j < json_object_array_length(o->deps); j++)
+		for (j = 0; json_object_is_type(pulumi_deps(o), json_type_array) &&
+		    j < json_object_array_length(pulumi_deps(o)); j++)
 			if (strcmp(json_object_get_string(json_object_array_get_idx(
-			    o->deps, j)), r->urn) == 0)
+			    pulumi_deps(o), j)), r->urn) == 0)
 				is_dependent = 1;
 		is_child = o->parent != NULL && strcmp(o->parent, r->urn) == 0;
 		if (!is_child && (!p->deps || (!is_dep && !is_dependent)))
@@ -907,6 +908,7 @@ resource_stack(struct tool_call *c, struct pstack *s, void *arg)
 		if (p->deps && is_dependent)
 			json_object_array_add(dependents, record_summary(orec));
 		json_object_put(orec);
+		pulumi_release(o);
 	}
 	ans = json_object_new_object();
 	json_object_object_add(ans, "resource", rec);

@@ -262,9 +262,9 @@ resource_group_location(const struct pstack *s, const char *rg)
 
 	for (i = 0; rg != NULL && i < s->n; i++)
 		if (strcmp(s->r[i].type, "azure:core/resourceGroup:ResourceGroup") == 0 &&
-		    in_str(s->r[i].inputs, "name") != NULL &&
-		    strcmp(in_str(s->r[i].inputs, "name"), rg) == 0)
-			return in_str(s->r[i].inputs, "location");
+		    in_str(pulumi_inputs(&s->r[i]), "name") != NULL &&
+		    strcmp(in_str(pulumi_inputs(&s->r[i]), "name"), rg) == 0)
+			return in_str(pulumi_inputs(&s->r[i]), "location");
 	return NULL;
 }
 
@@ -273,7 +273,7 @@ resolve_region(struct rctx *x)
 {
 	const struct presource *prov = x->r->provider ?
 	    pulumi_find_urn(x->s, x->r->provider) : NULL;
-	struct json_object *pin = prov ? prov->inputs : NULL;
+	struct json_object *pin = prov ? pulumi_inputs(prov) : NULL;
 	char key[48];
 
 	if (strcmp(x->pkg, "aws") == 0) {
@@ -530,8 +530,8 @@ launch_template(const struct pstack *s, struct json_object *ref)
 		if (strcmp(r->type, "aws:ec2/launchTemplate:LaunchTemplate") != 0)
 			continue;
 		if ((id != NULL && r->id != NULL && strcmp(id, r->id) == 0) ||
-		    (name != NULL && in_str(r->inputs, "name") != NULL &&
-		    strcmp(name, in_str(r->inputs, "name")) == 0))
+		    (name != NULL && in_str(pulumi_inputs(r), "name") != NULL &&
+		    strcmp(name, in_str(pulumi_inputs(r), "name")) == 0))
 			return r;
 	}
 	return NULL;
@@ -553,7 +553,7 @@ p_aws_asg(struct rctx *x)
 		return unpriced(x, "only groups with a launchTemplate are priced");
 	if ((tpl = launch_template(x->s, lt)) == NULL)
 		return unpriced(x, "its launch template is not in this stack");
-	if ((t = in_str(tpl->inputs, "instanceType")) == NULL)
+	if ((t = in_str(pulumi_inputs(tpl), "instanceType")) == NULL)
 		return unpriced(x, "its launch template sets no instanceType");
 	if (need_region(x) == -1)
 		return -1;
@@ -839,7 +839,7 @@ p_gcp_disk(struct rctx *x)
 
 	x->category = "storage";
 	if (in_num(x->in, "size", &gb) == -1 &&
-	    in_num(x->r->outputs, "size", &gb) == -1)
+	    in_num(pulumi_outputs(x->r), "size", &gb) == -1)
 		return unpriced(x, "size is not set (it comes from the image)");
 	if (need_region(x) == -1)
 		return -1;
@@ -1298,7 +1298,7 @@ resource_record(const struct pstack *s, const struct presource *r,
 	char svc[48], cur[8];
 	double before;
 
-	rctx_init(x, s, r, o, r->inputs);
+	rctx_init(x, s, r, o, pulumi_inputs(r));
 	if (!r->custom)
 		no_charge(x, "a component resource: its children are priced");
 	else
@@ -1334,14 +1334,15 @@ resource_record(const struct pstack *s, const struct presource *r,
 	json_object_object_add(rec, "components", json_object_get(x->components));
 	if (json_object_object_length(x->used) > 0)
 		json_object_object_add(rec, "usage_assumptions", json_object_get(x->used));
-	if ((t = tags_of(r->inputs)) != NULL)
+	if ((t = tags_of(pulumi_inputs(r))) != NULL)
 		json_object_object_add(rec, "tags", t);
 	/* A preview says what the update changes. */
 	if (s->kind == PULUMI_PREVIEW && r->custom && x->status != R_UNPRICED) {
 		if (!r->before)
 			before = 0;
-		else if (price_with(s, r, o, r->old_inputs ? r->old_inputs :
-		    r->inputs, &before, cur, sizeof(cur)) == -1)
+		else if (price_with(s, r, o, pulumi_old_inputs(r) ?
+		    pulumi_old_inputs(r) : pulumi_inputs(r), &before, cur,
+		    sizeof(cur)) == -1)
 			before = NAN;
 		if (!isnan(before))
 			json_object_object_add(rec, "monthly_cost_before",
@@ -1545,6 +1546,10 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 	for (i = 0; i < s->n; i++) {
 		const struct presource *r = &s->r[i];
 
+		/* What this resource's inputs parsed into is dropped once it is
+		 * priced: the peak is one resource's tree, not the stack's. */
+		if (i > 0)
+			pulumi_release(&s->r[i - 1]);
 		if (!r->after) {
 			if (r->before)
 				ngone++;
@@ -1553,7 +1558,7 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 				double m;
 				char c[8];
 
-				if (price_with(s, r, o, r->old_inputs, &m, c,
+				if (price_with(s, r, o, pulumi_old_inputs(r), &m, c,
 				    sizeof(c)) == 0 && c[0])
 					add_amount(before, "total", c, m);
 			}
@@ -1613,6 +1618,8 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 			json_object_put(rec);
 		rctx_free(&x);
 	}
+	if (s->n > 0)
+		pulumi_release(&s->r[s->n - 1]);
 	{
 		int single = 0;
 		struct json_object *t;

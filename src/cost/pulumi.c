@@ -128,6 +128,56 @@ pulumi_redact(struct json_object *v)
 	return json_object_get(v);
 }
 
+static void
+release(struct presource *r)
+{
+	json_object_put(r->in_c);
+	json_object_put(r->old_c);
+	json_object_put(r->out_c);
+	json_object_put(r->deps_c);
+	r->in_c = r->old_c = r->out_c = r->deps_c = NULL;
+}
+
+void
+pulumi_release(const struct presource *r)
+{
+	release((struct presource *)r);
+}
+
+static struct json_object *
+cached(const char *text, struct json_object **slot)
+{
+	if (*slot == NULL && text != NULL)
+		*slot = json_tokener_parse(text);
+	return *slot;
+}
+
+struct json_object *
+pulumi_inputs(const struct presource *r)
+{
+	return cached(r->in_text, &((struct presource *)r)->in_c);
+}
+
+struct json_object *
+pulumi_old_inputs(const struct presource *r)
+{
+	if (r->old_is_new)
+		return pulumi_inputs(r);
+	return cached(r->old_text, &((struct presource *)r)->old_c);
+}
+
+struct json_object *
+pulumi_outputs(const struct presource *r)
+{
+	return cached(r->out_text, &((struct presource *)r)->out_c);
+}
+
+struct json_object *
+pulumi_deps(const struct presource *r)
+{
+	return cached(r->deps_text, &((struct presource *)r)->deps_c);
+}
+
 void
 pulumi_free(struct pstack *s)
 {
@@ -135,13 +185,25 @@ pulumi_free(struct pstack *s)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->n; i++)
-		free(s->r[i].provider);
+	for (i = 0; i < s->n; i++) {
+		struct presource *r = &s->r[i];
+
+		release(r);
+		free(r->urn);
+		free(r->type);
+		free(r->id);
+		free(r->parent);
+		free(r->provider);
+		free(r->in_text);
+		free(r->old_text);
+		free(r->out_text);
+		free(r->deps_text);
+	}
 	free(s->r);
 	free(s->stack);
 	free(s->project);
+	json_object_put(s->config);
 	json_object_put(s->by_urn);
-	json_object_put(s->root);
 	free(s);
 }
 
@@ -209,7 +271,7 @@ fill_from_urn(struct presource *r, char *err, size_t errlen, const char *where)
 	return 0;
 }
 
-static const char *
+static char *
 type_from_urn(const char *urn)
 {
 	const char *p, *d;
@@ -220,7 +282,7 @@ type_from_urn(const char *urn)
 	/* A child's type is the parent chain joined by '$': the last one. */
 	for (d = p; (d = memchr(d, '$', len - (size_t)(d - p))) != NULL; p = ++d)
 		len -= (size_t)(d + 1 - p);
-	return p;
+	return strndup(p, len);
 }
 
 static void
@@ -233,6 +295,26 @@ set_names(struct pstack *s, const char *urn)
 		s->stack = strndup(p + 11, len - 11);
 	if (s->project == NULL && urn_part(urn, 1, &p, &len) == 0)
 		s->project = strndup(p, len);
+}
+
+/* Replace *dst with a copy of src (or of nothing). */
+static void
+set_str(char **dst, const char *src)
+{
+	if (src == NULL)
+		return;
+	free(*dst);
+	*dst = strdup(src);
+}
+
+/* Keep a value as compact JSON text. */
+static void
+set_json(char **dst, struct json_object *v)
+{
+	if (v == NULL)
+		return;
+	free(*dst);
+	*dst = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 }
 
 static const char *const counted_ops[] = {
@@ -281,8 +363,10 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 	if (op == NULL)
 		return errorf(err, errlen, "%s: op must be a string", where);
 	for (i = 0; counted_ops[i] != NULL; i += 2)
-		if (strcmp(counted_ops[i], op) == 0)
+		if (strcmp(counted_ops[i], op) == 0) {
 			flags = counted_ops[i + 1];
+			op = counted_ops[i];	/* a static string, kept */
+		}
 	if (flags == NULL)
 		return errorf(err, errlen, "%s: unknown op \"%.40s\"", where, op);
 	if (strcmp(op, "same") == 0)
@@ -298,7 +382,7 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 			return errorf(err, errlen, "out of memory");
 		json_object_object_add(s->by_urn, urn,
 		    json_object_new_int64((int64_t)(s->n - 1)));
-		r->urn = urn;
+		r->urn = strdup(urn);
 		r->op = op;
 		r->custom = 1;
 		if (fill_from_urn(r, err, errlen, where) == -1)
@@ -306,12 +390,12 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 		set_names(s, urn);
 	} else if (rank(op) < rank(r->op))
 		r->op = op;
-	if ((type = get_str(st, "type")) == NULL && (type = get_str(ns, "type")) == NULL &&
-	    (type = get_str(os, "type")) == NULL)
-		type = type_from_urn(urn);
-	if (type == NULL)
+	if ((type = get_str(st, "type")) == NULL && (type = get_str(ns, "type")) == NULL)
+		type = get_str(os, "type");
+	if (type != NULL)
+		set_str(&r->type, type);
+	else if (r->type == NULL && (r->type = type_from_urn(urn)) == NULL)
 		return errorf(err, errlen, "%s: the resource type is missing", where);
-	r->type = type;
 	if (get(ns, "custom") != NULL)
 		r->custom = json_object_get_boolean(get(ns, "custom"));
 	else if (get(os, "custom") != NULL)
@@ -325,22 +409,22 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 	if (in != NULL && !json_object_is_type(in, json_type_object))
 		return errorf(err, errlen, "%s: inputs must be an object", where);
 	if (in != NULL && flags[1] == '1')
-		r->inputs = in;
+		set_json(&r->in_text, in);
 	if (get_obj(os, "inputs") != NULL && flags[0] == '1')
-		r->old_inputs = get_obj(os, "inputs");
-	if (r->inputs == NULL && strcmp(op, "same") == 0)
-		r->inputs = r->old_inputs;
-	if (r->outputs == NULL)
-		r->outputs = get_obj(ns, "outputs") ? get_obj(ns, "outputs") :
-		    get_obj(os, "outputs");
+		set_json(&r->old_text, get_obj(os, "inputs"));
+	if (r->in_text == NULL && strcmp(op, "same") == 0 && r->old_text != NULL)
+		r->in_text = strdup(r->old_text);
+	if (r->out_text == NULL)
+		set_json(&r->out_text, get_obj(ns, "outputs") ? get_obj(ns, "outputs") :
+		    get_obj(os, "outputs"));
 	if (r->id == NULL)
-		r->id = get_str(ns, "id") ? get_str(ns, "id") : get_str(os, "id");
+		set_str(&r->id, get_str(ns, "id") ? get_str(ns, "id") : get_str(os, "id"));
 	if (r->parent == NULL)
-		r->parent = get_str(ns, "parent") ? get_str(ns, "parent") :
-		    get_str(os, "parent");
-	if (r->deps == NULL)
-		r->deps = get(ns, "dependencies") ? get(ns, "dependencies") :
-		    get(os, "dependencies");
+		set_str(&r->parent, get_str(ns, "parent") ? get_str(ns, "parent") :
+		    get_str(os, "parent"));
+	if (r->deps_text == NULL)
+		set_json(&r->deps_text, get(ns, "dependencies") ?
+		    get(ns, "dependencies") : get(os, "dependencies"));
 	if (r->provider == NULL) {
 		const char *p = get_str(st, "provider");
 
@@ -353,129 +437,423 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 }
 
 static int
-parse_preview(struct pstack *s, char *err, size_t errlen)
+parse_resource(struct pstack *s, struct json_object *e, const char *where,
+    size_t *cap, char *err, size_t errlen)
 {
-	struct json_object *steps = get(s->root, "steps");
-	size_t i, n, cap = 0;
+	struct presource *r;
+	const char *urn, *type;
 
-	if (!json_object_is_type(steps, json_type_array))
-		return errorf(err, errlen, "steps must be an array");
-	s->kind = PULUMI_PREVIEW;
-	s->config = get_obj(s->root, "config");
-	s->sames_counted = json_object_get_int64(get(get_obj(s->root,
-	    "changeSummary"), "same"));
-	n = json_object_array_length(steps);
-	for (i = 0; i < n; i++)
-		if (parse_step(s, json_object_array_get_idx(steps, i), i, &cap,
-		    err, errlen) == -1)
-			return -1;
+	if (!json_object_is_type(e, json_type_object))
+		return errorf(err, errlen, "%s: must be an object", where);
+	if ((urn = get_str(e, "urn")) == NULL)
+		return errorf(err, errlen, "%s: urn is missing", where);
+	if ((r = add(s, cap)) == NULL)
+		return errorf(err, errlen, "out of memory");
+	r->urn = strdup(urn);
+	json_object_object_add(s->by_urn, urn,
+	    json_object_new_int64((int64_t)(s->n - 1)));
+	if (fill_from_urn(r, err, errlen, where) == -1)
+		return -1;
+	set_names(s, urn);
+	if ((type = get_str(e, "type")) != NULL)
+		r->type = strdup(type);
+	else if ((r->type = type_from_urn(urn)) == NULL)
+		return errorf(err, errlen, "%s: type is missing", where);
+	r->op = "state";
+	r->custom = get(e, "custom") ? json_object_get_boolean(get(e, "custom")) : 0;
+	set_json(&r->in_text, get_obj(e, "inputs"));
+	r->old_is_new = 1;
+	set_json(&r->out_text, get_obj(e, "outputs"));
+	set_str(&r->id, get_str(e, "id"));
+	set_str(&r->parent, get_str(e, "parent"));
+	set_json(&r->deps_text, get(e, "dependencies"));
+	r->provider = provider_urn(get_str(e, "provider"));
+	r->before = r->after = 1;
+	return 0;
+}
+
+/* --- walking the document without building all of it ---------------------- */
+
+/*
+ * The document is read member by member and element by element: each step
+ * or resource is parsed on its own, reduced to what the engine needs, and
+ * freed, so the peak is one element's tree, not the document's.
+ */
+struct walk {
+	const char		*buf;
+	size_t			 len, pos;
+	struct json_tokener	*tok;
+	char			*err;
+	size_t			 errlen;
+	int			 depth;
+};
+
+static void
+ws(struct walk *w)
+{
+	while (w->pos < w->len && strchr(" \t\r\n", w->buf[w->pos]) != NULL)
+		w->pos++;
+}
+
+static int
+expect(struct walk *w, char c)
+{
+	ws(w);
+	if (w->pos >= w->len)
+		return errorf(w->err, w->errlen, "incomplete JSON");
+	if (w->buf[w->pos] != c)
+		return errorf(w->err, w->errlen, "invalid JSON at byte %zu: expected"
+		    " '%c'", w->pos, c);
+	w->pos++;
 	return 0;
 }
 
 static int
-parse_resources(struct pstack *s, struct json_object *dep, const char *path,
-    char *err, size_t errlen)
+peek(struct walk *w, char c)
 {
-	struct json_object *res = get(dep, "resources"), *e;
-	struct presource *r;
-	size_t i, n, cap = 0;
+	ws(w);
+	return w->pos < w->len && w->buf[w->pos] == c;
+}
+
+/*
+ * Where the value at pos ends: a container or string by its closing
+ * character (strings and escapes skipped), a scalar at a delimiter.  The
+ * tokener then parses exactly that slice, so what follows is not its
+ * business; a malformed value ends where the scan stops and the tokener
+ * says what is wrong with it.
+ */
+static size_t
+extent(const char *b, size_t pos, size_t len)
+{
+	size_t i = pos;
+	int depth = 0, in_str = 0;
+
+	if (i >= len)
+		return len;
+	if (b[i] != '{' && b[i] != '[' && b[i] != '"') {
+		while (i < len && strchr(",}] \t\r\n:", b[i]) == NULL)
+			i++;
+		return i > pos ? i : pos + 1;
+	}
+	for (; i < len; i++) {
+		char c = b[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"') {
+				in_str = 0;
+				if (depth == 0)
+					return i + 1;
+			}
+		} else if (c == '"')
+			in_str = 1;
+		else if (c == '{' || c == '[')
+			depth++;
+		else if ((c == '}' || c == ']') && --depth == 0)
+			return i + 1;
+	}
+	return len;
+}
+
+/* One JSON value at the current position (NULL on error, err set). */
+static struct json_object *
+value(struct walk *w, int *ok)
+{
+	struct json_object *o;
+	enum json_tokener_error e;
+	size_t used, end;
+
+	ws(w);
+	*ok = 0;
+	end = extent(w->buf, w->pos, w->len);
+	json_tokener_reset(w->tok);
+	o = json_tokener_parse_ex(w->tok, w->buf + w->pos, (int)(end - w->pos));
+	e = json_tokener_get_error(w->tok);
+	used = json_tokener_get_parse_end(w->tok);
+	if (o == NULL && e == json_tokener_continue) {
+		/* A number ends only when the tokener sees what follows it:
+		 * white space, which may follow any value. */
+		o = json_tokener_parse_ex(w->tok, " ", 1);
+		e = json_tokener_get_error(w->tok);
+		used = end - w->pos;
+	}
+	if (e == json_tokener_continue) {
+		json_object_put(o);
+		errorf(w->err, w->errlen, "incomplete JSON");
+		return NULL;
+	}
+	if (e != json_tokener_success) {
+		errorf(w->err, w->errlen, "invalid JSON at byte %zu: %s", w->pos + used,
+		    json_tokener_error_desc(e));
+		return NULL;
+	}
+	w->pos = end;
+	*ok = 1;
+	return o;
+}
+
+typedef int (*member_fn)(struct walk *, struct pstack *, const char *key,
+    void *arg);
+
+/* Walk an object: fn sees each key with the position at its value. */
+static int
+members(struct walk *w, struct pstack *s, member_fn fn, void *arg)
+{
+	struct json_object *k;
+	int ok, first = 1;
+	size_t at;
+
+	if (++w->depth > 8)
+		return errorf(w->err, w->errlen, "nested too deeply");
+	if (expect(w, '{') == -1)
+		return -1;
+	while (!peek(w, '}')) {
+		if (!first && expect(w, ',') == -1)
+			return -1;
+		first = 0;
+		ws(w);
+		at = w->pos;
+		k = value(w, &ok);
+		if (!ok)
+			return -1;
+		if (!json_object_is_type(k, json_type_string)) {
+			json_object_put(k);
+			return errorf(w->err, w->errlen, "invalid JSON at byte %zu:"
+			    " expected a key (a string)", at);
+		}
+		if (expect(w, ':') == -1 || fn(w, s, json_object_get_string(k), arg) == -1) {
+			json_object_put(k);
+			return -1;
+		}
+		json_object_put(k);
+	}
+	w->pos++;
+	w->depth--;
+	return 0;
+}
+
+/* A member we do not keep: parsed (to check it) and dropped. */
+static int
+skip(struct walk *w)
+{
+	int ok;
+
+	json_object_put(value(w, &ok));
+	return ok ? 0 : -1;
+}
+
+typedef int (*element_fn)(struct pstack *, struct json_object *, size_t idx,
+    size_t *cap, const char *path, char *err, size_t errlen);
+
+/* Walk an array, one element at a time. */
+static int
+elements(struct walk *w, struct pstack *s, const char *path, element_fn fn,
+    size_t *cap)
+{
+	struct json_object *e;
+	size_t idx = 0;
+	int ok, rc;
+
+	ws(w);
+	if (w->pos < w->len && w->buf[w->pos] != '[') {
+		/* Not an array: parse it for the JSON error, else say so. */
+		if (skip(w) == -1)
+			return -1;
+		return errorf(w->err, w->errlen, "%s must be an array", path);
+	}
+	if (expect(w, '[') == -1)
+		return -1;
+	while (!peek(w, ']')) {
+		if (idx > 0 && expect(w, ',') == -1)
+			return -1;
+		e = value(w, &ok);
+		if (!ok)
+			return -1;
+		rc = fn(s, e, idx++, cap, path, w->err, w->errlen);
+		json_object_put(e);
+		if (rc == -1)
+			return -1;
+	}
+	w->pos++;
+	return 0;
+}
+
+static int
+step_el(struct pstack *s, struct json_object *e, size_t idx, size_t *cap,
+    const char *path, char *err, size_t errlen)
+{
+	(void)path;
+	return parse_step(s, e, idx, cap, err, errlen);
+}
+
+static int
+resource_el(struct pstack *s, struct json_object *e, size_t idx, size_t *cap,
+    const char *path, char *err, size_t errlen)
+{
 	char where[96];
 
-	/* A stack that was never deployed has no resources key. */
-	if (res == NULL)
-		return 0;
-	if (!json_object_is_type(res, json_type_array))
-		return errorf(err, errlen, "%s.resources must be an array", path);
-	n = json_object_array_length(res);
-	for (i = 0; i < n; i++) {
-		e = json_object_array_get_idx(res, i);
-		snprintf(where, sizeof(where), "%s.resources[%zu]", path, i);
-		if (!json_object_is_type(e, json_type_object))
-			return errorf(err, errlen, "%s: must be an object", where);
-		if ((r = add(s, &cap)) == NULL)
-			return errorf(err, errlen, "out of memory");
-		if ((r->urn = get_str(e, "urn")) == NULL)
-			return errorf(err, errlen, "%s: urn is missing", where);
-		json_object_object_add(s->by_urn, r->urn,
-		    json_object_new_int64((int64_t)(s->n - 1)));
-		if (fill_from_urn(r, err, errlen, where) == -1)
-			return -1;
-		set_names(s, r->urn);
-		if ((r->type = get_str(e, "type")) == NULL &&
-		    (r->type = type_from_urn(r->urn)) == NULL)
-			return errorf(err, errlen, "%s: type is missing", where);
-		r->op = "state";
-		r->custom = get(e, "custom") ? json_object_get_boolean(get(e,
-		    "custom")) : 0;
-		r->inputs = r->old_inputs = get_obj(e, "inputs");
-		r->outputs = get_obj(e, "outputs");
-		r->id = get_str(e, "id");
-		r->parent = get_str(e, "parent");
-		r->deps = get(e, "dependencies");
-		r->provider = provider_urn(get_str(e, "provider"));
-		r->before = r->after = 1;
+	snprintf(where, sizeof(where), "%.60s[%zu]", path, idx);
+	return parse_resource(s, e, where, cap, err, errlen);
+}
+
+struct top {
+	size_t		 cap;
+	int		 seen_steps, seen_deployment, seen_checkpoint;
+	struct json_object *version;
+	char		*cp_stack;
+	const char	*path;		/* for resources: where they are */
+};
+
+/* deployment and checkpoint.latest: their resources. */
+static int
+deployment_member(struct walk *w, struct pstack *s, const char *key, void *arg)
+{
+	struct top *t = arg;
+	char path[64];
+
+	if (strcmp(key, "resources") != 0)
+		return skip(w);
+	snprintf(path, sizeof(path), "%s.resources", t->path);
+	return elements(w, s, path, resource_el, &t->cap);
+}
+
+static int
+checkpoint_member(struct walk *w, struct pstack *s, const char *key, void *arg)
+{
+	struct top *t = arg;
+	struct json_object *v;
+	int ok;
+
+	if (strcmp(key, "latest") == 0) {
+		if (!peek(w, '{')) {
+			if (skip(w) == -1)
+				return -1;
+			return errorf(w->err, w->errlen, "checkpoint.latest must be"
+			    " an object");
+		}
+		t->path = "checkpoint.latest";
+		return members(w, s, deployment_member, t);
 	}
-	return 0;
+	if (strcmp(key, "stack") == 0) {
+		v = value(w, &ok);
+		if (ok && json_object_is_type(v, json_type_string) &&
+		    strrchr(json_object_get_string(v), '/') != NULL)
+			t->cp_stack = strdup(strrchr(json_object_get_string(v), '/') + 1);
+		json_object_put(v);
+		return ok ? 0 : -1;
+	}
+	return skip(w);
+}
+
+static int
+top_member(struct walk *w, struct pstack *s, const char *key, void *arg)
+{
+	struct top *t = arg;
+	struct json_object *v;
+	int ok;
+
+	if (strcmp(key, "steps") == 0) {
+		t->seen_steps = 1;
+		s->kind = PULUMI_PREVIEW;
+		return elements(w, s, "steps", step_el, &t->cap);
+	}
+	if (strcmp(key, "deployment") == 0 || strcmp(key, "checkpoint") == 0) {
+		int dep = key[0] == 'd';
+
+		if (dep)
+			t->seen_deployment = 1;
+		else
+			t->seen_checkpoint = 1;
+		if (!peek(w, '{')) {
+			if (skip(w) == -1)
+				return -1;
+			return errorf(w->err, w->errlen, "%s must be an object", key);
+		}
+		t->path = "deployment";
+		return members(w, s, dep ? deployment_member : checkpoint_member, t);
+	}
+	if (strcmp(key, "version") == 0) {
+		json_object_put(t->version);
+		t->version = value(w, &ok);
+		return ok ? 0 : -1;
+	}
+	if (strcmp(key, "config") == 0 || strcmp(key, "changeSummary") == 0) {
+		v = value(w, &ok);
+		if (!ok)
+			return -1;
+		if (key[1] == 'o' && json_object_is_type(v, json_type_object)) {
+			json_object_put(s->config);
+			s->config = v;
+		} else {
+			if (json_object_is_type(v, json_type_object))
+				s->sames_counted = json_object_get_int64(get(v, "same"));
+			json_object_put(v);
+		}
+		return 0;
+	}
+	return skip(w);
 }
 
 struct pstack *
 pulumi_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
+	struct walk w = { buf, len, 0, NULL, err, errlen, 0 };
+	struct top t = { 0 };
 	struct pstack *s;
-	struct json_object *v, *cp = NULL, *latest;
+	struct json_object *o;
 	char why[256];
-	int64_t ver;
 	int rc;
 
+	if (len > (size_t)INT32_MAX) {
+		errorf(err, errlen, "document too large");
+		return NULL;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->by_urn = json_object_new_object()) == NULL) {
+	    (s->by_urn = json_object_new_object()) == NULL ||
+	    (w.tok = json_tokener_new_ex(64)) == NULL) {
 		free(s);
 		errorf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((s->root = rpc_parse(buf, len, why, sizeof(why))) == NULL) {
-		errorf(err, errlen, "%s", why);
-		pulumi_free(s);
-		return NULL;
+	json_tokener_set_flags(w.tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	ws(&w);
+	if (w.pos >= len || buf[w.pos] != '{') {
+		/* Not an object: JSON's own error if it is not JSON at all. */
+		if ((o = rpc_parse(buf, len, why, sizeof(why))) == NULL)
+			rc = errorf(err, errlen, "%s", why);
+		else
+			rc = errorf(err, errlen, "expected a JSON object: a Pulumi"
+			    " preview (steps), stack export (deployment) or checkpoint");
+		json_object_put(o);
+		goto out;
 	}
-	if (!json_object_is_type(s->root, json_type_object)) {
-		errorf(err, errlen, "expected a JSON object: a Pulumi preview"
-		    " (steps), stack export (deployment) or checkpoint");
-		pulumi_free(s);
-		return NULL;
+	rc = members(&w, s, top_member, &t);
+	if (rc == 0) {
+		ws(&w);
+		if (w.pos < len)
+			rc = errorf(err, errlen, "unexpected data after the JSON value"
+			    " at byte %zu", w.pos);
 	}
-	if (get(s->root, "steps") != NULL)
-		rc = parse_preview(s, err, errlen);
-	else if ((v = get(s->root, "deployment")) != NULL ||
-	    (cp = get(s->root, "checkpoint")) != NULL) {
-		ver = json_object_get_int64(get(s->root, "version"));
-		if (!json_object_is_type(get(s->root, "version"), json_type_int) ||
-		    ver < 1 || ver > 3)
+	if (rc == 0 && !t.seen_steps && (t.seen_deployment || t.seen_checkpoint)) {
+		int64_t ver = json_object_get_int64(t.version);
+
+		s->kind = t.seen_deployment ? PULUMI_EXPORT : PULUMI_CHECKPOINT;
+		if (!json_object_is_type(t.version, json_type_int) || ver < 1 || ver > 3)
 			rc = errorf(err, errlen, "version must be 1, 2 or 3 (got %s)",
-			    get(s->root, "version") ? json_object_to_json_string(
-			    get(s->root, "version")) : "none");
-		else if (v != NULL) {
-			s->kind = PULUMI_EXPORT;
-			rc = json_object_is_type(v, json_type_object) ?
-			    parse_resources(s, v, "deployment", err, errlen) :
-			    errorf(err, errlen, "deployment must be an object");
-		} else {
-			s->kind = PULUMI_CHECKPOINT;
-			latest = get(cp, "latest");
-			rc = latest == NULL ? 0 :
-			    json_object_is_type(latest, json_type_object) ?
-			    parse_resources(s, latest, "checkpoint.latest", err,
-			    errlen) : errorf(err, errlen, "checkpoint.latest must"
-			    " be an object");
-			if (rc == 0 && s->stack == NULL && get_str(cp, "stack") &&
-			    strrchr(get_str(cp, "stack"), '/'))
-				s->stack = strdup(strrchr(get_str(cp, "stack"),
-				    '/') + 1);
+			    t.version ? json_object_to_json_string(t.version) : "none");
+		if (s->stack == NULL && t.cp_stack != NULL) {
+			s->stack = t.cp_stack;
+			t.cp_stack = NULL;
 		}
-	} else
+	} else if (rc == 0 && !t.seen_steps)
 		rc = errorf(err, errlen, "not a Pulumi document: expected steps"
 		    " (pulumi preview --json), deployment (pulumi stack export)"
 		    " or checkpoint (a DIY backend's stack file)");
+out:
+	json_tokener_free(w.tok);
+	json_object_put(t.version);
+	free(t.cp_stack);
 	if (rc == -1) {
 		pulumi_free(s);
 		return NULL;

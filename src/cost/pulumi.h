@@ -34,22 +34,30 @@
 
 enum pulumi_kind { PULUMI_PREVIEW, PULUMI_EXPORT, PULUMI_CHECKPOINT };
 
+/*
+ * One resource.  Its strings are its own; its inputs and outputs are kept
+ * as compact JSON text and parsed when asked for (pulumi_inputs, ...),
+ * so a stack of tens of MB costs about its size in memory, not the
+ * several times more a parsed tree would.  pulumi_release drops what
+ * was parsed.
+ */
 struct presource {
-	const char		*urn, *type, *name;
-	const char		*id;		/* cloud id, when deployed */
-	const char		*parent;	/* URN or NULL */
+	char			*urn, *type;
+	const char		*name;		/* points into urn */
+	char			*id;		/* cloud id, when deployed */
+	char			*parent;	/* URN or NULL */
 	char			*provider;	/* provider resource URN, or NULL */
-	const char		*op;		/* as written; "state" for exports */
-	struct json_object	*inputs;	/* after the update (may be NULL) */
-	struct json_object	*old_inputs;	/* before it (may be NULL) */
-	struct json_object	*outputs;
-	struct json_object	*deps;		/* dependencies: array of URNs */
+	const char		*op;		/* "create", ...; "state" for exports */
 	int			 custom;
 	int			 before, after;	/* exists before / after */
+	/* compact JSON text, NULL when absent; old NULL with old_is_new */
+	char			*in_text, *old_text, *out_text, *deps_text;
+	int			 old_is_new;
+	/* parsed on demand (mutable even through a const resource) */
+	struct json_object	*in_c, *old_c, *out_c, *deps_c;
 };
 
 struct pstack {
-	struct json_object	*root;
 	enum pulumi_kind	 kind;
 	struct json_object	*config;	/* preview config ("aws:region") */
 	char			*stack, *project;
@@ -60,6 +68,14 @@ struct pstack {
 	 * not list: changeSummary.same against the same steps present. */
 	int64_t			 sames_counted, sames_listed;
 };
+
+/* Inputs after the update, before it, outputs, dependencies: parsed on
+ * first use and kept until pulumi_release; NULL when absent. */
+struct json_object *pulumi_inputs(const struct presource *);
+struct json_object *pulumi_old_inputs(const struct presource *);
+struct json_object *pulumi_outputs(const struct presource *);
+struct json_object *pulumi_deps(const struct presource *);
+void		 pulumi_release(const struct presource *);
 
 /*
  * Parse a document of len bytes.  NULL with a message saying what, where
