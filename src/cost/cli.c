@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "../core/util.h"
+#include "actual.h"
 #include "catalog.h"
+#include "focus.h"
 #include "cli.h"
 #include "engine.h"
 #include "pulumi.h"
@@ -411,11 +413,148 @@ out:
 	return rc;
 }
 
+static void
+print_actual_table(struct json_object *ans)
+{
+	struct json_object *v, *series;
+	size_t i, n;
+
+	printf("ACTUAL COST (%s, %s basis)\n", str(json_object_object_get(ans,
+	    "time_range"), "start"), str(ans, "cost_basis"));
+	json_object_object_get_ex(ans, "totals", &v);
+	json_object_object_foreach(v, cur, amount)
+		printf("  Total: %.2f %s\n", json_object_get_double(amount), cur);
+	if (json_object_object_get_ex(ans, "groups", &v)) {
+		printf("\nBY %s\n", str(v, "dimension"));
+		json_object_object_foreach(json_object_object_get(v, "totals"), g, per) {
+			json_object_object_foreach(per, gc, ga)
+				printf("  %-48s %12.2f %s\n", g, json_object_get_double(ga), gc);
+		}
+	}
+	printf("\n%s\n", str(ans, "granularity"));
+	json_object_object_get_ex(ans, "series", &series);
+	n = json_object_array_length(series);
+	for (i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(series, i);
+
+		printf("  %s", str(p, "period_start"));
+		json_object_object_foreach(json_object_object_get(p, "cost"), pc, pa)
+			printf("  %.2f %s", json_object_get_double(pa), pc);
+		printf("\n");
+	}
+	v = json_object_object_get(json_object_object_get(ans, "metadata"), "bad_rows");
+	if (num(v, "count") > 0)
+		printf("\n%.0f rows could not be read (see --output json)\n", num(v, "count"));
+}
+
+static int
+actual(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "focus", required_argument, NULL, 'F' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "granularity", required_argument, NULL, 'g' },
+		{ "basis", required_argument, NULL, 'b' },
+		{ "group-by", required_argument, NULL, 'G' },
+		{ "service", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct actual_query q = { 0, 0, G_DAILY, B_EFFECTIVE, NULL, NULL, NULL, NULL, NULL };
+	const char *files[16], *from = NULL, *to = NULL, *output = "table";
+	struct focus_store *st;
+	struct json_object *ans;
+	size_t nf = 0, i;
+	char err[1024];
+	int ch, rc = 2;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'F':
+			if (nf == nitems(files))
+				goto usage;
+			files[nf++] = optarg;
+			break;
+		case 'f':
+			from = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'g':
+			if ((ch = actual_granularity(optarg)) < 0) {
+				fprintf(stderr, "%s: --granularity %s: expected hourly, daily,"
+				    " weekly or monthly\n", PCM_NAME, optarg);
+				return 2;
+			}
+			q.gran = (enum granularity)ch;
+			break;
+		case 'b':
+			if ((ch = actual_basis(optarg)) < 0) {
+				fprintf(stderr, "%s: --basis %s: expected effective, billed"
+				    " or list\n", PCM_NAME, optarg);
+				return 2;
+			}
+			q.basis = (enum basis)ch;
+			break;
+		case 'G':
+			q.group_by = optarg;
+			break;
+		case 's':
+			q.service = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (nf == 0 || optind != argc)
+		goto usage;
+	if ((st = focus_store_new()) == NULL)
+		return 1;
+	for (i = 0; i < nf; i++)
+		if (focus_load_file(st, files[i], err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s: %s\n", PCM_NAME, err);
+			focus_store_free(st);
+			return 1;
+		}
+	if (!actual_extent(st, &q.from, &q.to))
+		q.from = q.to = 0;
+	if ((from && focus_parse_time(from, strlen(from), &q.from) == -1) ||
+	    (to && focus_parse_time(to, strlen(to), &q.to) == -1) || q.to < q.from) {
+		fprintf(stderr, "%s: --from/--to: expected dates (YYYY-MM-DD or RFC"
+		    " 3339), from before to\n", PCM_NAME);
+		focus_store_free(st);
+		return 2;
+	}
+	ans = actual_costs(st, &q);
+	if (strcmp(output, "json") == 0)
+		printf("%s\n", json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PRETTY |
+		    JSON_C_TO_STRING_SPACED));
+	else
+		print_actual_table(ans);
+	json_object_put(ans);
+	focus_store_free(st);
+	return 0;
+usage:
+	fprintf(stderr, "usage: %s cost actual --focus FILE... [--from DATE] [--to DATE]\n"
+	    "           [--granularity hourly|daily|weekly|monthly] [--basis effective|billed|list]\n"
+	    "           [--group-by service|resource|region|account|category|tag:KEY]\n"
+	    "           [--service NAME] [--output table|json]\n", PCM_NAME);
+	return rc;
+}
+
 int
 cost_cli_main(int argc, char *argv[])
 {
 	if (argc >= 2 && strcmp(argv[1], "projected") == 0)
 		return projected(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "actual") == 0)
+		return actual(argc - 1, argv + 1);
 	usage(argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0) ? stdout : stderr);
 	return argc >= 2 && (strcmp(argv[1], "-h") == 0 ||

@@ -1,0 +1,37 @@
+/*
+ * Actual spend from the FOCUS store: totals and a time series by
+ * granularity, per service, resource, region, account, charge category or
+ * tag, on a chosen cost basis, currencies kept apart.  A charge whose
+ * period straddles buckets (a monthly fee in a daily series) is split by
+ * the time it overlaps each (doc/actual.md).
+ */
+#ifndef PCM_ACTUAL_H
+#define PCM_ACTUAL_H
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "focus.h"
+
+enum granularity { G_HOURLY, G_DAILY, G_WEEKLY, G_MONTHLY };
+enum basis { B_EFFECTIVE, B_BILLED, B_LIST };
+
+struct actual_query {
+	int64_t			 from, to;	/* [from, to), epoch seconds */
+	enum granularity	 gran;
+	enum basis		 basis;
+	const char		*group_by;	/* service, resource, region,
+						 * account, category, tag:KEY; NULL */
+	const char		*service, *region, *account, *resource;	/* filters */
+};
+
+/* Parse "hourly".. and "effective".., -1 when unknown. */
+int		 actual_granularity(const char *);
+int		 actual_basis(const char *);
+/* The data's extent: earliest start and latest end; 0 when empty. */
+int		 actual_extent(const struct focus_store *, int64_t *from, int64_t *to);
+/* The answer, a new object (doc/actual.md). */
+struct json_object *actual_costs(const struct focus_store *, const struct actual_query *);
+
+#endif

@@ -1,0 +1,637 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "../core/util.h"
+#include "focus.h"
+
+#define CHUNK		(256 * 1024)
+#define MAX_RECORD	(16 * 1024 * 1024)	/* one CSV record */
+#define MAX_FIELDS	512
+#define MAX_BAD_LISTED	20
+
+/* ISO 4217 codes in use: an unknown currency is a bad row, not a new one. */
+static const char iso4217[] =
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND"
+    " BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF"
+    " DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD"
+    " HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW"
+    " KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR"
+    " MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN"
+    " PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN"
+    " SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES"
+    " VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL";
+
+/* --- the store ------------------------------------------------------------ */
+
+struct focus_store {
+	struct focus_row	*rows;
+	size_t			 n, cap;
+	char			**strs;		/* id -> string; 0 is "" */
+	size_t			 nstrs, capstrs;
+	struct json_object	*ids;		/* string -> id */
+	size_t			 bad;
+	struct json_object	*bad_list;
+};
+
+struct focus_store *
+focus_store_new(void)
+{
+	struct focus_store *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->ids = json_object_new_object();
+	s->bad_list = json_object_new_array();
+	s->strs = calloc(64, sizeof(char *));
+	s->capstrs = 64;
+	s->strs[0] = strdup("");
+	s->nstrs = 1;
+	return s;
+}
+
+void
+focus_store_free(struct focus_store *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nstrs; i++)
+		free(s->strs[i]);
+	free(s->strs);
+	free(s->rows);
+	json_object_put(s->ids);
+	json_object_put(s->bad_list);
+	free(s);
+}
+
+size_t
+focus_count(const struct focus_store *s)
+{
+	return s->n;
+}
+
+const struct focus_row *
+focus_row(const struct focus_store *s, size_t i)
+{
+	return i < s->n ? &s->rows[i] : NULL;
+}
+
+const char *
+focus_str(const struct focus_store *s, uint32_t id)
+{
+	return id < s->nstrs ? s->strs[id] : "";
+}
+
+static uint32_t
+intern(struct focus_store *s, const char *v, size_t len)
+{
+	struct json_object *id;
+	char *copy;
+
+	if (len == 0)
+		return 0;
+	if ((copy = strndup(v, len)) == NULL)
+		return 0;
+	if (json_object_object_get_ex(s->ids, copy, &id)) {
+		free(copy);
+		return (uint32_t)json_object_get_int64(id);
+	}
+	if (s->nstrs == s->capstrs) {
+		char **n = reallocarray(s->strs, s->capstrs * 2, sizeof(char *));
+
+		if (n == NULL) {
+			free(copy);
+			return 0;
+		}
+		s->strs = n;
+		s->capstrs *= 2;
+	}
+	json_object_object_add(s->ids, copy, json_object_new_int64((int64_t)s->nstrs));
+	s->strs[s->nstrs] = copy;
+	return (uint32_t)s->nstrs++;
+}
+
+static void
+bad_row(struct focus_store *s, uint32_t file, size_t line, const char *why)
+{
+	struct json_object *o;
+
+	s->bad++;
+	if (json_object_array_length(s->bad_list) >= MAX_BAD_LISTED)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "file", json_object_new_string(focus_str(s, file)));
+	json_object_object_add(o, "line", json_object_new_int64((int64_t)line));
+	json_object_object_add(o, "reason", json_object_new_string(why));
+	json_object_array_add(s->bad_list, o);
+}
+
+struct json_object *
+focus_bad_rows(const struct focus_store *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "count", json_object_new_int64((int64_t)s->bad));
+	json_object_object_add(o, "first", json_object_get(s->bad_list));
+	return o;
+}
+
+const char *
+focus_category_name(int c)
+{
+	static const char *const names[] = { "Usage", "Purchase", "Tax", "Credit",
+	    "Adjustment", "Refund", "Other" };
+
+	return c >= 0 && c <= FC_OTHER ? names[c] : "Other";
+}
+
+/* --- CSV, in chunks ------------------------------------------------------- */
+
+struct csv {
+	int		 fd;
+	gzFile		 gz;
+	char		*buf;
+	size_t		 cap, len, pos;
+	int		 eof;
+	size_t		 line;		/* physical line of the next record */
+	char		*f[MAX_FIELDS];
+	size_t		 fl[MAX_FIELDS];
+	size_t		 nf;
+	const char	*mem;		/* a buffer instead of a file */
+	size_t		 memlen, mempos;
+};
+
+static ssize_t
+fill(struct csv *c, char *dst, size_t n)
+{
+	if (c->mem != NULL) {
+		size_t k = c->memlen - c->mempos < n ? c->memlen - c->mempos : n;
+
+		memcpy(dst, c->mem + c->mempos, k);
+		c->mempos += k;
+		return (ssize_t)k;
+	}
+	if (c->gz != NULL) {
+		int r = gzread(c->gz, dst, (unsigned)n), e = Z_OK;
+
+		/* A truncated stream ends like a short one: ask zlib. */
+		if (r == 0)
+			(void)gzerror(c->gz, &e);
+		return e == Z_OK || e == Z_STREAM_END ? r : -1;
+	}
+	return read(c->fd, dst, n);
+}
+
+/*
+ * The next record, split into fields in place (quotes removed, doubled
+ * quotes undone, CR before LF dropped): 1, 0 at the end, -1 with why.
+ */
+static int
+csv_next(struct csv *c, char *why, size_t whylen)
+{
+	size_t i, start;
+	int quoted;
+	ssize_t r;
+
+	for (;;) {
+		/* A complete record: an unquoted newline, or the end of input. */
+		quoted = 0;
+		for (i = c->pos; i < c->len; i++) {
+			if (c->buf[i] == '"')
+				quoted = !quoted;
+			else if (c->buf[i] == '\n' && !quoted)
+				break;
+		}
+		if (i < c->len || (c->eof && c->pos < c->len))
+			break;
+		if (c->eof)
+			return 0;
+		if (c->pos > 0) {
+			memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+			c->len -= c->pos;
+			c->pos = 0;
+		}
+		if (c->len + CHUNK > c->cap) {
+			char *nb;
+
+			if (c->cap >= MAX_RECORD)
+				return errorf(why, whylen, "line %zu: a record longer"
+				    " than %d bytes", c->line, MAX_RECORD);
+			if ((nb = realloc(c->buf, c->cap * 2)) == NULL)
+				return errorf(why, whylen, "out of memory");
+			c->buf = nb;
+			c->cap *= 2;
+		}
+		if ((r = fill(c, c->buf + c->len, c->cap - c->len)) < 0)
+			return errorf(why, whylen, "read error after line %zu (a"
+			    " truncated or corrupt file)", c->line);
+		if (r == 0)
+			c->eof = 1;
+		c->len += (size_t)r;
+	}
+	if (i == c->len && quoted)
+		return errorf(why, whylen, "line %zu: a quoted field is not closed",
+		    c->line);
+	/* Split c->buf[c->pos .. i) into fields. */
+	c->nf = 0;
+	start = c->pos;
+	{
+		size_t end = i, w, k;
+		char *b = c->buf;
+
+		if (end > start && b[end - 1] == '\r')
+			end--;
+		k = start;
+		while (k <= end && c->nf < MAX_FIELDS) {
+			w = k;
+			c->f[c->nf] = b + k;
+			if (k < end && b[k] == '"') {
+				size_t o = k;
+
+				for (k++; k < end; k++) {
+					if (b[k] == '"') {
+						if (k + 1 < end && b[k + 1] == '"')
+							k++;
+						else
+							break;
+					}
+					b[o++] = b[k];
+				}
+				k++;	/* the closing quote */
+				c->f[c->nf] = b + w;
+				c->fl[c->nf] = o - w;
+				while (k < end && b[k] != ',')
+					k++;	/* junk after a quote: ignored */
+			} else {
+				while (k < end && b[k] != ',')
+					k++;
+				c->fl[c->nf] = k - w;
+			}
+			c->nf++;
+			k++;	/* the comma */
+		}
+		for (k = start; k < i; k++)
+			if (b[k] == '\n')
+				c->line++;
+	}
+	c->pos = i < c->len ? i + 1 : i;
+	c->line++;
+	return 1;
+}
+
+/* --- rows ---------------------------------------------------------------- */
+
+enum col { C_START, C_END, C_BILLED, C_EFFECTIVE, C_LIST, C_CURRENCY, C_CATEGORY,
+	C_RESOURCE, C_RESOURCE_NAME, C_RESOURCE_TYPE, C_SERVICE, C_REGION,
+	C_REGION_NAME, C_ACCOUNT, C_TAGS, C_QUANTITY, C_UNIT, C_UNIT_PRICE,
+	C_PROVIDER, C_SERVICE_PROVIDER, NCOLS };
+
+static const char *const col_names[NCOLS] = {
+	"ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost",
+	"ListCost", "BillingCurrency", "ChargeCategory", "ResourceId",
+	"ResourceName", "ResourceType", "ServiceName", "RegionId", "RegionName",
+	"SubAccountId", "Tags", "ConsumedQuantity", "ConsumedUnit",
+	"ListUnitPrice", "ProviderName", "ServiceProviderName",
+};
+
+static int
+is_null(const char *v, size_t n)
+{
+	return n == 0 || (n == 4 && memcmp(v, "NULL", 4) == 0);
+}
+
+/* A decimal, or NAN when the cell is empty or NULL; -1 when not a number. */
+static int
+cell_num(const char *v, size_t n, double *out)
+{
+	char buf[64], *end;
+
+	if (is_null(v, n)) {
+		*out = NAN;
+		return 0;
+	}
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	*out = strtod(buf, &end);
+	return *end == '\0' && isfinite(*out) ? 0 : -1;
+}
+
+/* "YYYY-MM-DD HH:MM:SS", ISO 8601 with T, Z, an offset, fractions. */
+int
+focus_parse_time(const char *v, size_t n, int64_t *out)
+{
+	struct tm tm;
+	char buf[48];
+	int y, mo, d, h = 0, mi = 0, se = 0, k = 0, oh = 0, om = 0;
+	const char *p;
+
+	if (n < 10 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	if (sscanf(buf, "%4d-%2d-%2d%n", &y, &mo, &d, &k) != 3 || k != 10)
+		return -1;
+	p = buf + 10;
+	if (*p == 'T' || *p == ' ') {
+		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &se, &k) != 3)
+			return -1;
+		p += 1 + k;
+		if (*p == '.')
+			for (p++; isdigit((unsigned char)*p); p++)
+				;
+	}
+	if (*p == 'Z')
+		p++;
+	else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1;
+
+		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+			return -1;
+		p += 6;
+		oh *= sign;
+		om *= sign;
+	}
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    se > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	*out = (int64_t)timegm(&tm) - (int64_t)oh * 3600 - (int64_t)om * 60;
+	return 0;
+}
+
+static int
+known_currency(const char *v, size_t n)
+{
+	char code[4];
+
+	if (n != 3 || !isupper((unsigned char)v[0]) || !isupper((unsigned char)v[1]) ||
+	    !isupper((unsigned char)v[2]))
+		return 0;
+	memcpy(code, v, 3);
+	code[3] = '\0';
+	return strstr(iso4217, code) != NULL;
+}
+
+static int
+category_of(const char *v, size_t n)
+{
+	static const char *const cats[] = { "Usage", "Purchase", "Tax", "Credit",
+	    "Adjustment", "Refund" };
+	size_t i;
+
+	for (i = 0; i < nitems(cats); i++)
+		if (strlen(cats[i]) == n && strncasecmp(cats[i], v, n) == 0)
+			return (int)i;
+	return FC_OTHER;
+}
+
+/* Tags as canonical JSON text (keys sorted), interned; 0 when none. */
+static uint32_t
+tags_of(struct focus_store *s, const char *v, size_t n, int *bad)
+{
+	struct json_object *o, *keys;
+	char *text = NULL, *copy;
+	size_t len = 0, i, k;
+	FILE *f;
+	uint32_t id;
+
+	*bad = 0;
+	if (is_null(v, n) || (n == 2 && memcmp(v, "{}", 2) == 0))
+		return 0;
+	if ((copy = strndup(v, n)) == NULL)
+		return 0;
+	o = json_tokener_parse(copy);
+	free(copy);
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		*bad = 1;
+		return 0;
+	}
+	keys = json_object_new_array();
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		json_object_array_add(keys, json_object_new_string(key));
+	}
+	/* Insertion sort: tag sets are small. */
+	k = json_object_array_length(keys);
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		json_object_put(keys);
+		json_object_put(o);
+		return 0;
+	}
+	fputc('{', f);
+	for (i = 0; i < k; i++) {
+		size_t j, best = i;
+
+		for (j = i + 1; j < k; j++)
+			if (strcmp(json_object_get_string(json_object_array_get_idx(keys, j)),
+			    json_object_get_string(json_object_array_get_idx(keys, best))) < 0)
+				best = j;
+		if (best != i) {
+			struct json_object *a = json_object_get(json_object_array_get_idx(keys, i));
+			struct json_object *b = json_object_get(json_object_array_get_idx(keys, best));
+
+			json_object_array_put_idx(keys, i, b);
+			json_object_array_put_idx(keys, best, a);
+		}
+		fprintf(f, "%s%s:%s", i ? "," : "", json_object_to_json_string(
+		    json_object_array_get_idx(keys, i)), json_object_to_json_string_ext(
+		    json_object_object_get(o, json_object_get_string(
+		    json_object_array_get_idx(keys, i))), JSON_C_TO_STRING_PLAIN));
+	}
+	fputc('}', f);
+	fclose(f);
+	id = intern(s, text, len);
+	free(text);
+	json_object_put(keys);
+	json_object_put(o);
+	return id;
+}
+
+static int
+load(struct focus_store *s, struct csv *c, const char *name, char *err,
+    size_t errlen)
+{
+	int col[NCOLS], rc, nbad;
+	uint32_t file = intern(s, name, strlen(name));
+	size_t i, j, ncols;
+	char why[256];
+	struct focus_row r;
+
+	for (i = 0; i < NCOLS; i++)
+		col[i] = -1;
+	if ((rc = csv_next(c, why, sizeof(why))) <= 0)
+		return errorf(err, errlen, "%s: %s", name, rc == 0 ? "empty file: no"
+		    " header" : why);
+	ncols = c->nf;
+	for (j = 0; j < c->nf; j++) {
+		const char *h = c->f[j];
+		size_t hl = c->fl[j];
+
+		/* A UTF-8 byte order mark before the first name. */
+		if (j == 0 && hl >= 3 && memcmp(h, "\xef\xbb\xbf", 3) == 0)
+			h += 3, hl -= 3;
+		for (i = 0; i < NCOLS; i++)
+			if (strlen(col_names[i]) == hl && memcmp(col_names[i], h, hl) == 0)
+				col[i] = (int)j;
+	}
+	if (col[C_START] < 0 || col[C_END] < 0 || col[C_CURRENCY] < 0 ||
+	    (col[C_BILLED] < 0 && col[C_EFFECTIVE] < 0))
+		return errorf(err, errlen, "%s: not a FOCUS export: missing required"
+		    " columns:%s%s%s%s", name, col[C_START] < 0 ?
+		    " ChargePeriodStart" : "", col[C_END] < 0 ? " ChargePeriodEnd" : "",
+		    col[C_CURRENCY] < 0 ? " BillingCurrency" : "",
+		    col[C_BILLED] < 0 && col[C_EFFECTIVE] < 0 ?
+		    " BilledCost-or-EffectiveCost" : "");
+	while ((rc = csv_next(c, why, sizeof(why))) == 1) {
+		size_t line = c->line - 1;
+#define CELL(k)	(col[k] >= 0 ? c->f[col[k]] : "")
+#define LEN(k)	(col[k] >= 0 ? c->fl[col[k]] : 0)
+
+		if (c->nf == 1 && c->fl[0] == 0)
+			continue;	/* a blank line */
+		if (c->nf != ncols) {
+			snprintf(why, sizeof(why), "%zu fields where the header has %zu",
+			    c->nf, ncols);
+			bad_row(s, file, line, why);
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		if (focus_parse_time(CELL(C_START), LEN(C_START), &r.start) == -1 ||
+		    focus_parse_time(CELL(C_END), LEN(C_END), &r.end) == -1) {
+			bad_row(s, file, line, "ChargePeriodStart or ChargePeriodEnd is"
+			    " not a date-time");
+			continue;
+		}
+		if (r.end < r.start) {
+			bad_row(s, file, line, "ChargePeriodEnd is before ChargePeriodStart");
+			continue;
+		}
+		if (cell_num(CELL(C_BILLED), LEN(C_BILLED), &r.billed) == -1 ||
+		    cell_num(CELL(C_EFFECTIVE), LEN(C_EFFECTIVE), &r.effective) == -1 ||
+		    cell_num(CELL(C_LIST), LEN(C_LIST), &r.list) == -1 ||
+		    cell_num(CELL(C_QUANTITY), LEN(C_QUANTITY), &r.quantity) == -1 ||
+		    cell_num(CELL(C_UNIT_PRICE), LEN(C_UNIT_PRICE), &r.unit_price) == -1) {
+			bad_row(s, file, line, "a cost, quantity or price is not a number");
+			continue;
+		}
+		if (isnan(r.billed) && isnan(r.effective)) {
+			bad_row(s, file, line, "neither BilledCost nor EffectiveCost is set");
+			continue;
+		}
+		if (!known_currency(CELL(C_CURRENCY), LEN(C_CURRENCY))) {
+			snprintf(why, sizeof(why), "BillingCurrency \"%.*s\" is not an"
+			    " ISO 4217 code", (int)(LEN(C_CURRENCY) < 16 ? LEN(C_CURRENCY) : 16),
+			    CELL(C_CURRENCY));
+			bad_row(s, file, line, why);
+			continue;
+		}
+		r.currency = intern(s, CELL(C_CURRENCY), 3);
+		r.category = (uint8_t)category_of(CELL(C_CATEGORY), LEN(C_CATEGORY));
+#define STR(k)	(is_null(CELL(k), LEN(k)) ? 0 : intern(s, CELL(k), LEN(k)))
+		r.resource = STR(C_RESOURCE);
+		r.resource_name = STR(C_RESOURCE_NAME);
+		r.resource_type = STR(C_RESOURCE_TYPE);
+		r.service = STR(C_SERVICE);
+		r.region = STR(C_REGION) ? STR(C_REGION) : STR(C_REGION_NAME);
+		r.account = STR(C_ACCOUNT);
+		r.unit = STR(C_UNIT);
+		r.provider = STR(C_PROVIDER) ? STR(C_PROVIDER) : STR(C_SERVICE_PROVIDER);
+#undef STR
+		r.tags = tags_of(s, CELL(C_TAGS), LEN(C_TAGS), &nbad);
+		if (nbad) {
+			bad_row(s, file, line, "Tags is not a JSON object");
+			continue;
+		}
+		r.file = file;
+		r.line = (uint32_t)line;
+		if (s->n == s->cap) {
+			size_t ncap = s->cap ? s->cap * 2 : 1024;
+			struct focus_row *nr = reallocarray(s->rows, ncap, sizeof(*nr));
+
+			if (nr == NULL)
+				return errorf(err, errlen, "%s: out of memory", name);
+			s->rows = nr;
+			s->cap = ncap;
+		}
+		s->rows[s->n++] = r;
+#undef CELL
+#undef LEN
+	}
+	if (rc == -1)
+		return errorf(err, errlen, "%s: %s", name, why);
+	return 0;
+}
+
+int
+focus_load_buffer(struct focus_store *s, const char *name, const char *buf,
+    size_t len, char *err, size_t errlen)
+{
+	struct csv c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.mem = buf;
+	c.memlen = len;
+	c.fd = -1;
+	c.line = 1;
+	c.cap = CHUNK;
+	if ((c.buf = malloc(c.cap)) == NULL)
+		return errorf(err, errlen, "%s: out of memory", name);
+	rc = load(s, &c, name, err, errlen);
+	free(c.buf);
+	return rc;
+}
+
+int
+focus_load_file(struct focus_store *s, const char *path, char *err, size_t errlen)
+{
+	struct csv c;
+	size_t n = strlen(path);
+	int rc, gz = n > 3 && strcmp(path + n - 3, ".gz") == 0;
+
+	memset(&c, 0, sizeof(c));
+	c.line = 1;
+	c.cap = CHUNK;
+	if ((c.fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errorf(err, errlen, "%s: %s", path, strerror(errno));
+	if (gz && (c.gz = gzdopen(c.fd, "rb")) == NULL) {
+		close(c.fd);
+		return errorf(err, errlen, "%s: cannot read as gzip", path);
+	}
+	if ((c.buf = malloc(c.cap)) == NULL) {
+		if (c.gz)
+			gzclose(c.gz);
+		else
+			close(c.fd);
+		return errorf(err, errlen, "%s: out of memory", path);
+	}
+	rc = load(s, &c, path, err, errlen);
+	free(c.buf);
+	if (c.gz)
+		gzclose(c.gz);	/* closes fd */
+	else
+		close(c.fd);
+	return rc;
+}

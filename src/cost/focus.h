@@ -1,0 +1,59 @@
+/*
+ * FOCUS billing exports (FinOps Open Cost and Usage Specification, 1.0 to
+ * 1.2): CSV files, plain or gzip, read in chunks with RFC 4180 quoting and
+ * mapped by their header, into a compact store of charge rows: one
+ * fixed-size record per row, strings interned once.  A row that cannot be
+ * read is counted and reported with its file and line, never dropped
+ * silently.  The columns used and how they map are in doc/actual.md.
+ */
+#ifndef PCM_FOCUS_H
+#define PCM_FOCUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+enum focus_cat { FC_USAGE, FC_PURCHASE, FC_TAX, FC_CREDIT, FC_ADJUSTMENT,
+	FC_REFUND, FC_OTHER };
+
+struct focus_row {
+	int64_t		 start, end;	/* ChargePeriodStart/End, epoch seconds */
+	double		 billed, effective, list;	/* NAN when absent */
+	double		 quantity;	/* ConsumedQuantity, NAN when absent */
+	double		 unit_price;	/* ListUnitPrice, NAN when absent */
+	uint32_t	 resource, resource_name, resource_type, service;
+	uint32_t	 region, account, currency, tags, unit, provider;
+	uint32_t	 file, line;
+	uint8_t		 category;	/* enum focus_cat */
+};
+
+struct focus_store;
+
+struct focus_store *focus_store_new(void);
+void		 focus_store_free(struct focus_store *);
+/*
+ * Add the rows of one file (.csv or .csv.gz).  -1 with "FILE: why" when
+ * the file cannot be used at all (unreadable, no header, required
+ * columns missing, truncated gzip); bad rows are counted, not fatal.
+ */
+int		 focus_load_file(struct focus_store *, const char *path,
+		    char *err, size_t errlen);
+/* The same from a buffer (tests, the broker's copy). */
+int		 focus_load_buffer(struct focus_store *, const char *name,
+		    const char *buf, size_t len, char *err, size_t errlen);
+
+size_t		 focus_count(const struct focus_store *);
+const struct focus_row *focus_row(const struct focus_store *, size_t i);
+/* An interned string: "" for id 0 (absent). */
+const char	*focus_str(const struct focus_store *, uint32_t id);
+const char	*focus_category_name(int);
+/* A date ("2024-09-18"), "YYYY-MM-DD HH:MM:SS" or ISO 8601: 0, or -1. */
+int		 focus_parse_time(const char *, size_t, int64_t *);
+/*
+ * Bad rows: {"count": N, "first": [{"file","line","reason"}...]} (the
+ * first 20), a new reference.
+ */
+struct json_object *focus_bad_rows(const struct focus_store *);
+
+#endif
