@@ -103,6 +103,15 @@ intern(struct focus_store *s, const char *v, size_t len)
 
 	if (len == 0)
 		return 0;
+	/* Most cells repeat: look up from the stack, copy only new ones. */
+	if (len < 512) {
+		char key[512];
+
+		memcpy(key, v, len);
+		key[len] = '\0';
+		if (json_object_object_get_ex(s->ids, key, &id))
+			return (uint32_t)json_object_get_int64(id);
+	}
 	if ((copy = strndup(v, len)) == NULL)
 		return 0;
 	if (json_object_object_get_ex(s->ids, copy, &id)) {
