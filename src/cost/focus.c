@@ -36,6 +36,12 @@ static const char iso4217[] =
 /* --- the store ------------------------------------------------------------ */
 
 struct focus_store {
+	const char		*image;		/* a view: everything below unused */
+	const struct focus_row	*irows;
+	const uint64_t		*ioffs;
+	const char		*iblob;
+	struct json_object	*ibad;
+	size_t			 ibad_count;
 	struct focus_row	*rows;
 	size_t			 n, cap;
 	char			**strs;		/* id -> string; 0 is "" */
@@ -68,12 +74,13 @@ focus_store_free(struct focus_store *s)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->nstrs; i++)
+	for (i = 0; s->image == NULL && i < s->nstrs; i++)
 		free(s->strs[i]);
 	free(s->strs);
 	free(s->rows);
 	json_object_put(s->ids);
 	json_object_put(s->bad_list);
+	json_object_put(s->ibad);
 	free(s);
 }
 
@@ -86,13 +93,17 @@ focus_count(const struct focus_store *s)
 const struct focus_row *
 focus_row(const struct focus_store *s, size_t i)
 {
-	return i < s->n ? &s->rows[i] : NULL;
+	if (i >= s->n)
+		return NULL;
+	return s->image ? &s->irows[i] : &s->rows[i];
 }
 
 const char *
 focus_str(const struct focus_store *s, uint32_t id)
 {
-	return id < s->nstrs ? s->strs[id] : "";
+	if (id >= s->nstrs)
+		return "";
+	return s->image ? s->iblob + s->ioffs[id] : s->strs[id];
 }
 
 static uint32_t
@@ -153,8 +164,10 @@ focus_bad_rows(const struct focus_store *s)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "count", json_object_new_int64((int64_t)s->bad));
-	json_object_object_add(o, "first", json_object_get(s->bad_list));
+	json_object_object_add(o, "count", json_object_new_int64((int64_t)(s->image ?
+	    s->ibad_count : s->bad)));
+	json_object_object_add(o, "first", json_object_get(s->image ? s->ibad :
+	    s->bad_list));
 	return o;
 }
 
@@ -176,6 +189,7 @@ struct csv {
 	size_t		 cap, len, pos;
 	int		 eof;
 	size_t		 line;		/* physical line of the next record */
+	size_t		 rec_line;	/* where the last record started */
 	char		*f[MAX_FIELDS];
 	size_t		 fl[MAX_FIELDS];
 	size_t		 nf;
@@ -255,6 +269,7 @@ csv_next(struct csv *c, char *why, size_t whylen)
 		return errorf(why, whylen, "line %zu: a quoted field is not closed",
 		    c->line);
 	/* Split c->buf[c->pos .. i) into fields. */
+	c->rec_line = c->line;
 	c->nf = 0;
 	start = c->pos;
 	{
@@ -514,7 +529,7 @@ load(struct focus_store *s, struct csv *c, const char *name, char *err,
 		    col[C_BILLED] < 0 && col[C_EFFECTIVE] < 0 ?
 		    " BilledCost-or-EffectiveCost" : "");
 	while ((rc = csv_next(c, why, sizeof(why))) == 1) {
-		size_t line = c->line - 1;
+		size_t line = c->rec_line;
 #define CELL(k)	(col[k] >= 0 ? c->f[col[k]] : "")
 #define LEN(k)	(col[k] >= 0 ? c->fl[col[k]] : 0)
 
@@ -643,4 +658,129 @@ focus_load_file(struct focus_store *s, const char *path, char *err, size_t errle
 	else
 		close(c.fd);
 	return rc;
+}
+
+/* --- the image ------------------------------------------------------------- */
+
+#define IMAGE_MAGIC	0x31434f464d4350ULL	/* "PCMFOC1" */
+#define IMAGE_VERSION	1
+
+struct image_hdr {
+	uint64_t	magic;
+	uint32_t	version, row_size;
+	uint64_t	nrows, nstrs, bad_count;
+	uint64_t	rows_off, offs_off, blob_off, blob_len, bad_off, bad_len;
+};
+
+static size_t
+align8(size_t v)
+{
+	return (v + 7) & ~(size_t)7;
+}
+
+int
+focus_store_image(const struct focus_store *s, char **bufp, size_t *lenp)
+{
+	struct image_hdr h;
+	const char *bad = json_object_to_json_string_ext(s->bad_list,
+	    JSON_C_TO_STRING_PLAIN);
+	size_t i, blob = 0, off, len;
+	uint64_t *offs;
+	char *buf;
+
+	if (s->image != NULL)
+		return -1;	/* a view is already an image */
+	for (i = 0; i < s->nstrs; i++)
+		blob += strlen(s->strs[i]) + 1;
+	memset(&h, 0, sizeof(h));
+	h.magic = IMAGE_MAGIC;
+	h.version = IMAGE_VERSION;
+	h.row_size = sizeof(struct focus_row);
+	h.nrows = s->n;
+	h.nstrs = s->nstrs;
+	h.bad_count = s->bad;
+	h.rows_off = align8(sizeof(h));
+	h.offs_off = align8(h.rows_off + s->n * sizeof(struct focus_row));
+	h.blob_off = h.offs_off + s->nstrs * sizeof(uint64_t);
+	h.blob_len = blob;
+	h.bad_off = h.blob_off + blob;
+	h.bad_len = strlen(bad) + 1;
+	len = h.bad_off + h.bad_len;
+	if ((buf = calloc(1, len)) == NULL)
+		return -1;
+	memcpy(buf, &h, sizeof(h));
+	if (s->n > 0)
+		memcpy(buf + h.rows_off, s->rows, s->n * sizeof(struct focus_row));
+	offs = (uint64_t *)(void *)(buf + h.offs_off);
+	for (i = 0, off = 0; i < s->nstrs; i++) {
+		offs[i] = off;
+		memcpy(buf + h.blob_off + off, s->strs[i], strlen(s->strs[i]) + 1);
+		off += strlen(s->strs[i]) + 1;
+	}
+	memcpy(buf + h.bad_off, bad, h.bad_len);
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+struct focus_store *
+focus_store_view(const void *image, size_t len, char *err, size_t errlen)
+{
+	const char *b = image;
+	struct focus_store *s;
+	struct image_hdr h;
+	size_t i;
+
+	if (len < sizeof(h)) {
+		errorf(err, errlen, "billing image: too short");
+		return NULL;
+	}
+	memcpy(&h, b, sizeof(h));
+	if (h.magic != IMAGE_MAGIC || h.version != IMAGE_VERSION ||
+	    h.row_size != sizeof(struct focus_row)) {
+		errorf(err, errlen, "billing image: not this version's");
+		return NULL;
+	}
+	if (h.rows_off + h.nrows * sizeof(struct focus_row) > len ||
+	    h.offs_off + h.nstrs * sizeof(uint64_t) > len ||
+	    h.blob_off + h.blob_len > len || h.bad_off + h.bad_len > len ||
+	    h.bad_len == 0 || b[h.bad_off + h.bad_len - 1] != '\0' ||
+	    (h.blob_len > 0 && b[h.blob_off + h.blob_len - 1] != '\0')) {
+		errorf(err, errlen, "billing image: out of bounds");
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		errorf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->image = b;
+	s->irows = (const struct focus_row *)(const void *)(b + h.rows_off);
+	s->ioffs = (const uint64_t *)(const void *)(b + h.offs_off);
+	s->iblob = b + h.blob_off;
+	s->n = h.nrows;
+	s->nstrs = h.nstrs;
+	s->ibad_count = h.bad_count;
+	s->ibad = json_tokener_parse(b + h.bad_off);
+	for (i = 0; i < s->nstrs; i++)
+		if (s->ioffs[i] >= h.blob_len) {
+			focus_store_free(s);
+			errorf(err, errlen, "billing image: a string out of bounds");
+			return NULL;
+		}
+	for (i = 0; i < s->n; i++) {
+		const struct focus_row *r = &s->irows[i];
+
+		if (r->resource >= s->nstrs || r->resource_name >= s->nstrs ||
+		    r->resource_type >= s->nstrs || r->service >= s->nstrs ||
+		    r->region >= s->nstrs || r->account >= s->nstrs ||
+		    r->currency >= s->nstrs || r->tags >= s->nstrs ||
+		    r->unit >= s->nstrs || r->provider >= s->nstrs ||
+		    r->file >= s->nstrs) {
+			focus_store_free(s);
+			errorf(err, errlen, "billing image: row %zu names a string"
+			    " out of bounds", i);
+			return NULL;
+		}
+	}
+	return s;
 }
