@@ -8,6 +8,7 @@
 
 #include "../core/util.h"
 #include "actual.h"
+#include "money.h"
 
 static const char *const gran_names[] = { "hourly", "daily", "weekly", "monthly" };
 static const char *const basis_names[] = { "effective", "billed", "list" };
@@ -108,20 +109,6 @@ stamp(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void
-add(struct json_object *obj, const char *key, const char *cur, double v)
-{
-	struct json_object *by, *old;
-
-	if (!json_object_object_get_ex(obj, key, &by)) {
-		by = json_object_new_object();
-		json_object_object_add(obj, key, by);
-	}
-	if (json_object_object_get_ex(by, cur, &old))
-		v += json_object_get_double(old);
-	json_object_object_add(by, cur, json_object_new_double(v));
-}
-
 static double
 amount(const struct focus_row *r, enum basis b)
 {
@@ -160,26 +147,6 @@ group_of(const struct focus_store *s, const struct focus_row *r, const char *g,
 	return v && v[0] ? v : "(none)";
 }
 
-/* Round reported money to a millionth. */
-static struct json_object *
-rounded(struct json_object *by)
-{
-	struct json_object *o = json_object_new_object(), *per;
-
-	json_object_object_foreach(by, k, v) {
-		if (json_object_is_type(v, json_type_object)) {
-			per = json_object_new_object();
-			json_object_object_foreach(v, c, a)
-				json_object_object_add(per, c, json_object_new_double(
-				    round(json_object_get_double(a) * 1e6) / 1e6));
-			json_object_object_add(o, k, per);
-		} else
-			json_object_object_add(o, k, json_object_new_double(
-			    round(json_object_get_double(v) * 1e6) / 1e6));
-	}
-	return o;
-}
-
 struct json_object *
 actual_costs(const struct focus_store *s, const struct actual_query *q)
 {
@@ -215,8 +182,8 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 		used++;
 		gbuf[0] = '\0';
 		g = q->group_by ? group_of(s, r, q->group_by, gbuf, sizeof(gbuf)) : NULL;
-		add(totals, "total", cur, 0);
-		add(by_cat, focus_category_name(r->category), cur, 0);
+		money_add(totals, "total", cur, 0);
+		money_add(by_cat, focus_category_name(r->category), cur, 0);
 		/* Split over the buckets it overlaps, by time. */
 		span = r->end > r->start ? (double)(r->end - r->start) : 1;
 		if (r->start == r->end)
@@ -230,11 +197,11 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 				be = hi;
 			part = v * (r->start == r->end ? 1 : (double)(be - t) / span);
 			snprintf(key, sizeof(key), "%lld", (long long)bs);
-			add(buckets, key, cur, part);
-			add(totals, "total", cur, part);
-			add(by_cat, focus_category_name(r->category), cur, part);
+			money_add(buckets, key, cur, part);
+			money_add(totals, "total", cur, part);
+			money_add(by_cat, focus_category_name(r->category), cur, part);
 			if (g != NULL)
-				add(groups, g, cur, part);
+				money_add(groups, g, cur, part);
 		}
 	}
 	/* The series, in time order, every bucket of the range present. */
@@ -246,7 +213,7 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 		snprintf(key, sizeof(key), "%lld", (long long)bs);
 		json_object_object_add(p, "period_start", json_object_new_string(a));
 		json_object_object_add(p, "cost", json_object_object_get_ex(buckets, key, &v) ?
-		    rounded(v) : json_object_new_object());
+		    money_rounded(v) : json_object_new_object());
 		json_object_array_add(series, p);
 		if (json_object_array_length(series) > 100000)
 			break;
@@ -263,15 +230,15 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 		struct json_object *t0;
 
 		json_object_object_add(ans, "totals", json_object_object_get_ex(totals,
-		    "total", &t0) ? rounded(t0) : json_object_new_object());
+		    "total", &t0) ? money_rounded(t0) : json_object_new_object());
 	}
 	json_object_object_add(ans, "series", series);
-	json_object_object_add(ans, "by_charge_category", rounded(by_cat));
+	json_object_object_add(ans, "by_charge_category", money_rounded(by_cat));
 	if (q->group_by != NULL) {
 		struct json_object *g = json_object_new_object();
 
 		json_object_object_add(g, "dimension", json_object_new_string(q->group_by));
-		json_object_object_add(g, "totals", rounded(groups));
+		json_object_object_add(g, "totals", money_rounded(groups));
 		json_object_object_add(ans, "groups", g);
 	}
 	meta = json_object_new_object();

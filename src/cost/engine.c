@@ -12,15 +12,9 @@
 
 #include "../core/util.h"
 #include "catalog.h"
+#include "money.h"
 #include "spec.h"
 #include "engine.h"
-
-/* Money is reported to a millionth: no binary-fraction noise in answers. */
-static double
-round6(double v)
-{
-	return round(v * 1e6) / 1e6;
-}
 
 /* --- usage assumptions ---------------------------------------------------- */
 
@@ -182,10 +176,10 @@ component_at(struct rctx *x, const char *name, const char *sku, double quantity,
 	c = json_object_new_object();
 	json_object_object_add(c, "name", json_object_new_string(name));
 	json_object_object_add(c, "sku", json_object_new_string(sku ? sku : ""));
-	json_object_object_add(c, "quantity", json_object_new_double(round6(quantity)));
+	json_object_object_add(c, "quantity", json_object_new_double(money_round(quantity)));
 	json_object_object_add(c, "unit", json_object_new_string(unit));
 	json_object_object_add(c, "unit_price", json_object_new_double(amount));
-	json_object_object_add(c, "monthly_cost", json_object_new_double(round6(m)));
+	json_object_object_add(c, "monthly_cost", json_object_new_double(money_round(m)));
 	json_object_object_add(c, "currency", json_object_new_string(currency));
 	json_object_object_add(c, "source", json_object_new_string(source));
 	json_object_object_add(c, "effective_date", json_object_new_string(effective));
@@ -1320,9 +1314,9 @@ resource_record(const struct pstack *s, const struct presource *r,
 	    json_object_new_string(status_names[x->status]));
 	if (x->status == R_PRICED) {
 		json_object_object_add(rec, "monthly_cost",
-		    json_object_new_double(round6(x->monthly)));
+		    json_object_new_double(money_round(x->monthly)));
 		json_object_object_add(rec, "hourly_cost",
-		    json_object_new_double(round6(x->monthly / HOURS_PER_MONTH)));
+		    json_object_new_double(money_round(x->monthly / HOURS_PER_MONTH)));
 		json_object_object_add(rec, "currency", json_object_new_string(x->currency));
 	} else if (x->status == R_FREE) {
 		json_object_object_add(rec, "monthly_cost", json_object_new_double(0));
@@ -1346,7 +1340,7 @@ resource_record(const struct pstack *s, const struct presource *r,
 			before = NAN;
 		if (!isnan(before))
 			json_object_object_add(rec, "monthly_cost_before",
-			    json_object_new_double(round6(before)));
+			    json_object_new_double(money_round(before)));
 	}
 	return rec;
 }
@@ -1480,21 +1474,6 @@ group_key(struct json_object *rec, const char *dim, char *out, size_t len)
 	snprintf(out, len, "%s", v ? v : "(unknown)");
 }
 
-/* Sum into obj[key][currency]; totals per currency, never across. */
-static void
-add_amount(struct json_object *obj, const char *key, const char *cur, double v)
-{
-	struct json_object *by, *old;
-
-	if (!json_object_object_get_ex(obj, key, &by)) {
-		by = json_object_new_object();
-		json_object_object_add(obj, key, by);
-	}
-	if (json_object_object_get_ex(by, cur, &old))
-		v += json_object_get_double(old);
-	json_object_object_add(by, cur, json_object_new_double(v));
-}
-
 /*
  * {"aws": {"USD": 1.5}} becomes {"aws": 1.5} when there is one currency;
  * with several, the amounts stay apart by currency.
@@ -1508,7 +1487,7 @@ flatten(struct json_object *by, int single)
 		per = single ? NULL : json_object_new_object();
 		json_object_object_foreach(v, c, amount) {
 			struct json_object *m = json_object_new_double(
-			    round6(json_object_get_double(amount)));
+			    money_round(json_object_get_double(amount)));
 
 			if (single)
 				json_object_object_add(o, k, m);
@@ -1560,7 +1539,7 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 
 				if (price_with(s, r, o, pulumi_old_inputs(r), &m, c,
 				    sizeof(c)) == 0 && c[0])
-					add_amount(before, "total", c, m);
+					money_add(before, "total", c, m);
 			}
 			continue;
 		}
@@ -1576,10 +1555,10 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 		if (x.status == R_PRICED) {
 			npriced++;
 			cur = x.currency;
-			add_amount(totals, "total", cur, x.monthly);
+			money_add(totals, "total", cur, x.monthly);
 			for (d = 0; d < nitems(dims); d++) {
 				group_key(rec, dims[d], key, sizeof(key));
-				add_amount(by[d], key, cur, x.monthly);
+				money_add(by[d], key, cur, x.monthly);
 			}
 			if (o->group_by != NULL) {
 				size_t g, ng = json_object_array_length(o->group_by);
@@ -1595,7 +1574,7 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 					off += (size_t)snprintf(key + off, sizeof(key) - off,
 					    "%s%s", g ? " / " : "", part);
 				}
-				add_amount(groups, key, cur, x.monthly);
+				money_add(groups, key, cur, x.monthly);
 			}
 		} else if (x.status == R_FREE)
 			nfree++;
@@ -1609,7 +1588,7 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 		}
 		if (json_object_object_get_ex(rec, "monthly_cost_before", &v) &&
 		    x.status == R_PRICED)
-			add_amount(before, "total", x.currency,
+			money_add(before, "total", x.currency,
 			    json_object_get_double(v));
 		if (s->kind != PULUMI_PREVIEW || o->include_unchanged ||
 		    strcmp(r->op, "same") != 0 || x.status == R_UNPRICED)
@@ -1635,11 +1614,11 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 			json_object_object_add(ans, "currency", json_object_new_string("USD"));
 		} else if (single) {
 			json_object_object_foreach(t, c, amount) {
-				double m = round6(json_object_get_double(amount));
+				double m = money_round(json_object_get_double(amount));
 
 				json_object_object_add(ans, "total_monthly", json_object_new_double(m));
 				json_object_object_add(ans, "total_hourly",
-				    json_object_new_double(round6(m / HOURS_PER_MONTH)));
+				    json_object_new_double(money_round(m / HOURS_PER_MONTH)));
 				json_object_object_add(ans, "currency", json_object_new_string(c));
 			}
 		} else {
@@ -1677,9 +1656,9 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 			json_object_object_get_ex(ans, "total_monthly", &v);
 			a = json_object_get_double(v);
 			json_object_object_add(ans, "monthly_cost_before",
-			    json_object_new_double(round6(b)));
+			    json_object_new_double(money_round(b)));
 			json_object_object_add(ans, "monthly_change",
-			    json_object_new_double(round6(a - b)));
+			    json_object_new_double(money_round(a - b)));
 		}
 	}
 	json_object_object_add(ans, "resources", list);
