@@ -170,7 +170,8 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 		if (r->start == r->end ? (r->start < q->from || r->start >= q->to) :
 		    hi <= lo)
 			continue;
-		if ((q->service && strcmp(q->service, focus_str(s, r->service)) != 0) ||
+		if ((q->keep != NULL && !q->keep(s, r, q->arg)) ||
+		    (q->service && strcmp(q->service, focus_str(s, r->service)) != 0) ||
 		    (q->region && strcmp(q->region, focus_str(s, r->region)) != 0) ||
 		    (q->account && strcmp(q->account, focus_str(s, r->account)) != 0) ||
 		    (q->resource && strstr(focus_str(s, r->resource), q->resource) == NULL))
@@ -181,7 +182,8 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 		}
 		used++;
 		gbuf[0] = '\0';
-		g = q->group_by ? group_of(s, r, q->group_by, gbuf, sizeof(gbuf)) : NULL;
+		g = q->group != NULL ? q->group(s, r, q->arg) : q->group_by ?
+		    group_of(s, r, q->group_by, gbuf, sizeof(gbuf)) : NULL;
 		money_add(totals, "total", cur, 0);
 		money_add(by_cat, focus_category_name(r->category), cur, 0);
 		/* Split over the buckets it overlaps, by time. */
@@ -234,10 +236,11 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 	}
 	json_object_object_add(ans, "series", series);
 	json_object_object_add(ans, "by_charge_category", money_rounded(by_cat));
-	if (q->group_by != NULL) {
+	if (q->group_by != NULL || q->group != NULL) {
 		struct json_object *g = json_object_new_object();
 
-		json_object_object_add(g, "dimension", json_object_new_string(q->group_by));
+		json_object_object_add(g, "dimension", json_object_new_string(
+		    q->group_by ? q->group_by : "custom"));
 		json_object_object_add(g, "totals", money_rounded(groups));
 		json_object_object_add(ans, "groups", g);
 	}

@@ -24,6 +24,13 @@ struct actual_query {
 	const char		*group_by;	/* service, resource, region,
 						 * account, category, tag:KEY; NULL */
 	const char		*service, *region, *account, *resource;	/* filters */
+	/* Optional: which rows count, and a group of the caller's own
+	 * (group_by "custom"), e.g. the Pulumi resource a charge joins to. */
+	int			(*keep)(const struct focus_store *,
+				    const struct focus_row *, void *);
+	const char		*(*group)(const struct focus_store *,
+				    const struct focus_row *, void *);
+	void			*arg;
 };
 
 /* Parse "hourly".. and "effective".., -1 when unknown. */

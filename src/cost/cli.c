@@ -461,7 +461,7 @@ actual(int argc, char *argv[])
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct actual_query q = { 0, 0, G_DAILY, B_EFFECTIVE, NULL, NULL, NULL, NULL, NULL };
+	struct actual_query q;
 	const char *files[16], *from = NULL, *to = NULL, *output = "table";
 	struct focus_store *st;
 	struct json_object *ans;
@@ -469,6 +469,9 @@ actual(int argc, char *argv[])
 	char err[1024];
 	int ch, rc = 2;
 
+	memset(&q, 0, sizeof(q));
+	q.gran = G_DAILY;
+	q.basis = B_EFFECTIVE;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {

@@ -7,15 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include "../core/conf.h"
 #include "../core/util.h"
 #include "../mcp/mcp.h"
 #include "../mcp/tools.h"
 #include "../plugin/broker.h"
+#include "actual.h"
 #include "advice.h"
 #include "catalog.h"
 #include "cost_tools.h"
 #include "engine.h"
+#include "focus.h"
 #include "pulumi.h"
 #include "spec.h"
 
@@ -1355,6 +1360,252 @@ t_stack(struct tool_call *c, struct json_object *args)
 	load_stack_or(c, args, "", stack_report, p, one_free);
 }
 
+/* --- get_actual_costs ------------------------------------------------------ */
+
+struct actual_call {
+	struct tool_call	*call;
+	struct one		*p;
+	struct pstack		*s;
+	struct json_object	*ids;	/* cloud id or ARN -> URN */
+	struct actual_query	 q;
+};
+
+/* A stack's resources by every id a bill may carry: id, arn, selfLink. */
+static struct json_object *
+stack_ids(const struct pstack *s)
+{
+	static const char *const keys[] = { "arn", "id", "selfLink" };
+	struct json_object *ids = json_object_new_object(), *out, *v;
+	size_t i, k;
+
+	for (i = 0; i < s->n; i++) {
+		const struct presource *r = &s->r[i];
+
+		if (!r->custom || strncmp(r->type, "pulumi:", 7) == 0)
+			continue;
+		if (r->id != NULL && r->id[0])
+			json_object_object_add(ids, r->id, json_object_new_string(r->urn));
+		out = pulumi_outputs(r);
+		for (k = 0; k < nitems(keys); k++)
+			if (json_object_object_get_ex(out, keys[k], &v) &&
+			    json_object_is_type(v, json_type_string) &&
+			    json_object_get_string_len(v) > 0)
+				json_object_object_add(ids, json_object_get_string(v),
+				    json_object_new_string(r->urn));
+		pulumi_release(r);
+	}
+	return ids;
+}
+
+static int
+joined(const struct focus_store *st, const struct focus_row *r, void *arg)
+{
+	struct actual_call *a = arg;
+
+	return r->resource != 0 && json_object_object_get_ex(a->ids,
+	    focus_str(st, r->resource), NULL);
+}
+
+static int
+not_joined(const struct focus_store *st, const struct focus_row *r, void *arg)
+{
+	return !joined(st, r, arg);
+}
+
+static const char *
+urn_of(const struct focus_store *st, const struct focus_row *r, void *arg)
+{
+	struct actual_call *a = arg;
+	struct json_object *u;
+
+	return json_object_object_get_ex(a->ids, focus_str(st, r->resource), &u) ?
+	    json_object_get_string(u) : "(unattributed)";
+}
+
+static void
+actual_free(void *arg)
+{
+	struct actual_call *a = arg;
+
+	one_free(a->p);
+	pulumi_free(a->s);
+	json_object_put(a->ids);
+	free(a);
+}
+
+static void
+on_billing(struct json_object *res, struct json_object *err, int fd, void *arg)
+{
+	struct actual_call *a = arg;
+	struct tool_call *c = a->call;
+	struct json_object *ans, *un, *by_svc, *m, *t;
+	struct focus_store *st;
+	struct stat sb;
+	char why[256], *text = NULL;
+	size_t tlen = 0;
+	void *map;
+	FILE *f;
+
+	(void)res;
+	if (err != NULL || fd < 0) {
+		json_object_object_get_ex(err, "message", &m);
+		tool_call_fail(c, "%s", m ? json_object_get_string(m) :
+		    "the broker sent no billing data");
+		actual_free(a);
+		return;
+	}
+	if (fstat(fd, &sb) == -1 || sb.st_size <= 0 ||
+	    (map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0)) ==
+	    MAP_FAILED) {
+		close(fd);
+		tool_call_fail(c, "cannot map the billing data");
+		actual_free(a);
+		return;
+	}
+	close(fd);
+	if ((st = focus_store_view(map, (size_t)sb.st_size, why, sizeof(why))) == NULL) {
+		munmap(map, (size_t)sb.st_size);
+		tool_call_fail(c, "%s", why);
+		actual_free(a);
+		return;
+	}
+	/* What joins to the stack's resources, by resource and by service... */
+	a->q.keep = joined;
+	a->q.group = urn_of;
+	a->q.arg = a;
+	ans = actual_costs(st, &a->q);
+	a->q.group = NULL;
+	a->q.group_by = "service";
+	t = actual_costs(st, &a->q);
+	json_object_object_get_ex(json_object_object_get(t, "groups"), "totals", &by_svc);
+	json_object_object_add(ans, "by_service", json_object_get(by_svc));
+	json_object_put(t);
+	/* ...and what the stack's resources do not account for. */
+	a->q.keep = not_joined;
+	a->q.group_by = NULL;
+	un = actual_costs(st, &a->q);
+	json_object_object_add(ans, "unattributed", json_object_get(
+	    json_object_object_get(un, "totals")));
+	json_object_put(un);
+	if (json_object_object_get_ex(ans, "groups", &t)) {
+		json_object_object_add(ans, "by_resource", json_object_get(
+		    json_object_object_get(t, "totals")));
+		json_object_object_del(ans, "groups");
+	}
+	json_object_object_add(ans, "stack_name", json_object_new_string(
+	    str(a->p->args, "stack_name")));
+	m = json_object_object_get(ans, "metadata");
+	json_object_object_add(m, "join", json_object_new_string("billing ResourceId"
+	    " equal to a stack resource's id, arn or selfLink"));
+	json_object_object_add(m, "stack_resources_with_ids", json_object_new_int64(
+	    (int64_t)json_object_object_length(a->ids)));
+	if ((f = open_memstream(&text, &tlen)) != NULL) {
+		fprintf(f, "Actual spend of stack %s, %s to %s (%s basis):",
+		    str(a->p->args, "stack_name"), str(json_object_object_get(ans,
+		    "time_range"), "start"), str(json_object_object_get(ans,
+		    "time_range"), "end"), str(ans, "cost_basis"));
+		json_object_object_foreach(json_object_object_get(ans, "totals"), cur, v)
+			fprintf(f, " %.2f %s", json_object_get_double(v), cur);
+		fprintf(f, "\nNot attributed to the stack's resources:");
+		json_object_object_foreach(json_object_object_get(ans, "unattributed"), uc, uv)
+			fprintf(f, " %.2f %s", json_object_get_double(uv), uc);
+		fprintf(f, "\n");
+		fclose(f);
+	}
+	focus_store_free(st);
+	munmap(map, (size_t)sb.st_size);
+	actual_free(a);
+	tool_call_done(c, ans, text);
+	free(text);
+}
+
+static void
+actual_stack(struct tool_call *c, struct pstack *s, void *arg)
+{
+	struct actual_call *a = arg;
+
+	(void)c;
+	a->s = s;
+	a->ids = stack_ids(s);
+	if (broker_call(broker, "billing_image", NULL, READ_TIMEOUT_MS, on_billing, a) == -1) {
+		tool_call_fail(a->call, "cannot reach the broker for billing data");
+		actual_free(a);
+	}
+}
+
+static void
+actual_drop(void *arg)
+{
+	actual_free(arg);
+}
+
+static void
+t_actual(struct tool_call *c, struct json_object *args)
+{
+	struct json_object *tr = NULL, *v;
+	struct actual_call *a;
+	const char *s1, *s2;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		tool_call_fail(c, "out of memory");
+		return;
+	}
+	if ((a->p = one_new(c, args)) == NULL) {
+		free(a);
+		return;
+	}
+	a->call = c;
+	json_object_object_get_ex(args, "time_range", &tr);
+	s1 = str(tr, "start");
+	s2 = str(tr, "end");
+	if (focus_parse_time(s1, strlen(s1), &a->q.from) == -1 ||
+	    focus_parse_time(s2, strlen(s2), &a->q.to) == -1 || a->q.to <= a->q.from) {
+		actual_free(a);
+		tool_call_fail(c, "invalid arguments: time_range needs start and end"
+		    " (RFC 3339 or YYYY-MM-DD), start before end");
+		return;
+	}
+	a->q.gran = json_object_object_get_ex(args, "granularity", &v) ?
+	    (enum granularity)actual_granularity(json_object_get_string(v)) : G_DAILY;
+	a->q.basis = json_object_object_get_ex(args, "cost_basis", &v) ?
+	    (enum basis)actual_basis(json_object_get_string(v)) : B_EFFECTIVE;
+	if (json_object_object_get_ex(args, "filters", &v)) {
+		a->q.service = str(v, "service")[0] ? str(v, "service") : NULL;
+		a->q.region = str(v, "region")[0] ? str(v, "region") : NULL;
+	}
+	load_stack_or(c, args, "", actual_stack, a, actual_drop);
+}
+
+static const char *const actual_aliases[] = { "get_actual_cost", NULL };
+
+static const struct tool t_get_actual = {
+	.name = "get_actual_costs",
+	.title = "Actual spend of a stack from billing data",
+	.description = "What a stack's resources cost in a time range, from the"
+	    " FOCUS billing exports the server is configured with (billing.focus):"
+	    " totals and a series by hour, day, week or month, by resource and by"
+	    " service, on the effective (default), billed or list cost basis,"
+	    " currencies apart, and the spend that joins to none of the stack's"
+	    " resources. Rows the exports could not give are counted with file and"
+	    " line.",
+	.input_schema = "{\"type\":\"object\",\"required\":[\"stack_name\",\"time_range\"],"
+	    "\"properties\":{\"stack_name\":{\"type\":\"string\",\"minLength\":1},"
+	    "\"source\":{\"enum\":[\"state\",\"preview\"]},"
+	    "\"time_range\":{\"type\":\"object\",\"required\":[\"start\",\"end\"],"
+	    "\"properties\":{\"start\":{\"type\":\"string\"},\"end\":{\"type\":\"string\"}}},"
+	    "\"granularity\":{\"enum\":[\"hourly\",\"daily\",\"weekly\",\"monthly\"]},"
+	    "\"cost_basis\":{\"enum\":[\"effective\",\"billed\",\"list\"]},"
+	    "\"filters\":{\"type\":\"object\",\"properties\":{\"service\":{\"type\":\"string\"},"
+	    "\"region\":{\"type\":\"string\"}}}},\"additionalProperties\":false}",
+	.output_schema = "{\"type\":\"object\",\"required\":[\"totals\",\"series\","
+	    "\"by_resource\",\"unattributed\",\"metadata\"],\"properties\":{"
+	    "\"totals\":{\"type\":\"object\"},\"series\":{\"type\":\"array\"},"
+	    "\"by_resource\":{\"type\":\"object\"},\"by_service\":{\"type\":\"object\"},"
+	    "\"unattributed\":{\"type\":\"object\"},\"metadata\":{\"type\":\"object\"}}}",
+	.read_only = 1, .idempotent = 1, .cacheable = 1, .aliases = actual_aliases,
+	.handler = t_actual,
+};
+
 #define SIDE_SCHEMA \
 	"{\"type\":\"object\",\"properties\":{" \
 	"\"stack_name\":{\"type\":\"string\",\"minLength\":1}," \
@@ -1510,5 +1761,6 @@ cost_tools_init(const struct conf *c, struct broker_client *b, struct shm *cache
 	tools_register(&t_analyze_resource);
 	tools_register(&t_query_by_tags);
 	tools_register(&t_analyze_stack);
+	tools_register(&t_get_actual);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include "../core/proc.h"
 #include "../core/sandbox.h"
 #include "../core/util.h"
+#include "../cost/billing.h"
 #include "broker.h"
 
 /* --- file policy ---------------------------------------------------------- */
@@ -250,6 +251,21 @@ handle_request(struct link *l, const char *buf, size_t len)
 			res = json_object_new_object();
 			json_object_object_add(res, "path", json_object_new_string(path));
 			json_object_object_add(res, "size", json_object_new_int64(size));
+			reply(l, id, res, NULL, NULL, fd);
+			close(fd);
+		}
+	} else if (strcmp(method, "billing_image") == 0) {
+		int64_t rows, bad;
+
+		/* The FOCUS store, built here once, mapped by every worker. */
+		fd = billing_image_fd(B.cx.conf, &rows, &bad, why, sizeof(why));
+		if (fd == -1) {
+			logmsg(LOG_WARN, "billing data: %s", why);
+			reply(l, id, NULL, "billing", why, -1);
+		} else {
+			res = json_object_new_object();
+			json_object_object_add(res, "rows", json_object_new_int64(rows));
+			json_object_object_add(res, "bad_rows", json_object_new_int64(bad));
 			reply(l, id, res, NULL, NULL, fd);
 			close(fd);
 		}

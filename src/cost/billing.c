@@ -1,0 +1,186 @@
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "../core/conf.h"
+#include "../core/util.h"
+#include "billing.h"
+#include "focus.h"
+
+static struct {
+	int		 fd;		/* the sealed image, or -1 */
+	char		*signature;	/* the files it was built from */
+	int64_t		 rows, bad;
+} img = { -1, NULL, 0, 0 };
+
+static int
+focus_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	return n[0] != '.' && ((l > 4 && strcmp(n + l - 4, ".csv") == 0) ||
+	    (l > 7 && strcmp(n + l - 7, ".csv.gz") == 0));
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every file, in a stable order, and a signature of their sizes and times. */
+static int
+list_files(const struct conf *c, struct json_object *files, FILE *sig,
+    char *why, size_t whylen)
+{
+	struct stat st;
+	char path[4096];
+	size_t i;
+
+	for (i = 0; i < c->billing_focus.n; i++) {
+		const char *p = c->billing_focus.v[i];
+
+		if (stat(p, &st) == -1)
+			return errorf(why, whylen, "%s: %s", p, strerror(errno));
+		if (S_ISDIR(st.st_mode)) {
+			struct dirent *e;
+			char **names = NULL;
+			size_t n = 0, k;
+			DIR *d = opendir(p);
+
+			if (d == NULL)
+				return errorf(why, whylen, "%s: %s", p, strerror(errno));
+			while ((e = readdir(d)) != NULL)
+				if (focus_name(e->d_name)) {
+					char **nv = realloc(names, (n + 1) * sizeof(*nv));
+
+					if (nv == NULL)
+						break;
+					names = nv;
+					names[n++] = strdup(e->d_name);
+				}
+			closedir(d);
+			qsort(names, n, sizeof(*names), cmp_str);
+			for (k = 0; k < n; k++) {
+				snprintf(path, sizeof(path), "%s/%s", p, names[k]);
+				if (stat(path, &st) == 0) {
+					json_object_array_add(files, json_object_new_string(path));
+					fprintf(sig, "%s:%lld:%lld\n", path, (long long)st.st_size,
+					    (long long)st.st_mtime);
+				}
+				free(names[k]);
+			}
+			free(names);
+		} else {
+			json_object_array_add(files, json_object_new_string(p));
+			fprintf(sig, "%s:%lld:%lld\n", p, (long long)st.st_size,
+			    (long long)st.st_mtime);
+		}
+	}
+	return 0;
+}
+
+static int
+build(const struct conf *c, struct json_object *files, char *why, size_t whylen)
+{
+	struct focus_store *s = focus_store_new();
+	char *buf = NULL;
+	size_t len = 0, i, off;
+	int fd;
+
+	if (s == NULL)
+		return errorf(why, whylen, "out of memory");
+	for (i = 0; i < json_object_array_length(files); i++)
+		if (focus_load_file(s, json_object_get_string(json_object_array_get_idx(
+		    files, i)), why, whylen) == -1) {
+			focus_store_free(s);
+			return -1;
+		}
+	(void)c;
+	if (focus_store_image(s, &buf, &len) == -1) {
+		focus_store_free(s);
+		return errorf(why, whylen, "out of memory");
+	}
+	img.rows = (int64_t)focus_count(s);
+	{
+		struct json_object *b = focus_bad_rows(s), *n;
+
+		json_object_object_get_ex(b, "count", &n);
+		img.bad = json_object_get_int64(n);
+		json_object_put(b);
+	}
+	focus_store_free(s);
+	if ((fd = memfd_create("pcm-billing", MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1) {
+		free(buf);
+		return errorf(why, whylen, "memfd_create: %s", strerror(errno));
+	}
+	for (off = 0; off < len; ) {
+		ssize_t w = write(fd, buf + off, len - off);
+
+		if (w <= 0) {
+			free(buf);
+			close(fd);
+			return errorf(why, whylen, "writing the billing image: %s",
+			    strerror(errno));
+		}
+		off += (size_t)w;
+	}
+	free(buf);
+	/* Workers map it; nobody may change it under them. */
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+	    F_SEAL_SEAL);
+	if (img.fd != -1)
+		close(img.fd);
+	img.fd = fd;
+	return 0;
+}
+
+int
+billing_image_fd(const struct conf *c, int64_t *rows, int64_t *bad, char *why,
+    size_t whylen)
+{
+	struct json_object *files;
+	char *sig = NULL;
+	size_t siglen = 0;
+	FILE *f;
+	int rc = 0;
+
+	if (c->billing_focus.n == 0)
+		return errorf(why, whylen, "no billing data: billing.focus names no"
+		    " FOCUS export");
+	if ((f = open_memstream(&sig, &siglen)) == NULL)
+		return errorf(why, whylen, "out of memory");
+	files = json_object_new_array();
+	rc = list_files(c, files, f, why, whylen);
+	fclose(f);
+	if (rc == 0 && json_object_array_length(files) == 0)
+		rc = errorf(why, whylen, "no billing data: billing.focus has no .csv"
+		    " or .csv.gz files");
+	if (rc == 0 && (img.fd == -1 || img.signature == NULL ||
+	    strcmp(img.signature, sig) != 0)) {
+		rc = build(c, files, why, whylen);
+		if (rc == 0) {
+			free(img.signature);
+			img.signature = sig;
+			sig = NULL;
+		}
+	}
+	free(sig);
+	json_object_put(files);
+	if (rc == -1)
+		return -1;
+	*rows = img.rows;
+	*bad = img.bad;
+	return dup(img.fd);
+}
