@@ -22,15 +22,7 @@ $t->run;
 sub near { my ($got, $want, $name) = @_; ok(defined $got && abs($got - $want) < 1e-6, $name)
     or diag sprintf('got %s, want %.6f', $got // 'undef', $want); }
 
-sub call {
-	my (%args) = @_;
-	my $body = encode_json({ jsonrpc => '2.0', id => 1, method => 'tools/call',
-	    params => { name => 'analyze_projected_costs', arguments => \%args } });
-	my ($s, $rh, $b) = $t->http("POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-	    . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body");
-	my $j = decode_json($b);
-	return ($j->{result}, $b);
-}
+sub call { my (%args) = @_; return $t->tool(analyze_projected_costs => \%args); }
 sub doc { Test::PCM::slurp("$fx/$_[0]") }
 sub by_name { my ($res, $n) = @_; (grep { $_->{name} eq $n } @{$res->{structuredContent}{resources}})[0] }
 

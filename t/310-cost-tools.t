@@ -38,14 +38,7 @@ $t->run;
 
 sub near { my ($got, $want, $name) = @_; ok(defined $got && abs($got - $want) < 1e-4, $name)
     or diag sprintf('got %s, want %.6f', $got // 'undef', $want); }
-sub call {
-	my ($tool, %args) = @_;
-	my $body = encode_json({ jsonrpc => '2.0', id => 1, method => 'tools/call',
-	    params => { name => $tool, arguments => \%args } });
-	my ($s, $rh, $b) = $t->http("POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-	    . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body");
-	return decode_json($b)->{result};
-}
+sub call { my ($tool, %args) = @_; return scalar $t->tool($tool, \%args); }
 
 # --- named stacks ------------------------------------------------------------
 {

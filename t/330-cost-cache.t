@@ -22,14 +22,7 @@ cache:
 Y
 $t->run;
 
-sub call {
-	my ($args, $tool) = @_;
-	my $body = JSON::PP->new->canonical(0)->encode({ jsonrpc => '2.0', id => 1, method => 'tools/call',
-	    params => { name => $tool // 'analyze_projected_costs', arguments => $args } });
-	my ($s, $rh, $b) = $t->http("POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-	    . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body");
-	return decode_json($b)->{result}{structuredContent};
-}
+sub call { my ($args, $tool) = @_; return $t->tool($tool // 'analyze_projected_costs', $args)->{structuredContent}; }
 sub hits { my (undef, $j) = $t->json_get('/debug/shm?key=none'); return $j->{hits}; }
 
 my $doc = Test::PCM::slurp(($ENV{PCM_SRCDIR} // '.') . '/conf/example-stack.json');

@@ -34,14 +34,7 @@ cache:
 Y
 $t->run;
 
-sub call {
-	my (%args) = @_;
-	my $body = encode_json({ jsonrpc => '2.0', id => 1, method => 'tools/call',
-	    params => { name => 'get_actual_costs', arguments => \%args } });
-	my (undef, undef, $b) = $t->http("POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-	    . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body");
-	return decode_json($b)->{result};
-}
+sub call { my (%args) = @_; return scalar $t->tool(get_actual_costs => \%args); }
 my $urn = sub { "urn:pulumi:prod::shop::$_[0]" };
 my %tr = (time_range => { start => '2024-09-01T00:00:00Z', end => '2024-09-03T00:00:00Z' });
 

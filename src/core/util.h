@@ -36,6 +36,14 @@ ssize_t	 read_all_at(int fd, off_t off, char **buf, size_t limit, size_t *len);
 int	 write_all(int fd, const void *buf, size_t len);
 int	 ensure_parent_dir(const char *path, mode_t mode);
 int	 unix_connect(const char *path);
+/*
+ * The names in dir that want() accepts, sorted (the same order every time):
+ * 0 with a malloc'd array the caller frees with dir_names_free, or -1 with
+ * errno set.
+ */
+int	 dir_names(const char *dir, int (*want)(const char *), char ***names,
+	    size_t *n);
+void	 dir_names_free(char **names, size_t n);
 /* Format a message into err and return -1: the error idiom of parsers. */
 int	 errorf(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

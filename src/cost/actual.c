@@ -13,26 +13,27 @@
 static const char *const gran_names[] = { "hourly", "daily", "weekly", "monthly" };
 static const char *const basis_names[] = { "effective", "billed", "list" };
 
-int
-actual_granularity(const char *s)
+static int
+index_of(const char *const *names, size_t n, const char *s)
 {
 	size_t i;
 
-	for (i = 0; i < nitems(gran_names); i++)
-		if (strcmp(gran_names[i], s) == 0)
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
 			return (int)i;
 	return -1;
 }
 
 int
+actual_granularity(const char *s)
+{
+	return index_of(gran_names, nitems(gran_names), s);
+}
+
+int
 actual_basis(const char *s)
 {
-	size_t i;
-
-	for (i = 0; i < nitems(basis_names); i++)
-		if (strcmp(basis_names[i], s) == 0)
-			return (int)i;
-	return -1;
+	return index_of(basis_names, nitems(basis_names), s);
 }
 
 int
@@ -151,7 +152,7 @@ struct json_object *
 actual_costs(const struct focus_store *s, const struct actual_query *q)
 {
 	struct json_object *ans = json_object_new_object(), *series, *totals, *groups;
-	struct json_object *by_cat, *meta, *tr, *buckets;
+	struct json_object *by_cat, *by_svc, *meta, *tr, *buckets;
 	size_t i, n = focus_count(s), used = 0, no_amount = 0;
 	char a[32], b[32], gbuf[256], key[32];
 	int64_t lo, hi, t, bs, be;
@@ -160,6 +161,7 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 	buckets = json_object_new_object();
 	groups = json_object_new_object();
 	by_cat = json_object_new_object();
+	by_svc = json_object_new_object();
 	for (i = 0; i < n; i++) {
 		const struct focus_row *r = focus_row(s, i);
 		double v = amount(r, q->basis), span;
@@ -202,6 +204,8 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 			money_add(buckets, key, cur, part);
 			money_add(totals, "total", cur, part);
 			money_add(by_cat, focus_category_name(r->category), cur, part);
+			money_add(by_svc, r->service ? focus_str(s, r->service) : "(none)",
+			    cur, part);
 			if (g != NULL)
 				money_add(groups, g, cur, part);
 		}
@@ -236,6 +240,7 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 	}
 	json_object_object_add(ans, "series", series);
 	json_object_object_add(ans, "by_charge_category", money_rounded(by_cat));
+	json_object_object_add(ans, "by_service", money_rounded(by_svc));
 	if (q->group_by != NULL || q->group != NULL) {
 		struct json_object *g = json_object_new_object();
 
@@ -259,5 +264,6 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 	json_object_put(buckets);
 	json_object_put(groups);
 	json_object_put(by_cat);
+	json_object_put(by_svc);
 	return ans;
 }

@@ -9,29 +9,7 @@
 #include "advice.h"
 #include "catalog.h"
 #include "engine.h"
-
-static const char *
-str(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static double
-num(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, k, &v) ||
-	    (!json_object_is_type(v, json_type_int) &&
-	    !json_object_is_type(v, json_type_double)))
-		return NAN;
-	return json_object_get_double(v);
-}
+#include "jget.h"
 
 static void
 hint(struct json_object *hints, const char *kind, const char *text,
@@ -62,7 +40,7 @@ advice_nonprod(struct json_object *rec)
 	if (!json_object_object_get_ex(rec, "tags", &tags))
 		return 0;
 	for (i = 0; keys[i] != NULL; i++)
-		if ((v = str(tags, keys[i])) != NULL)
+		if ((v = jstr(tags, keys[i])) != NULL)
 			for (j = 0; nonprod[j] != NULL; j++)
 				if (strcasecmp(v, nonprod[j]) == 0)
 					return 1;
@@ -156,43 +134,43 @@ void
 advice_for(const struct presource *r, struct json_object *rec,
     struct json_object *hints)
 {
-	const char *region = str(rec, "region"), *cat = str(rec, "category");
-	const char *cur = str(rec, "currency");
+	const char *region = jstr(rec, "region"), *cat = jstr(rec, "category");
+	const char *cur = jstr(rec, "currency");
 	struct json_object *in = pulumi_inputs(r), *root;
-	double monthly = num(rec, "monthly_cost");
+	double monthly = jnum(rec, "monthly_cost");
 	char text[400];
 
-	if (in == NULL || region == NULL || str(rec, "status") == NULL ||
-	    strcmp(str(rec, "status"), "priced") != 0 || cur == NULL)
+	if (in == NULL || region == NULL || jstr(rec, "status") == NULL ||
+	    strcmp(jstr(rec, "status"), "priced") != 0 || cur == NULL)
 		return;
-	if (strcmp(r->type, "aws:ec2/instance:Instance") == 0 && str(in, "instanceType")) {
-		cheaper_family(hints, "ec2", str(in, "instanceType"), region, 1,
+	if (strcmp(r->type, "aws:ec2/instance:Instance") == 0 && jstr(in, "instanceType")) {
+		cheaper_family(hints, "ec2", jstr(in, "instanceType"), region, 1,
 		    "instance type");
 		root = NULL;
 		json_object_object_get_ex(in, "rootBlockDevice", &root);
-		if (str(root, "volumeType") && strcmp(str(root, "volumeType"), "gp2") == 0)
-			gp2_to_gp3(hints, "ebs", region, num(root, "volumeSize"),
+		if (jstr(root, "volumeType") && strcmp(jstr(root, "volumeType"), "gp2") == 0)
+			gp2_to_gp3(hints, "ebs", region, jnum(root, "volumeSize"),
 			    "root volume");
 	}
 	if (strcmp(r->type, "aws:ebs/volume:Volume") == 0 &&
-	    (str(in, "type") == NULL || strcmp(str(in, "type"), "gp2") == 0))
-		gp2_to_gp3(hints, "ebs", region, num(in, "size"), "volume");
+	    (jstr(in, "type") == NULL || strcmp(jstr(in, "type"), "gp2") == 0))
+		gp2_to_gp3(hints, "ebs", region, jnum(in, "size"), "volume");
 	if (strcmp(r->type, "aws:rds/instance:Instance") == 0) {
-		const char *cls = str(in, "instanceClass") ? str(in, "instanceClass") :
-		    str(in, "dbInstanceClass");
+		const char *cls = jstr(in, "instanceClass") ? jstr(in, "instanceClass") :
+		    jstr(in, "dbInstanceClass");
 		struct json_object *maz;
 		char kind[40];
 
-		snprintf(kind, sizeof(kind), "rds-%s", str(in, "engine") ?
-		    str(in, "engine") : "");
+		snprintf(kind, sizeof(kind), "rds-%s", jstr(in, "engine") ?
+		    jstr(in, "engine") : "");
 		if (cls != NULL)
 			cheaper_family(hints, kind, cls, region,
 			    json_object_object_get_ex(in, "multiAz", &maz) &&
 			    json_object_get_boolean(maz) ? 2 : 1, "instance class");
-		if ((str(in, "storageType") == NULL ||
-		    strcmp(str(in, "storageType"), "gp2") == 0))
+		if ((jstr(in, "storageType") == NULL ||
+		    strcmp(jstr(in, "storageType"), "gp2") == 0))
 			gp2_to_gp3(hints, "rds-storage", region,
-			    num(in, "allocatedStorage"), "storage");
+			    jnum(in, "allocatedStorage"), "storage");
 		if (json_object_object_get_ex(in, "multiAz", &maz) &&
 		    json_object_get_boolean(maz) && advice_nonprod(rec) &&
 		    !isnan(monthly)) {
@@ -203,12 +181,12 @@ advice_for(const struct presource *r, struct json_object *rec,
 	}
 	if ((strcmp(r->type, "aws:elasticache/replicationGroup:ReplicationGroup") == 0 ||
 	    strcmp(r->type, "aws:elasticache/cluster:Cluster") == 0) &&
-	    str(in, "nodeType")) {
-		double n = num(in, "numCacheClusters");
+	    jstr(in, "nodeType")) {
+		double n = jnum(in, "numCacheClusters");
 
 		if (isnan(n))
-			n = num(in, "numCacheNodes");
-		cheaper_family(hints, "elasticache", str(in, "nodeType"), region,
+			n = jnum(in, "numCacheNodes");
+		cheaper_family(hints, "elasticache", jstr(in, "nodeType"), region,
 		    isnan(n) ? 1 : n, "node type");
 	}
 	/* Compute that runs round the clock outside production: only its
@@ -223,8 +201,8 @@ advice_for(const struct presource *r, struct json_object *rec,
 		    json_object_array_length(comps) : 0;
 		for (i = 0; i < n; i++) {
 			c = json_object_array_get_idx(comps, i);
-			if (str(c, "unit") && strcmp(str(c, "unit"), "hour") == 0)
-				hourly += num(c, "monthly_cost");
+			if (jstr(c, "unit") && strcmp(jstr(c, "unit"), "hour") == 0)
+				hourly += jnum(c, "monthly_cost");
 		}
 		if (hourly > 0) {
 			snprintf(text, sizeof(text), "tagged as non-production but"

@@ -3,7 +3,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,10 +32,13 @@ focus_name(const char *n)
 	    (l > 7 && strcmp(n + l - 7, ".csv.gz") == 0));
 }
 
-static int
-cmp_str(const void *a, const void *b)
+static void
+add_file(struct json_object *files, FILE *sig, const char *path,
+    const struct stat *st)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	json_object_array_add(files, json_object_new_string(path));
+	fprintf(sig, "%s:%lld:%lld\n", path, (long long)st->st_size,
+	    (long long)st->st_mtime);
 }
 
 /* Every file, in a stable order, and a signature of their sizes and times. */
@@ -54,39 +56,19 @@ list_files(const struct conf *c, struct json_object *files, FILE *sig,
 		if (stat(p, &st) == -1)
 			return errorf(why, whylen, "%s: %s", p, strerror(errno));
 		if (S_ISDIR(st.st_mode)) {
-			struct dirent *e;
-			char **names = NULL;
-			size_t n = 0, k;
-			DIR *d = opendir(p);
+			char **names;
+			size_t n, k;
 
-			if (d == NULL)
+			if (dir_names(p, focus_name, &names, &n) == -1)
 				return errorf(why, whylen, "%s: %s", p, strerror(errno));
-			while ((e = readdir(d)) != NULL)
-				if (focus_name(e->d_name)) {
-					char **nv = realloc(names, (n + 1) * sizeof(*nv));
-
-					if (nv == NULL)
-						break;
-					names = nv;
-					names[n++] = strdup(e->d_name);
-				}
-			closedir(d);
-			qsort(names, n, sizeof(*names), cmp_str);
 			for (k = 0; k < n; k++) {
 				snprintf(path, sizeof(path), "%s/%s", p, names[k]);
-				if (stat(path, &st) == 0) {
-					json_object_array_add(files, json_object_new_string(path));
-					fprintf(sig, "%s:%lld:%lld\n", path, (long long)st.st_size,
-					    (long long)st.st_mtime);
-				}
-				free(names[k]);
+				if (stat(path, &st) == 0)
+					add_file(files, sig, path, &st);
 			}
-			free(names);
-		} else {
-			json_object_array_add(files, json_object_new_string(p));
-			fprintf(sig, "%s:%lld:%lld\n", p, (long long)st.st_size,
-			    (long long)st.st_mtime);
-		}
+			dir_names_free(names, n);
+		} else
+			add_file(files, sig, p, &st);
 	}
 	return 0;
 }

@@ -221,14 +221,3 @@ catalog_find(const char *provider, const char *kind, const char *sku,
 	return any;
 }
 
-size_t
-catalog_count(void)
-{
-	return nbook;
-}
-
-const struct price *
-catalog_at(size_t i)
-{
-	return i < nbook ? &book[i] : NULL;
-}

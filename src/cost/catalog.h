@@ -25,8 +25,6 @@ int		 catalog_init(char *err, size_t errlen);
 /* A price for region (exact, else "*"); SKUs compare without case. */
 const struct price *catalog_find(const char *provider, const char *kind,
 		    const char *sku, const char *region);
-size_t		 catalog_count(void);
-const struct price *catalog_at(size_t);
 /* The embedded text (generated from conf/catalog.txt). */
 extern const char catalog_data[];
 

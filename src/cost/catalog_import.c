@@ -18,6 +18,7 @@
 #include "../core/util.h"
 #include "../mcp/jsonrpc.h"
 #include "catalog_import.h"
+#include "jget.h"
 #include "spec.h"
 
 #define MAX_PRICE_LIST	(2048LL * 1024 * 1024)
@@ -28,25 +29,6 @@ struct out {
 	struct json_object	*skipped;	/* reason -> count */
 	int			 failed;
 };
-
-static const char *
-s_(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static struct json_object *
-o_(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, k, &v) ? v : NULL;
-}
 
 static void
 skip(struct out *w, const char *why)
@@ -119,25 +101,25 @@ static int
 aws_ondemand(struct json_object *terms, const char *sku, const char *unit,
     double *rate, const char **eff)
 {
-	struct json_object *od = o_(o_(terms, "OnDemand"), sku), *ta, *pd;
+	struct json_object *od = jget(jget(terms, "OnDemand"), sku), *ta, *pd;
 
 	if (od == NULL)
 		return -1;
 	json_object_object_foreach(od, code, term) {
 		(void)code;
-		ta = o_(term, "termAttributes");
+		ta = jget(term, "termAttributes");
 		if (ta != NULL && json_object_object_length(ta) > 0)
 			continue;	/* a reserved term filed under OnDemand */
-		pd = o_(term, "priceDimensions");
+		pd = jget(term, "priceDimensions");
 		json_object_object_foreach(pd, rc, dim) {
-			const char *usd = s_(o_(dim, "pricePerUnit"), "USD");
+			const char *usd = jstr(jget(dim, "pricePerUnit"), "USD");
 
 			(void)rc;
-			if (usd == NULL || s_(dim, "unit") == NULL ||
-			    strcmp(s_(dim, "unit"), unit) != 0)
+			if (usd == NULL || jstr(dim, "unit") == NULL ||
+			    strcmp(jstr(dim, "unit"), unit) != 0)
 				continue;
 			*rate = strtod(usd, NULL);
-			*eff = s_(term, "effectiveDate");
+			*eff = jstr(term, "effectiveDate");
 			return 0;
 		}
 	}
@@ -147,25 +129,25 @@ aws_ondemand(struct json_object *terms, const char *sku, const char *unit,
 static void
 import_aws(struct json_object *doc, struct out *w)
 {
-	struct json_object *products = o_(doc, "products"), *terms = o_(doc, "terms");
+	struct json_object *products = jget(doc, "products"), *terms = jget(doc, "terms");
 	char source[300];
 	const char *eff;
 	double rate;
 
 	json_object_object_foreach(products, sku, p) {
-		struct json_object *a = o_(p, "attributes");
-		const char *fam = s_(p, "productFamily"), *region = s_(a, "regionCode");
+		struct json_object *a = jget(p, "attributes");
+		const char *fam = jstr(p, "productFamily"), *region = jstr(a, "regionCode");
 
 		snprintf(source, sizeof(source), "AWS Price List offer %s, version %s,"
-		    " SKU %s", s_(doc, "offerCode") ? s_(doc, "offerCode") : "?",
-		    s_(doc, "version") ? s_(doc, "version") : "?", sku);
+		    " SKU %s", jstr(doc, "offerCode") ? jstr(doc, "offerCode") : "?",
+		    jstr(doc, "version") ? jstr(doc, "version") : "?", sku);
 		if (region == NULL) {
 			skip(w, "no regionCode");
 			continue;
 		}
 		if (fam != NULL && strcmp(fam, "Compute Instance") == 0) {
-			const char *os = s_(a, "operatingSystem"), *ten = s_(a, "tenancy");
-			const char *sw = s_(a, "preInstalledSw"), *cap = s_(a, "capacitystatus");
+			const char *os = jstr(a, "operatingSystem"), *ten = jstr(a, "tenancy");
+			const char *sw = jstr(a, "preInstalledSw"), *cap = jstr(a, "capacitystatus");
 
 			if (os == NULL || strcmp(os, "Linux") != 0 || ten == NULL ||
 			    strcmp(ten, "Shared") != 0 || (sw && strcmp(sw, "NA") != 0) ||
@@ -177,15 +159,15 @@ import_aws(struct json_object *doc, struct out *w)
 				skip(w, "no on-demand hourly price (reserved terms only)");
 				continue;
 			}
-			emit(w, "aws", "ec2", s_(a, "instanceType"), region, rate, "USD",
+			emit(w, "aws", "ec2", jstr(a, "instanceType"), region, rate, "USD",
 			    source, eff, "EC2 on-demand, Linux, shared tenancy");
 		} else if (fam != NULL && strcmp(fam, "Storage") == 0 &&
-		    s_(a, "volumeApiName") != NULL) {
+		    jstr(a, "volumeApiName") != NULL) {
 			if (aws_ondemand(terms, sku, "GB-Mo", &rate, &eff) == -1) {
 				skip(w, "no on-demand GB-month price");
 				continue;
 			}
-			emit(w, "aws", "ebs", s_(a, "volumeApiName"), region, rate, "USD",
+			emit(w, "aws", "ebs", jstr(a, "volumeApiName"), region, rate, "USD",
 			    source, eff, "EBS volume storage per GB-month");
 		} else
 			skip(w, "a product family with no Pulumi resource SKU to match");
@@ -197,15 +179,15 @@ import_aws(struct json_object *doc, struct out *w)
 static void
 import_azure(struct json_object *doc, struct out *w)
 {
-	struct json_object *items = o_(doc, "Items"), *v;
+	struct json_object *items = jget(doc, "Items"), *v;
 	size_t i, n = json_object_array_length(items);
 	char source[300];
 
 	for (i = 0; i < n; i++) {
 		struct json_object *it = json_object_array_get_idx(items, i);
-		const char *svc = s_(it, "serviceName"), *arm = s_(it, "armSkuName");
-		const char *prod = s_(it, "productName"), *sku = s_(it, "skuName");
-		const char *type = s_(it, "type"), *uom = s_(it, "unitOfMeasure");
+		const char *svc = jstr(it, "serviceName"), *arm = jstr(it, "armSkuName");
+		const char *prod = jstr(it, "productName"), *sku = jstr(it, "skuName");
+		const char *type = jstr(it, "type"), *uom = jstr(it, "unitOfMeasure");
 
 		if (svc == NULL || strcmp(svc, "Virtual Machines") != 0 || arm == NULL ||
 		    arm[0] == '\0') {
@@ -231,12 +213,12 @@ import_azure(struct json_object *doc, struct out *w)
 			continue;
 		}
 		snprintf(source, sizeof(source), "Azure Retail Prices API, meter %s",
-		    s_(it, "meterId") ? s_(it, "meterId") : "?");
-		emit(w, "azure", "compute", arm, s_(it, "armRegionName"),
-		    json_object_get_double(o_(it, "retailPrice")),
-		    s_(it, "currencyCode") ? s_(it, "currencyCode") :
-		    s_(doc, "BillingCurrency") ? s_(doc, "BillingCurrency") : "USD",
-		    source, s_(it, "effectiveStartDate"), "Linux VM, pay as you go");
+		    jstr(it, "meterId") ? jstr(it, "meterId") : "?");
+		emit(w, "azure", "compute", arm, jstr(it, "armRegionName"),
+		    json_object_get_double(jget(it, "retailPrice")),
+		    jstr(it, "currencyCode") ? jstr(it, "currencyCode") :
+		    jstr(doc, "BillingCurrency") ? jstr(doc, "BillingCurrency") : "USD",
+		    source, jstr(it, "effectiveStartDate"), "Linux VM, pay as you go");
 	}
 }
 
@@ -263,40 +245,40 @@ static const struct {
 static double
 gcp_price(struct json_object *sku, const char **cur, const char **eff)
 {
-	struct json_object *pi = json_object_array_get_idx(o_(sku, "pricingInfo"), 0);
-	struct json_object *rates = o_(o_(pi, "pricingExpression"), "tieredRates");
+	struct json_object *pi = json_object_array_get_idx(jget(sku, "pricingInfo"), 0);
+	struct json_object *rates = jget(jget(pi, "pricingExpression"), "tieredRates");
 	struct json_object *last, *up;
 
 	if (!json_object_is_type(rates, json_type_array) ||
 	    json_object_array_length(rates) == 0)
 		return NAN;
 	last = json_object_array_get_idx(rates, json_object_array_length(rates) - 1);
-	up = o_(last, "unitPrice");
-	*cur = s_(up, "currencyCode");
-	*eff = s_(pi, "effectiveTime");
-	return strtod(s_(up, "units") ? s_(up, "units") : "0", NULL) +
-	    (double)json_object_get_int64(o_(up, "nanos")) / 1e9;
+	up = jget(last, "unitPrice");
+	*cur = jstr(up, "currencyCode");
+	*eff = jstr(pi, "effectiveTime");
+	return strtod(jstr(up, "units") ? jstr(up, "units") : "0", NULL) +
+	    (double)json_object_get_int64(jget(up, "nanos")) / 1e9;
 }
 
 static void
 import_gcp(struct json_object *doc, struct out *w)
 {
-	struct json_object *skus = o_(doc, "skus");
+	struct json_object *skus = jget(doc, "skus");
 	size_t i, j, n = json_object_array_length(skus), k, r;
 	char fam[32], mt[64], source[300], desc[200];
 
 	for (i = 0; i < n; i++) {
 		struct json_object *core = json_object_array_get_idx(skus, i);
-		struct json_object *cat = o_(core, "category"), *regions;
-		const char *d = s_(core, "description"), *cur, *eff, *cur2, *eff2;
+		struct json_object *cat = jget(core, "category"), *regions;
+		const char *d = jstr(core, "description"), *cur, *eff, *cur2, *eff2;
 		double cp, rp;
 		size_t fl;
 
-		if (d == NULL || s_(cat, "resourceGroup") == NULL ||
-		    strcmp(s_(cat, "resourceGroup"), "CPU") != 0 ||
-		    s_(cat, "usageType") == NULL || strcmp(s_(cat, "usageType"), "OnDemand") != 0) {
-			if (s_(cat, "resourceGroup") == NULL ||
-			    strcmp(s_(cat, "resourceGroup"), "RAM") != 0)
+		if (d == NULL || jstr(cat, "resourceGroup") == NULL ||
+		    strcmp(jstr(cat, "resourceGroup"), "CPU") != 0 ||
+		    jstr(cat, "usageType") == NULL || strcmp(jstr(cat, "usageType"), "OnDemand") != 0) {
+			if (jstr(cat, "resourceGroup") == NULL ||
+			    strcmp(jstr(cat, "resourceGroup"), "RAM") != 0)
 				skip(w, "not an on-demand core or RAM SKU");
 			continue;
 		}
@@ -307,19 +289,19 @@ import_gcp(struct json_object *doc, struct out *w)
 		/* The RAM SKU of the same family and regions. */
 		for (j = 0; j < n; j++) {
 			struct json_object *ram = json_object_array_get_idx(skus, j);
-			const char *rd = s_(ram, "description");
+			const char *rd = jstr(ram, "description");
 
 			if (rd == NULL || strncasecmp(rd, d, fl) != 0 || rd[fl] != ' ' ||
-			    s_(o_(ram, "category"), "resourceGroup") == NULL ||
-			    strcmp(s_(o_(ram, "category"), "resourceGroup"), "RAM") != 0 ||
-			    !json_object_equal(o_(ram, "serviceRegions"), o_(core, "serviceRegions")))
+			    jstr(jget(ram, "category"), "resourceGroup") == NULL ||
+			    strcmp(jstr(jget(ram, "category"), "resourceGroup"), "RAM") != 0 ||
+			    !json_object_equal(jget(ram, "serviceRegions"), jget(core, "serviceRegions")))
 				continue;
 			cp = gcp_price(core, &cur, &eff);
 			rp = gcp_price(ram, &cur2, &eff2);
 			if (isnan(cp) || isnan(rp) || cur == NULL || cur2 == NULL ||
 			    strcmp(cur, cur2) != 0)
 				break;
-			regions = o_(core, "serviceRegions");
+			regions = jget(core, "serviceRegions");
 			for (k = 0; k < nitems(shapes); k++) {
 				int c;
 				size_t s;
@@ -329,9 +311,9 @@ import_gcp(struct json_object *doc, struct out *w)
 				for (s = 0; s < 8 && (c = shapes[k].vcpus[s]) != 0; s++) {
 					snprintf(mt, sizeof(mt), "%s-%s-%d", fam, shapes[k].kind, c);
 					snprintf(source, sizeof(source), "GCP Cloud Billing Catalog"
-					    " SKUs %s (core) and %s (RAM)", s_(core, "skuId") ?
-					    s_(core, "skuId") : "?", s_(ram, "skuId") ?
-					    s_(ram, "skuId") : "?");
+					    " SKUs %s (core) and %s (RAM)", jstr(core, "skuId") ?
+					    jstr(core, "skuId") : "?", jstr(ram, "skuId") ?
+					    jstr(ram, "skuId") : "?");
 					snprintf(desc, sizeof(desc), "%d vCPU x core price +"
 					    " %g GB x RAM price", c, c * shapes[k].gb_per_vcpu);
 					for (r = 0; r < json_object_array_length(regions); r++)
@@ -433,8 +415,8 @@ catalog_import_main(int argc, char *argv[])
 		return 1;
 	}
 	if (format == NULL)
-		format = o_(doc, "offerCode") ? "aws" : o_(doc, "Items") ? "azure" :
-		    o_(doc, "skus") ? "gcp" : NULL;
+		format = jget(doc, "offerCode") ? "aws" : jget(doc, "Items") ? "azure" :
+		    jget(doc, "skus") ? "gcp" : NULL;
 	if (format == NULL) {
 		fprintf(stderr, "%s: %s: not a price list this command reads (expected"
 		    " offerCode, Items or skus)\n", PCM_NAME, file);

@@ -16,6 +16,7 @@
 #include "focus.h"
 #include "cli.h"
 #include "engine.h"
+#include "jget.h"
 #include "pulumi.h"
 #include "spec.h"
 
@@ -41,23 +42,15 @@ usage(FILE *f)
 	    PCM_NAME);
 }
 
+/* A string member, "" when absent: for messages and text. */
 static const char *
 str(struct json_object *o, const char *k)
 {
-	struct json_object *v;
+	const char *v = jstr(o, k);
 
-	return json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+	return v ? v : "";
 }
 
-static double
-num(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) &&
-	    !json_object_is_type(v, json_type_null) ? json_object_get_double(v) : NAN;
-}
 
 /* A finfocus CostResult of one resource record. */
 static struct json_object *
@@ -65,7 +58,7 @@ cost_result(struct json_object *rec)
 {
 	struct json_object *o = json_object_new_object(), *b, *comps;
 	const char *status = str(rec, "status");
-	double m = num(rec, "monthly_cost");
+	double m = jnum(rec, "monthly_cost");
 	char notes[512];
 	size_t i, n;
 
@@ -77,7 +70,7 @@ cost_result(struct json_object *rec)
 	    str(rec, "currency")[0] ? str(rec, "currency") : "USD"));
 	json_object_object_add(o, "monthly", json_object_new_double(isnan(m) ? 0 : m));
 	json_object_object_add(o, "hourly", json_object_new_double(isnan(m) ? 0 :
-	    num(rec, "hourly_cost")));
+	    jnum(rec, "hourly_cost")));
 	if (strcmp(status, "priced") == 0)
 		snprintf(notes, sizeof(notes), "priced from %s", str(rec, "region"));
 	else
@@ -91,7 +84,7 @@ cost_result(struct json_object *rec)
 			struct json_object *c = json_object_array_get_idx(comps, i);
 
 			json_object_object_add(b, str(c, "name"),
-			    json_object_new_double(num(c, "monthly_cost")));
+			    json_object_new_double(jnum(c, "monthly_cost")));
 		}
 	}
 	json_object_object_add(o, "breakdown", b);
@@ -120,9 +113,9 @@ print_json(struct json_object *ans, int ndjson)
 	}
 	sum = json_object_new_object();
 	json_object_object_add(sum, "totalMonthly", json_object_new_double(
-	    isnan(num(ans, "total_monthly")) ? 0 : num(ans, "total_monthly")));
+	    isnan(jnum(ans, "total_monthly")) ? 0 : jnum(ans, "total_monthly")));
 	json_object_object_add(sum, "totalHourly", json_object_new_double(
-	    isnan(num(ans, "total_hourly")) ? 0 : num(ans, "total_hourly")));
+	    isnan(jnum(ans, "total_hourly")) ? 0 : jnum(ans, "total_hourly")));
 	json_object_object_add(sum, "currency", json_object_new_string(
 	    str(ans, "currency")[0] ? str(ans, "currency") : "USD"));
 	json_object_object_get_ex(ans, "by_provider", &v);
@@ -130,9 +123,9 @@ print_json(struct json_object *ans, int ndjson)
 	json_object_object_get_ex(ans, "by_service", &v);
 	json_object_object_add(sum, "byService", json_object_get(v));
 	v = json_object_new_object();
-	if (!isnan(num(ans, "total_monthly")) && num(ans, "total_monthly") > 0)
+	if (!isnan(jnum(ans, "total_monthly")) && jnum(ans, "total_monthly") > 0)
 		json_object_object_add(v, "pulumicost-mcp-catalog",
-		    json_object_new_double(num(ans, "total_monthly")));
+		    json_object_new_double(jnum(ans, "total_monthly")));
 	json_object_object_add(sum, "byAdapter", v);
 	json_object_object_add(sum, "resources", json_object_get(list));
 	/* Ours, beside finfocus's: what the total covers. */
@@ -174,17 +167,17 @@ print_table(struct json_object *ans)
 		json_object_object_foreach(v, cur, amount)
 			printf("  Total monthly (%s): %.2f\n", cur, json_object_get_double(amount));
 	} else {
-		printf("  Total monthly: %.2f %s\n", num(ans, "total_monthly"),
+		printf("  Total monthly: %.2f %s\n", jnum(ans, "total_monthly"),
 		    str(ans, "currency"));
-		printf("  Total hourly:  %.4f %s\n", num(ans, "total_hourly"),
+		printf("  Total hourly:  %.4f %s\n", jnum(ans, "total_hourly"),
 		    str(ans, "currency"));
 	}
-	if (!isnan(num(ans, "monthly_change")))
-		printf("  Change:        %+.2f (before %.2f)\n", num(ans, "monthly_change"),
-		    num(ans, "monthly_cost_before"));
+	if (!isnan(jnum(ans, "monthly_change")))
+		printf("  Change:        %+.2f (before %.2f)\n", jnum(ans, "monthly_change"),
+		    jnum(ans, "monthly_cost_before"));
 	printf("  Resources:     %.0f (%.0f priced, %.0f no charge, %.0f unpriced;"
-	    " %.1f%% covered)\n", num(cov, "resources"), num(cov, "priced"),
-	    num(cov, "no_charge"), num(cov, "unpriced"), num(cov, "percent_priced"));
+	    " %.1f%% covered)\n", jnum(cov, "resources"), jnum(cov, "priced"),
+	    jnum(cov, "no_charge"), jnum(cov, "unpriced"), jnum(cov, "percent_priced"));
 	if (json_object_object_get_ex(ans, "totals_by_currency", &v) == 0) {
 		json_object_object_get_ex(ans, "by_provider", &v);
 		print_section("BY PROVIDER", v);
@@ -207,12 +200,12 @@ print_table(struct json_object *ans)
 		    strrchr(full, ':') + 1 : full, str(r, "name"));
 		if (strlen(name) > 40)
 			strcpy(name + 37, "...");
-		if (isnan(num(r, "monthly_cost")))
+		if (isnan(jnum(r, "monthly_cost")))
 			printf("  %-40s %-10s %12s %10s  %s\n", name, str(r, "status"),
 			    "-", "-", str(r, "region"));
 		else
 			printf("  %-40s %-10s %12.2f %10.4f  %s\n", name, str(r, "status"),
-			    num(r, "monthly_cost"), num(r, "hourly_cost"), str(r, "region"));
+			    jnum(r, "monthly_cost"), jnum(r, "hourly_cost"), str(r, "region"));
 	}
 	if (json_object_object_get_ex(ans, "unpriced", &unp) &&
 	    (n = json_object_array_length(unp)) > 0) {
@@ -443,8 +436,8 @@ print_actual_table(struct json_object *ans)
 		printf("\n");
 	}
 	v = json_object_object_get(json_object_object_get(ans, "metadata"), "bad_rows");
-	if (num(v, "count") > 0)
-		printf("\n%.0f rows could not be read (see --output json)\n", num(v, "count"));
+	if (jnum(v, "count") > 0)
+		printf("\n%.0f rows could not be read (see --output json)\n", jnum(v, "count"));
 }
 
 static int

@@ -20,6 +20,7 @@
 #include "catalog.h"
 #include "cost_tools.h"
 #include "engine.h"
+#include "jget.h"
 #include "focus.h"
 #include "pulumi.h"
 #include "spec.h"
@@ -270,21 +271,14 @@ opts_from(struct tool_call *c, struct json_object *args, struct cost_opts *o)
 
 /* --- text for clients that read only text --------------------------------- */
 
-static double
-num(struct json_object *o, const char *k)
-{
-	struct json_object *v;
 
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_double(v) : NAN;
-}
-
+/* A string member, "" when absent: for messages and text. */
 static const char *
 str(struct json_object *o, const char *k)
 {
-	struct json_object *v;
+	const char *v = jstr(o, k);
 
-	return json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+	return v ? v : "";
 }
 
 /* A summary a person (or a model) can read; the JSON has every figure. */
@@ -306,22 +300,22 @@ summary_text(struct json_object *a)
 		fprintf(f, "\n");
 	} else
 		fprintf(f, "Projected monthly cost: %.2f %s (%.4f per hour)\n",
-		    num(a, "total_monthly"), str(a, "currency"), num(a, "total_hourly"));
-	if (!isnan(num(a, "monthly_change")))
+		    jnum(a, "total_monthly"), str(a, "currency"), jnum(a, "total_hourly"));
+	if (!isnan(jnum(a, "monthly_change")))
 		fprintf(f, "Change from this update: %+.2f %s a month (before: %.2f)\n",
-		    num(a, "monthly_change"), str(a, "currency"),
-		    num(a, "monthly_cost_before"));
+		    jnum(a, "monthly_change"), str(a, "currency"),
+		    jnum(a, "monthly_cost_before"));
 	fprintf(f, "Resources: %.0f (%.0f priced, %.0f with no charge, %.0f"
-	    " unpriced); %.1f%% covered\n", num(cov, "resources"),
-	    num(cov, "priced"), num(cov, "no_charge"), num(cov, "unpriced"),
-	    num(cov, "percent_priced"));
+	    " unpriced); %.1f%% covered\n", jnum(cov, "resources"),
+	    jnum(cov, "priced"), jnum(cov, "no_charge"), jnum(cov, "unpriced"),
+	    jnum(cov, "percent_priced"));
 	json_object_object_get_ex(a, "resources", &res);
 	n = json_object_array_length(res);
 	for (i = 0; i < n && i < 50; i++) {
 		r = json_object_array_get_idx(res, i);
 		if (strcmp(str(r, "status"), "priced") != 0)
 			continue;
-		fprintf(f, "  %10.2f %s  %s %s (%s)\n", num(r, "monthly_cost"),
+		fprintf(f, "  %10.2f %s  %s %s (%s)\n", jnum(r, "monthly_cost"),
 		    str(r, "currency"), str(r, "type"), str(r, "name"),
 		    str(r, "region"));
 	}
@@ -632,8 +626,8 @@ compare_target(struct tool_call *c, struct pstack *tgt, void *arg)
 	side_opts(p->args, "target", &to, &p->o);
 	ba = cost_projected(p->base, &bo);
 	ta = cost_projected(tgt, &to);
-	bt = num(ba, "total_monthly");
-	tt = num(ta, "total_monthly");
+	bt = jnum(ba, "total_monthly");
+	tt = jnum(ta, "total_monthly");
 	bc = str(ba, "currency");
 	tc = str(ta, "currency");
 	ans = json_object_new_object();
@@ -755,9 +749,9 @@ compare_target(struct tool_call *c, struct pstack *tgt, void *arg)
 
 		fprintf(f, "Baseline %.2f, target %.2f %s a month", bt, tt,
 		    str(ans, "currency"));
-		if (!isnan(d = num(ans, "difference")))
+		if (!isnan(d = jnum(ans, "difference")))
 			fprintf(f, ": %+.2f", d);
-		if (!isnan(d = num(ans, "difference_percent")))
+		if (!isnan(d = jnum(ans, "difference_percent")))
 			fprintf(f, " (%+.1f%%)", d);
 		fprintf(f, "\n");
 		for (i = 0; i < n && i < 40; i++) {
@@ -765,7 +759,7 @@ compare_target(struct tool_call *c, struct pstack *tgt, void *arg)
 			size_t j;
 
 			fprintf(f, "  %-7s %s %s: %+.2f", str(ch, "change"),
-			    str(ch, "type"), str(ch, "name"), num(ch, "difference"));
+			    str(ch, "type"), str(ch, "name"), jnum(ch, "difference"));
 			json_object_object_get_ex(ch, "changes", &w);
 			for (j = 0; j < json_object_array_length(w) && j < 3; j++)
 				fprintf(f, "%s%s", j ? "; " : " (", json_object_get_string(
@@ -935,7 +929,7 @@ resource_stack(struct tool_call *c, struct pstack *s, void *arg)
 			struct json_object *h = json_object_array_get_idx(hints, i);
 
 			fprintf(f, "  hint: %s (saves %.2f a month)\n",
-			    str(h, "description"), num(h, "monthly_saving"));
+			    str(h, "description"), jnum(h, "monthly_saving"));
 		}
 		fclose(f);
 	}
@@ -1222,9 +1216,9 @@ stack_report(struct tool_call *c, struct pstack *s, void *arg)
 	json_object_object_get_ex(ret, "resources", &res);
 	json_object_object_get_ex(ret, "coverage", &x);
 	snprintf(msg, sizeof(msg), "priced %d resources, %d with no charge, %d unpriced",
-	    (int)num(x, "priced"), (int)num(x, "no_charge"), (int)num(x, "unpriced"));
+	    (int)jnum(x, "priced"), (int)jnum(x, "no_charge"), (int)jnum(x, "unpriced"));
 	tool_call_progress(c, 2, phases, msg);
-	total = num(ret, "total_monthly");
+	total = jnum(ret, "total_monthly");
 	n = json_object_array_length(res);
 	sorted = json_object_new_array();
 	for (i = 0; i < n; i++)
@@ -1239,14 +1233,14 @@ stack_report(struct tool_call *c, struct pstack *s, void *arg)
 		json_object_array_add(top, record_summary(r));
 	}
 	alerts = json_object_new_array();
-	if (num(x, "unpriced") > 0) {
+	if (jnum(x, "unpriced") > 0) {
 		struct json_object *u;
 
 		json_object_object_get_ex(ret, "unpriced", &u);
 		snprintf(msg, sizeof(msg), "%d of %d resources could not be priced"
 		    " (%.1f%% covered): the total is a lower bound",
-		    (int)num(x, "unpriced"), (int)num(x, "resources"),
-		    num(x, "percent_priced"));
+		    (int)jnum(x, "unpriced"), (int)jnum(x, "resources"),
+		    jnum(x, "percent_priced"));
 		alert(alerts, "WARNING", "unpriced_resources", msg, json_object_get(u));
 	}
 	nonprod = json_object_new_array();
@@ -1271,7 +1265,7 @@ stack_report(struct tool_call *c, struct pstack *s, void *arg)
 				json_object_object_add(e, "resource_urn",
 				    json_object_new_string(str(r, "urn")));
 				add_num(e, "current_cost", cost_of(r));
-				saving += num(e, "monthly_saving");
+				saving += jnum(e, "monthly_saving");
 				json_object_array_add(recs, json_object_get(e));
 			}
 			json_object_put(h);
@@ -1301,7 +1295,7 @@ stack_report(struct tool_call *c, struct pstack *s, void *arg)
 	    s->stack ? s->stack : ""));
 	x = json_object_new_object();
 	add_num(x, "total_monthly", total);
-	add_num(x, "total_hourly", num(ret, "total_hourly"));
+	add_num(x, "total_hourly", jnum(ret, "total_hourly"));
 	json_object_object_add(x, "currency", json_object_get(json_object_object_get(ret,
 	    "currency")));
 	json_object_object_add(ans, "summary", x);
@@ -1333,7 +1327,7 @@ stack_report(struct tool_call *c, struct pstack *s, void *arg)
 
 		fprintf(f, "Stack %s: %.2f %s a month; %.1f%% of resources covered\n",
 		    str(ans, "stack_name"), total, str(ret, "currency"),
-		    num(json_object_object_get(ret, "coverage"), "percent_priced"));
+		    jnum(json_object_object_get(ret, "coverage"), "percent_priced"));
 		json_object_object_foreach(json_object_object_get(ret, "by_category"),
 		    cat, amount)
 			fprintf(f, "  %-9s %10.2f\n", cat, json_object_get_double(amount));
@@ -1438,7 +1432,7 @@ on_billing(struct json_object *res, struct json_object *err, int fd, void *arg)
 {
 	struct actual_call *a = arg;
 	struct tool_call *c = a->call;
-	struct json_object *ans, *un, *by_svc, *m, *t;
+	struct json_object *ans, *un, *m, *t;
 	struct focus_store *st;
 	struct stat sb;
 	char why[256], *text = NULL;
@@ -1469,20 +1463,14 @@ on_billing(struct json_object *res, struct json_object *err, int fd, void *arg)
 		actual_free(a);
 		return;
 	}
-	/* What joins to the stack's resources, by resource and by service... */
+	/* What joins to the stack's resources, by resource (and service)... */
 	a->q.keep = joined;
 	a->q.group = urn_of;
 	a->q.arg = a;
 	ans = actual_costs(st, &a->q);
-	a->q.group = NULL;
-	a->q.group_by = "service";
-	t = actual_costs(st, &a->q);
-	json_object_object_get_ex(json_object_object_get(t, "groups"), "totals", &by_svc);
-	json_object_object_add(ans, "by_service", json_object_get(by_svc));
-	json_object_put(t);
 	/* ...and what the stack's resources do not account for. */
 	a->q.keep = not_joined;
-	a->q.group_by = NULL;
+	a->q.group = NULL;
 	un = actual_costs(st, &a->q);
 	json_object_object_add(ans, "unattributed", json_object_get(
 	    json_object_object_get(un, "totals")));

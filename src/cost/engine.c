@@ -15,6 +15,7 @@
 #include "money.h"
 #include "spec.h"
 #include "engine.h"
+#include "jget.h"
 
 /* --- usage assumptions ---------------------------------------------------- */
 
@@ -42,22 +43,6 @@ static const struct usage_def {
 	{ "data_transfer_gb", 100, "GB transferred per resource per month (spec"
 	  " files billed per GB transferred)" },
 };
-
-struct json_object *
-cost_usage_defaults(void)
-{
-	struct json_object *a = json_object_new_array(), *o;
-	size_t i;
-
-	for (i = 0; i < nitems(usage_defs); i++) {
-		o = json_object_new_object();
-		json_object_object_add(o, "key", json_object_new_string(usage_defs[i].key));
-		json_object_object_add(o, "default", json_object_new_double(usage_defs[i].def));
-		json_object_object_add(o, "description", json_object_new_string(usage_defs[i].desc));
-		json_object_array_add(a, o);
-	}
-	return a;
-}
 
 /* --- one resource --------------------------------------------------------- */
 
@@ -106,13 +91,13 @@ no_charge(struct rctx *x, const char *why)
 	return 0;
 }
 
+/* An input, unless it is a secret: those are never priced on. */
 static struct json_object *
 in_get(struct json_object *o, const char *k)
 {
-	struct json_object *v;
+	struct json_object *v = jget(o, k);
 
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, k, &v) && !pulumi_is_secret(v) ? v : NULL;
+	return pulumi_is_secret(v) ? NULL : v;
 }
 
 static const char *
@@ -224,8 +209,9 @@ set_region(struct rctx *x, const char *v, const char *from, int cut_zone)
 		x->region[n - 1] = '\0';	/* us-west-2a -> us-west-2 */
 	else if (cut_zone == 2 && n > 2 && x->region[n - 2] == '-')
 		x->region[n - 2] = '\0';	/* us-central1-a -> us-central1 */
-	/* Azure writes "East US" as well as "eastus". */
-	if (strncmp(x->pkg, "azure", 5) == 0) {
+	/* Azure writes "East US" as well as "eastus", GCP bucket locations
+	 * "US-CENTRAL1": region names compare in lower case, without spaces. */
+	if (strncmp(x->pkg, "azure", 5) == 0 || strcmp(x->pkg, "gcp") == 0) {
 		for (i = 0, n = 0; x->region[i]; i++)
 			if (x->region[i] != ' ')
 				x->region[n++] = (char)tolower((unsigned char)x->region[i]);
@@ -292,13 +278,6 @@ resolve_region(struct rctx *x)
 	snprintf(key, sizeof(key), "%s:location", x->pkg);
 	set_region(x, config_str(x->s, key), "stack config", 0);
 	set_region(x, x->o->default_region, "default_region", 0);
-	if (strcmp(x->pkg, "gcp") == 0) {
-		/* Bucket locations are upper case ("US", "US-CENTRAL1"). */
-		size_t i;
-
-		for (i = 0; x->region[i]; i++)
-			x->region[i] = (char)tolower((unsigned char)x->region[i]);
-	}
 }
 
 /* --- pricers, one per resource type ------------------------------------- */

@@ -36,7 +36,5 @@ struct json_object *cost_projected(const struct pstack *,
 /* One resource's costed record (as in "resources"), or NULL if absent. */
 struct json_object *cost_resource(const struct pstack *, const char *urn,
 		    const struct cost_opts *);
-/* The usage assumptions, with defaults and what they apply to. */
-struct json_object *cost_usage_defaults(void);
 
 #endif

@@ -40,13 +40,12 @@ struct focus_store {
 	const struct focus_row	*irows;
 	const uint64_t		*ioffs;
 	const char		*iblob;
-	struct json_object	*ibad;
-	size_t			 ibad_count;
 	struct focus_row	*rows;
 	size_t			 n, cap;
 	char			**strs;		/* id -> string; 0 is "" */
 	size_t			 nstrs, capstrs;
 	struct json_object	*ids;		/* string -> id */
+	struct json_object	*raw_tags;	/* Tags cell as written -> id */
 	size_t			 bad;
 	struct json_object	*bad_list;
 };
@@ -59,6 +58,7 @@ focus_store_new(void)
 	if (s == NULL)
 		return NULL;
 	s->ids = json_object_new_object();
+	s->raw_tags = json_object_new_object();
 	s->bad_list = json_object_new_array();
 	s->strs = calloc(64, sizeof(char *));
 	s->capstrs = 64;
@@ -79,8 +79,8 @@ focus_store_free(struct focus_store *s)
 	free(s->strs);
 	free(s->rows);
 	json_object_put(s->ids);
+	json_object_put(s->raw_tags);
 	json_object_put(s->bad_list);
-	json_object_put(s->ibad);
 	free(s);
 }
 
@@ -164,10 +164,8 @@ focus_bad_rows(const struct focus_store *s)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "count", json_object_new_int64((int64_t)(s->image ?
-	    s->ibad_count : s->bad)));
-	json_object_object_add(o, "first", json_object_get(s->image ? s->ibad :
-	    s->bad_list));
+	json_object_object_add(o, "count", json_object_new_int64((int64_t)s->bad));
+	json_object_object_add(o, "first", json_object_get(s->bad_list));
 	return o;
 }
 
@@ -445,10 +443,15 @@ tags_of(struct focus_store *s, const char *v, size_t n, int *bad)
 		return 0;
 	if ((copy = strndup(v, n)) == NULL)
 		return 0;
+	/* Rows repeat their tag sets: parse and sort each text once. */
+	if (json_object_object_get_ex(s->raw_tags, copy, &o)) {
+		free(copy);
+		return (uint32_t)json_object_get_int64(o);
+	}
 	o = json_tokener_parse(copy);
-	free(copy);
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
+		free(copy);
 		*bad = 1;
 		return 0;
 	}
@@ -462,6 +465,7 @@ tags_of(struct focus_store *s, const char *v, size_t n, int *bad)
 	if ((f = open_memstream(&text, &len)) == NULL) {
 		json_object_put(keys);
 		json_object_put(o);
+		free(copy);
 		return 0;
 	}
 	fputc('{', f);
@@ -488,6 +492,8 @@ tags_of(struct focus_store *s, const char *v, size_t n, int *bad)
 	fclose(f);
 	id = intern(s, text, len);
 	free(text);
+	json_object_object_add(s->raw_tags, copy, json_object_new_int64((int64_t)id));
+	free(copy);
 	json_object_put(keys);
 	json_object_put(o);
 	return id;
@@ -759,8 +765,9 @@ focus_store_view(const void *image, size_t len, char *err, size_t errlen)
 	s->iblob = b + h.blob_off;
 	s->n = h.nrows;
 	s->nstrs = h.nstrs;
-	s->ibad_count = h.bad_count;
-	s->ibad = json_tokener_parse(b + h.bad_off);
+	/* Bad rows are few: kept as the store keeps them. */
+	s->bad = h.bad_count;
+	s->bad_list = json_tokener_parse(b + h.bad_off);
 	for (i = 0; i < s->nstrs; i++)
 		if (s->ioffs[i] >= h.blob_len) {
 			focus_store_free(s);

@@ -7,6 +7,7 @@
 
 #include "../core/util.h"
 #include "../mcp/jsonrpc.h"
+#include "jget.h"
 #include "pulumi.h"
 
 #define SECRET_SIG	"4dabf18193072939515e22adb298388d"
@@ -22,32 +23,6 @@ pulumi_kind_name(enum pulumi_kind k)
 	default:
 		return "checkpoint";
 	}
-}
-
-static struct json_object *
-get(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, k, &v) ? v : NULL;
-}
-
-static const char *
-get_str(struct json_object *o, const char *k)
-{
-	struct json_object *v = get(o, k);
-
-	return json_object_is_type(v, json_type_string) ?
-	    json_object_get_string(v) : NULL;
-}
-
-static struct json_object *
-get_obj(struct json_object *o, const char *k)
-{
-	struct json_object *v = get(o, k);
-
-	return json_object_is_type(v, json_type_object) ? v : NULL;
 }
 
 /* "urn:pulumi:STACK::PROJECT::TYPE::NAME"; the type may be "a$b$c". */
@@ -100,7 +75,7 @@ pulumi_is_secret(struct json_object *v)
 {
 	if (json_object_is_type(v, json_type_string))
 		return strcmp(json_object_get_string(v), "[secret]") == 0;
-	return get(v, SECRET_SIG) != NULL;
+	return jget(v, SECRET_SIG) != NULL;
 }
 
 struct json_object *
@@ -349,8 +324,8 @@ static int
 parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
     char *err, size_t errlen)
 {
-	struct json_object *ns = get_obj(st, "newState"), *os = get_obj(st, "oldState");
-	const char *op = get_str(st, "op"), *urn = get_str(st, "urn");
+	struct json_object *ns = jget_obj(st, "newState"), *os = jget_obj(st, "oldState");
+	const char *op = jstr(st, "op"), *urn = jstr(st, "urn");
 	const char *type, *flags = NULL;
 	struct presource *r = NULL;
 	struct json_object *in;
@@ -372,7 +347,7 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 	if (strcmp(op, "same") == 0)
 		s->sames_listed++;
 	if (urn == NULL)
-		urn = get_str(ns, "urn") ? get_str(ns, "urn") : get_str(os, "urn");
+		urn = jstr(ns, "urn") ? jstr(ns, "urn") : jstr(os, "urn");
 	if (urn == NULL)
 		return errorf(err, errlen, "%s: urn is missing", where);
 	if (index_of(s, urn) >= 0)
@@ -390,47 +365,47 @@ parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
 		set_names(s, urn);
 	} else if (rank(op) < rank(r->op))
 		r->op = op;
-	if ((type = get_str(st, "type")) == NULL && (type = get_str(ns, "type")) == NULL)
-		type = get_str(os, "type");
+	if ((type = jstr(st, "type")) == NULL && (type = jstr(ns, "type")) == NULL)
+		type = jstr(os, "type");
 	if (type != NULL)
 		set_str(&r->type, type);
 	else if (r->type == NULL && (r->type = type_from_urn(urn)) == NULL)
 		return errorf(err, errlen, "%s: the resource type is missing", where);
-	if (get(ns, "custom") != NULL)
-		r->custom = json_object_get_boolean(get(ns, "custom"));
-	else if (get(os, "custom") != NULL)
-		r->custom = json_object_get_boolean(get(os, "custom"));
+	if (jget(ns, "custom") != NULL)
+		r->custom = json_object_get_boolean(jget(ns, "custom"));
+	else if (jget(os, "custom") != NULL)
+		r->custom = json_object_get_boolean(jget(os, "custom"));
 	r->before |= flags[0] == '1';
 	r->after |= flags[1] == '1';
 	/* Inputs after: the step's own (simplified shape), else newState. */
-	in = get(st, "inputs");
+	in = jget(st, "inputs");
 	if (in == NULL)
-		in = get(ns, "inputs");
+		in = jget(ns, "inputs");
 	if (in != NULL && !json_object_is_type(in, json_type_object))
 		return errorf(err, errlen, "%s: inputs must be an object", where);
 	if (in != NULL && flags[1] == '1')
 		set_json(&r->in_text, in);
-	if (get_obj(os, "inputs") != NULL && flags[0] == '1')
-		set_json(&r->old_text, get_obj(os, "inputs"));
+	if (jget_obj(os, "inputs") != NULL && flags[0] == '1')
+		set_json(&r->old_text, jget_obj(os, "inputs"));
 	if (r->in_text == NULL && strcmp(op, "same") == 0 && r->old_text != NULL)
 		r->in_text = strdup(r->old_text);
 	if (r->out_text == NULL)
-		set_json(&r->out_text, get_obj(ns, "outputs") ? get_obj(ns, "outputs") :
-		    get_obj(os, "outputs"));
+		set_json(&r->out_text, jget_obj(ns, "outputs") ? jget_obj(ns, "outputs") :
+		    jget_obj(os, "outputs"));
 	if (r->id == NULL)
-		set_str(&r->id, get_str(ns, "id") ? get_str(ns, "id") : get_str(os, "id"));
+		set_str(&r->id, jstr(ns, "id") ? jstr(ns, "id") : jstr(os, "id"));
 	if (r->parent == NULL)
-		set_str(&r->parent, get_str(ns, "parent") ? get_str(ns, "parent") :
-		    get_str(os, "parent"));
+		set_str(&r->parent, jstr(ns, "parent") ? jstr(ns, "parent") :
+		    jstr(os, "parent"));
 	if (r->deps_text == NULL)
-		set_json(&r->deps_text, get(ns, "dependencies") ?
-		    get(ns, "dependencies") : get(os, "dependencies"));
+		set_json(&r->deps_text, jget(ns, "dependencies") ?
+		    jget(ns, "dependencies") : jget(os, "dependencies"));
 	if (r->provider == NULL) {
-		const char *p = get_str(st, "provider");
+		const char *p = jstr(st, "provider");
 
 		if (p == NULL)
-			p = get_str(ns, "provider") ? get_str(ns, "provider") :
-			    get_str(os, "provider");
+			p = jstr(ns, "provider") ? jstr(ns, "provider") :
+			    jstr(os, "provider");
 		r->provider = provider_urn(p);
 	}
 	return 0;
@@ -445,7 +420,7 @@ parse_resource(struct pstack *s, struct json_object *e, const char *where,
 
 	if (!json_object_is_type(e, json_type_object))
 		return errorf(err, errlen, "%s: must be an object", where);
-	if ((urn = get_str(e, "urn")) == NULL)
+	if ((urn = jstr(e, "urn")) == NULL)
 		return errorf(err, errlen, "%s: urn is missing", where);
 	if ((r = add(s, cap)) == NULL)
 		return errorf(err, errlen, "out of memory");
@@ -455,19 +430,19 @@ parse_resource(struct pstack *s, struct json_object *e, const char *where,
 	if (fill_from_urn(r, err, errlen, where) == -1)
 		return -1;
 	set_names(s, urn);
-	if ((type = get_str(e, "type")) != NULL)
+	if ((type = jstr(e, "type")) != NULL)
 		r->type = strdup(type);
 	else if ((r->type = type_from_urn(urn)) == NULL)
 		return errorf(err, errlen, "%s: type is missing", where);
 	r->op = "state";
-	r->custom = get(e, "custom") ? json_object_get_boolean(get(e, "custom")) : 0;
-	set_json(&r->in_text, get_obj(e, "inputs"));
+	r->custom = jget(e, "custom") ? json_object_get_boolean(jget(e, "custom")) : 0;
+	set_json(&r->in_text, jget_obj(e, "inputs"));
 	r->old_is_new = 1;
-	set_json(&r->out_text, get_obj(e, "outputs"));
-	set_str(&r->id, get_str(e, "id"));
-	set_str(&r->parent, get_str(e, "parent"));
-	set_json(&r->deps_text, get(e, "dependencies"));
-	r->provider = provider_urn(get_str(e, "provider"));
+	set_json(&r->out_text, jget_obj(e, "outputs"));
+	set_str(&r->id, jstr(e, "id"));
+	set_str(&r->parent, jstr(e, "parent"));
+	set_json(&r->deps_text, jget(e, "dependencies"));
+	r->provider = provider_urn(jstr(e, "provider"));
 	r->before = r->after = 1;
 	return 0;
 }
@@ -787,7 +762,7 @@ top_member(struct walk *w, struct pstack *s, const char *key, void *arg)
 			s->config = v;
 		} else {
 			if (json_object_is_type(v, json_type_object))
-				s->sames_counted = json_object_get_int64(get(v, "same"));
+				s->sames_counted = json_object_get_int64(jget(v, "same"));
 			json_object_put(v);
 		}
 		return 0;

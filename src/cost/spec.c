@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -19,6 +18,7 @@
 #include "../core/util.h"
 #include "../mcp/jsonrpc.h"
 #include "../mcp/schema.h"
+#include "jget.h"
 #include "spec.h"
 
 #define MAX_SPEC_FILE	(1024 * 1024)
@@ -36,6 +36,9 @@ struct spec {
 struct spec_book {
 	struct spec	*v;
 	size_t		 n, cap;
+	/* "provider|sku" (lower case; sku empty for SKU-less specs) -> [i]:
+	 * a resource looks at two short lists, not every spec. */
+	struct json_object *by_sku;
 };
 
 struct spec_book *spec_active;
@@ -135,7 +138,23 @@ yaml_parse(const char *text, size_t len, char *err, size_t errlen)
 struct spec_book *
 spec_book_new(void)
 {
-	return calloc(1, sizeof(struct spec_book));
+	struct spec_book *b = calloc(1, sizeof(struct spec_book));
+
+	if (b != NULL && (b->by_sku = json_object_new_object()) == NULL) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static void
+sku_key(const char *provider, const char *sku, char *key, size_t len)
+{
+	size_t i;
+
+	snprintf(key, len, "%s|%s", provider, sku ? sku : "");
+	for (i = 0; key[i]; i++)
+		key[i] = (char)tolower((unsigned char)key[i]);
 }
 
 void
@@ -150,32 +169,8 @@ spec_book_free(struct spec_book *b)
 		json_object_put(b->v[i].doc);
 	}
 	free(b->v);
+	json_object_put(b->by_sku);
 	free(b);
-}
-
-size_t
-spec_count(const struct spec_book *b)
-{
-	return b ? b->n : 0;
-}
-
-static const char *
-get_str(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static int
-is_number(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) &&
-	    (json_object_is_type(v, json_type_int) ||
-	    json_object_is_type(v, json_type_double));
 }
 
 static struct json_object *schema;
@@ -191,15 +186,15 @@ check_core(struct json_object *o, char *why, size_t len)
 	size_t i;
 
 	for (i = 0; i < nitems(req); i++)
-		if (get_str(o, req[i]) == NULL)
+		if (jstr(o, req[i]) == NULL)
 			return errorf(why, len, "%s: is required (a string)", req[i]);
-	if (strlen(get_str(o, "currency")) != 3)
+	if (strlen(jstr(o, "currency")) != 3)
 		return errorf(why, len, "currency: must be an ISO 4217 code");
 	if (!json_object_object_get_ex(o, "pricing", &pricing) ||
 	    !json_object_is_type(pricing, json_type_object))
 		return errorf(why, len, "pricing: is required (a mapping)");
 	for (i = 0; i < nitems(keys); i++)
-		if (is_number(pricing, keys[i])) {
+		if (!isnan(jnum(pricing, keys[i]))) {
 			struct json_object *v;
 
 			json_object_object_get_ex(pricing, keys[i], &v);
@@ -261,15 +256,26 @@ spec_parse(struct spec_book *b, const char *text, size_t len, const char *name,
 	s->file = strdup(name);
 	s->doc = o;
 	s->core = core;
-	s->provider = (char *)get_str(o, "provider");
-	s->service = (char *)get_str(o, core ? "service" : "resource_type");
-	s->sku = (char *)get_str(o, "sku");
-	s->region = (char *)get_str(o, "region");
+	s->provider = (char *)jstr(o, "provider");
+	s->service = (char *)jstr(o, core ? "service" : "resource_type");
+	s->sku = (char *)jstr(o, "sku");
+	s->region = (char *)jstr(o, "region");
 	if (core && s->region == NULL) {
 		struct json_object *meta;
 
 		if (json_object_object_get_ex(o, "metadata", &meta))
-			s->region = (char *)get_str(meta, "region");
+			s->region = (char *)jstr(meta, "region");
+	}
+	{
+		struct json_object *list;
+		char key[512];
+
+		sku_key(s->provider, s->sku, key, sizeof(key));
+		if (!json_object_object_get_ex(b->by_sku, key, &list)) {
+			list = json_object_new_array();
+			json_object_object_add(b->by_sku, key, list);
+		}
+		json_object_array_add(list, json_object_new_int64((int64_t)(b->n - 1)));
 	}
 	return 0;
 }
@@ -285,38 +291,15 @@ spec_name(const char *n)
 }
 
 static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 load_dir(struct spec_book *b, const char *dir, char *err, size_t errlen)
 {
-	struct dirent *e;
-	char **names = NULL, path[4096], *data;
-	size_t n = 0, cap = 0, i, len;
-	DIR *d;
+	char **names, path[4096], *data;
+	size_t n, i, len;
 	int fd, rc = 0;
 
-	if ((d = opendir(dir)) == NULL)
-		return errorf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
-	while ((e = readdir(d)) != NULL) {
-		if (!spec_name(e->d_name))
-			continue;
-		if (n == cap) {
-			char **nv = reallocarray(names, cap ? cap * 2 : 32, sizeof(*nv));
-
-			if (nv == NULL)
-				break;
-			names = nv;
-			cap = cap ? cap * 2 : 32;
-		}
-		names[n++] = strdup(e->d_name);
-	}
-	closedir(d);
 	/* In name order: the same files, the same precedence, every time. */
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (dir_names(dir, spec_name, &names, &n) == -1)
+		return errorf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
 	for (i = 0; i < n && rc == 0; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -333,9 +316,7 @@ load_dir(struct spec_book *b, const char *dir, char *err, size_t errlen)
 		rc = spec_parse(b, data, len, path, err, errlen);
 		free(data);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	dir_names_free(names, n);
 	return rc;
 }
 
@@ -379,16 +360,18 @@ service_matches(const char *want, const char *service, const char *type)
 	return 0;
 }
 
-const struct spec *
-spec_find(const struct spec_book *b, const char *provider, const char *service,
-    const char *type, const char *sku, const char *region)
+/* The most specific of one list's specs that match (SKU, then region). */
+static void
+best_in(const struct spec_book *b, struct json_object *list, const char *provider,
+    const char *service, const char *type, const char *sku, const char *region,
+    const struct spec **best, int *best_score)
 {
-	const struct spec *best = NULL, *s;
-	int score, best_score = -1;
+	const struct spec *s;
 	size_t i;
+	int score;
 
-	for (i = 0; b != NULL && i < b->n; i++) {
-		s = &b->v[i];
+	for (i = 0; i < json_object_array_length(list); i++) {
+		s = &b->v[json_object_get_int64(json_object_array_get_idx(list, i))];
 		if (strcasecmp(s->provider, provider) != 0 ||
 		    !service_matches(s->service, service, type))
 			continue;
@@ -398,11 +381,35 @@ spec_find(const struct spec_book *b, const char *provider, const char *service,
 		    strcasecmp(s->region, region) != 0))
 			continue;
 		score = (s->sku != NULL) * 2 + (s->region != NULL);
-		if (score > best_score) {
-			best = s;
-			best_score = score;
+		if (score > *best_score) {
+			*best = s;
+			*best_score = score;
 		}
 	}
+}
+
+const struct spec *
+spec_find(const struct spec_book *b, const char *provider, const char *service,
+    const char *type, const char *sku, const char *region)
+{
+	const struct spec *best = NULL;
+	struct json_object *list;
+	int best_score = -1;
+	char key[512];
+
+	if (b == NULL)
+		return NULL;
+	/* The specs of this SKU, then those without one. */
+	if (sku != NULL) {
+		sku_key(provider, sku, key, sizeof(key));
+		if (json_object_object_get_ex(b->by_sku, key, &list))
+			best_in(b, list, provider, service, type, sku, region, &best,
+			    &best_score);
+	}
+	sku_key(provider, NULL, key, sizeof(key));
+	if (json_object_object_get_ex(b->by_sku, key, &list))
+		best_in(b, list, provider, service, type, sku, region, &best,
+		    &best_score);
 	return best;
 }
 
@@ -417,13 +424,13 @@ spec_describe(const struct spec *s, struct spec_price *p)
 	memset(p, 0, sizeof(*p));
 	p->file = s->file;
 	p->sku = s->sku;
-	p->currency = get_str(s->doc, "currency");
+	p->currency = jstr(s->doc, "currency");
 	p->core = s->core;
 	if (s->core) {
 		/* The first of core's keys that is set, in core's order. */
 		json_object_object_get_ex(s->doc, "pricing", &pricing);
 		for (i = 0; i < nitems(keys); i++)
-			if (is_number(pricing, keys[i])) {
+			if (!isnan(jnum(pricing, keys[i]))) {
 				json_object_object_get_ex(pricing, keys[i], &v);
 				p->mode = keys[i];
 				p->rate = json_object_get_double(v);
@@ -433,16 +440,16 @@ spec_describe(const struct spec *s, struct spec_price *p)
 		p->effective = "unstated";
 		return;
 	}
-	p->mode = get_str(s->doc, "billing_mode");
+	p->mode = jstr(s->doc, "billing_mode");
 	json_object_object_get_ex(s->doc, "rate_per_unit", &v);
 	p->rate = json_object_get_double(v);
-	p->unit = get_str(s->doc, "unit");
-	p->source = get_str(s->doc, "source") ? get_str(s->doc, "source") : s->file;
-	p->effective = get_str(s->doc, "effective_date") ?
-	    get_str(s->doc, "effective_date") : "unstated";
+	p->unit = jstr(s->doc, "unit");
+	p->source = jstr(s->doc, "source") ? jstr(s->doc, "source") : s->file;
+	p->effective = jstr(s->doc, "effective_date") ?
+	    jstr(s->doc, "effective_date") : "unstated";
 	if (strcmp(p->mode, "not_implemented") == 0)
-		p->not_implemented = get_str(s->doc, "description") ?
-		    get_str(s->doc, "description") : "the spec says not_implemented";
+		p->not_implemented = jstr(s->doc, "description") ?
+		    jstr(s->doc, "description") : "the spec says not_implemented";
 	if (json_object_object_get_ex(s->doc, "pricing_tiers", &v))
 		p->tiers = v;
 	if (json_object_object_get_ex(s->doc, "plugin_metadata", &v))

@@ -24,7 +24,6 @@ struct spec_book;
 struct spec_book *spec_load(const char *const *dirs, size_t ndirs, char *err,
 		    size_t errlen);
 void		 spec_book_free(struct spec_book *);
-size_t		 spec_count(const struct spec_book *);
 /* Parse one document (JSON or YAML) into a spec: -1 with why. */
 int		 spec_parse(struct spec_book *, const char *text, size_t len,
 		    const char *name, char *err, size_t errlen);

@@ -411,6 +411,18 @@ sub dechunk {
 	return $out;
 }
 
+# tools/call over /rpc: the result (and, in list context, the raw body).
+sub tool {
+	my ($self, $name, $args) = @_;
+	my $body = encode_json({ jsonrpc => '2.0', id => 1, method => 'tools/call',
+	    params => { name => $name, arguments => $args } });
+	my (undef, undef, $b) = $self->http("POST /rpc HTTP/1.1\r\nHost: localhost\r\n"
+	    . "Content-Type: application/json\r\nContent-Length: " . length($body)
+	    . "\r\nConnection: close\r\n\r\n$body");
+	my $j = eval { decode_json($b // '') } // {};
+	return wantarray ? ($j->{result}, $b) : $j->{result};
+}
+
 sub http_get {
 	my ($self, $path, %o) = @_;
 	my $hdrs = $o{headers} // '';
