@@ -34,7 +34,7 @@
 enum ktype {
 	K_SECTION, K_BOOL, K_INT, K_DURATION, K_SIZE, K_DOUBLE, K_STR, K_PATH,
 	K_ENUM, K_STRLIST, K_PATHLIST, K_SECRETLIST, K_WORKERS,
-	K_LISTEN, K_STACKS
+	K_LISTEN, K_STACKS, K_BUDGETS
 };
 
 struct key {
@@ -146,6 +146,12 @@ static const struct key keys[] = {
 	{ "pricing.spec_dir", K_PATH, O(pricing_spec_dir), 0, 0, NULL, "" },
 	SEC("billing"),
 	{ "billing.focus", K_PATHLIST, O(billing_focus), 0, 0, NULL, NULL },
+	{ "billing.join_tags", K_STRLIST, O(billing_join_tags), 0, 0, NULL, NULL },
+	{ "budgets", K_BUDGETS, 0, 0, 0, NULL, NULL },
+};
+
+const char *const budget_periods[] = {
+	"daily", "weekly", "monthly", "quarterly", "yearly", NULL
 };
 
 #define KEY_LOG_LEVEL		"observability.logging.level"
@@ -162,6 +168,7 @@ static int	set_listen(struct loader *, const struct key *, yaml_node_t *);
 static int	fail(struct loader *, const yaml_node_t *, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static int	set_stacks(struct loader *, const struct key *, yaml_node_t *);
+static int	set_budgets(struct loader *, const struct key *, yaml_node_t *);
 
 /* --- errors --------------------------------------------------------------- */
 
@@ -513,6 +520,8 @@ set_from_node(struct loader *L, const struct key *k, yaml_node_t *n)
 		return set_listen(L, k, n);
 	case K_STACKS:
 		return set_stacks(L, k, n);
+	case K_BUDGETS:
+		return set_budgets(L, k, n);
 	case K_STRLIST:
 	case K_PATHLIST:
 	case K_SECRETLIST:
@@ -813,6 +822,33 @@ conf_listen_same(const struct conf_listen *a, const struct conf_listen *b)
 	return a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
+/*
+ * The key of pair p of mapping map, which must be a plain string that no
+ * earlier pair has: NULL after failing with "PATH: why".
+ */
+static const char *
+pair_key(struct loader *L, yaml_node_t *map, yaml_node_pair_t *p,
+    const char *mpath, char *path, size_t pathlen)
+{
+	yaml_node_t *kn = yaml_document_get_node(L->doc, p->key), *o;
+	yaml_node_pair_t *q;
+
+	if (kn == NULL || kn->type != YAML_SCALAR_NODE) {
+		fail(L, kn, mpath, "keys must be plain strings");
+		return NULL;
+	}
+	snprintf(path, pathlen, "%s.%s", mpath, scalar(kn));
+	for (q = map->data.mapping.pairs.start; q < p; q++) {
+		o = yaml_document_get_node(L->doc, q->key);
+		if (o && o->type == YAML_SCALAR_NODE && strcmp(scalar(o), scalar(kn)) == 0) {
+			fail(L, kn, path, "duplicate key (first set at line %zu)",
+			    (size_t)o->start_mark.line + 1);
+			return NULL;
+		}
+	}
+	return scalar(kn);
+}
+
 /* --- stacks --------------------------------------------------------------- */
 
 static void
@@ -835,9 +871,10 @@ static int
 set_stacks(struct loader *L, const struct key *k, yaml_node_t *n)
 {
 	yaml_node_pair_t *p, *q;
-	yaml_node_t *kn, *vn, *fk, *fv;
+	yaml_node_t *vn, *fv;
 	struct conf_stack *s;
 	char path[300], fpath[340];
+	const char *name, *field_name;
 	size_t cnt, i;
 
 	if (n->type != YAML_MAPPING_NODE)
@@ -850,21 +887,12 @@ set_stacks(struct loader *L, const struct key *k, yaml_node_t *n)
 	if ((L->c->stacks = calloc(cnt, sizeof(*L->c->stacks))) == NULL)
 		return fail(L, n, k->path, "out of memory");
 	for (i = 0, p = n->data.mapping.pairs.start; i < cnt; i++, p++) {
-		kn = yaml_document_get_node(L->doc, p->key);
+		if ((name = pair_key(L, n, p, k->path, path, sizeof(path))) == NULL)
+			return -1;
 		vn = yaml_document_get_node(L->doc, p->value);
-		if (kn == NULL || vn == NULL || kn->type != YAML_SCALAR_NODE)
-			return fail(L, kn, k->path, "stack names must be strings");
-		snprintf(path, sizeof(path), "stacks.%s", scalar(kn));
-		for (q = n->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *o = yaml_document_get_node(L->doc, q->key);
-
-			if (o && strcmp(scalar(o), scalar(kn)) == 0)
-				return fail(L, kn, path, "duplicate key (first set"
-				    " at line %zu)", (size_t)o->start_mark.line + 1);
-		}
 		s = &L->c->stacks[i];
 		L->c->nstacks = i + 1;
-		s->name = strdup(scalar(kn));
+		s->name = strdup(name);
 		if (vn->type == YAML_SCALAR_NODE) {
 			s->state = resolve_path(L->c, scalar(vn));
 			continue;
@@ -876,20 +904,17 @@ set_stacks(struct loader *L, const struct key *k, yaml_node_t *n)
 		    q < vn->data.mapping.pairs.top; q++) {
 			char **dst;
 
-			fk = yaml_document_get_node(L->doc, q->key);
+			if ((field_name = pair_key(L, vn, q, path, fpath,
+			    sizeof(fpath))) == NULL)
+				return -1;
 			fv = yaml_document_get_node(L->doc, q->value);
-			if (fk == NULL || fv == NULL || fk->type != YAML_SCALAR_NODE)
-				return fail(L, fk, path, "keys must be plain strings");
-			snprintf(fpath, sizeof(fpath), "%s.%s", path, scalar(fk));
-			if (strcmp(scalar(fk), "state") == 0)
+			if (strcmp(field_name, "state") == 0)
 				dst = &s->state;
-			else if (strcmp(scalar(fk), "preview") == 0)
+			else if (strcmp(field_name, "preview") == 0)
 				dst = &s->preview;
 			else
-				return fail(L, fk, fpath, "unknown key (expected"
-				    " state or preview)");
-			if (*dst != NULL)
-				return fail(L, fk, fpath, "duplicate key");
+				return fail(L, yaml_document_get_node(L->doc, q->key),
+				    fpath, "unknown key (expected state or preview)");
 			if (fv->type != YAML_SCALAR_NODE)
 				return fail(L, fv, fpath, "expected a file path,"
 				    " got %s", node_kind(fv));
@@ -897,6 +922,225 @@ set_stacks(struct loader *L, const struct key *k, yaml_node_t *n)
 		}
 		if (s->state == NULL && s->preview == NULL)
 			return fail(L, vn, path, "needs a state or a preview file");
+	}
+	return 0;
+}
+
+/* --- budgets -------------------------------------------------------------- */
+
+static void
+budgets_free(struct conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nbudgets; i++) {
+		struct conf_budget *b = &c->budgets[i];
+
+		free(b->name);
+		free(b->currency);
+		free(b->stack);
+		free(b->service);
+		free(b->region);
+		free(b->account);
+		strlist_free(&b->tag_keys);
+		strlist_free(&b->tag_values);
+	}
+	free(c->budgets);
+	c->budgets = NULL;
+	c->nbudgets = 0;
+}
+
+static int
+budget_number(struct loader *L, yaml_node_t *v, const char *path, double max,
+    double *out)
+{
+	char *end;
+
+	if (v->type != YAML_SCALAR_NODE || quoted(v) || *scalar(v) == '\0')
+		return fail(L, v, path, "expected a number");
+	*out = strtod(scalar(v), &end);
+	if (*end != '\0' || !isfinite(*out) || *out < 0 || *out > max)
+		return fail(L, v, path, "expected a number in 0..%g, got \"%s\"", max,
+		    scalar(v));
+	return 0;
+}
+
+static int
+budget_string(struct loader *L, yaml_node_t *v, const char *path, char **out)
+{
+	if (v->type != YAML_SCALAR_NODE || *scalar(v) == '\0')
+		return fail(L, v, path, "expected a non-empty string");
+	free(*out);
+	*out = strdup(scalar(v));
+	return *out == NULL ? fail(L, v, path, "out of memory") : 0;
+}
+
+static int
+budget_filters(struct loader *L, struct conf_budget *b, yaml_node_t *n,
+    const char *fpath)
+{
+	yaml_node_pair_t *p, *t;
+	yaml_node_t *v, *tv;
+	char path[400], tpath[500];
+	const char *name;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(L, n, fpath, "expected a mapping, got %s", node_kind(n));
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		if ((name = pair_key(L, n, p, fpath, path, sizeof(path))) == NULL)
+			return -1;
+		v = yaml_document_get_node(L->doc, p->value);
+		if (strcmp(name, "service") == 0) {
+			if (budget_string(L, v, path, &b->service) == -1)
+				return -1;
+		} else if (strcmp(name, "region") == 0) {
+			if (budget_string(L, v, path, &b->region) == -1)
+				return -1;
+		} else if (strcmp(name, "account") == 0) {
+			if (budget_string(L, v, path, &b->account) == -1)
+				return -1;
+		} else if (strcmp(name, "tags") == 0) {
+			if (v->type != YAML_MAPPING_NODE)
+				return fail(L, v, path, "expected a mapping of tag"
+				    " keys to values, got %s", node_kind(v));
+			for (t = v->data.mapping.pairs.start;
+			    t < v->data.mapping.pairs.top; t++) {
+				const char *tk = pair_key(L, v, t, path, tpath, sizeof(tpath));
+
+				if (tk == NULL)
+					return -1;
+				tv = yaml_document_get_node(L->doc, t->value);
+				if (tv->type != YAML_SCALAR_NODE)
+					return fail(L, tv, tpath, "expected a tag value");
+				if (strlist_add(&b->tag_keys, tk) == -1 ||
+				    strlist_add(&b->tag_values, scalar(tv)) == -1)
+					return fail(L, tv, tpath, "out of memory");
+			}
+		} else
+			return fail(L, yaml_document_get_node(L->doc, p->key), path,
+			    "unknown key (expected service, region, account or tags)");
+	}
+	return 0;
+}
+
+static int
+budget_field(struct loader *L, struct conf_budget *b, const char *name,
+    yaml_node_t *v, const char *path)
+{
+	yaml_node_item_t *it;
+	size_t i;
+
+	if (strcmp(name, "amount") == 0)
+		return budget_number(L, v, path, 1e15, &b->amount);
+	if (strcmp(name, "currency") == 0) {
+		if (v->type != YAML_SCALAR_NODE || strlen(scalar(v)) != 3 ||
+		    strspn(scalar(v), "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
+			return fail(L, v, path, "expected an ISO 4217 code such as USD");
+		return budget_string(L, v, path, &b->currency);
+	}
+	if (strcmp(name, "period") == 0) {
+		for (i = 0; v->type == YAML_SCALAR_NODE && budget_periods[i]; i++)
+			if (strcasecmp(scalar(v), budget_periods[i]) == 0) {
+				b->period = (int)i;
+				return 0;
+			}
+		return fail(L, v, path, "expected daily, weekly, monthly, quarterly"
+		    " or yearly");
+	}
+	if (strcmp(name, "stack") == 0)
+		return budget_string(L, v, path, &b->stack);
+	if (strcmp(name, "filters") == 0)
+		return budget_filters(L, b, v, path);
+	if (strcmp(name, "alert_thresholds") == 0) {
+		if (v->type != YAML_SEQUENCE_NODE)
+			return fail(L, v, path, "expected a list of percentages");
+		b->nthresholds = 0;
+		for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+		    it++) {
+			if (b->nthresholds == BUDGET_MAX_THRESHOLDS)
+				return fail(L, v, path, "at most %d thresholds",
+				    BUDGET_MAX_THRESHOLDS);
+			if (budget_number(L, yaml_document_get_node(L->doc, *it), path,
+			    1000, &b->thresholds[b->nthresholds++]) == -1)
+				return -1;
+		}
+		return 0;
+	}
+	return fail(L, v, path, "unknown key (expected amount, currency, period,"
+	    " stack, filters or alert_thresholds)");
+}
+
+/* A budget's stack must be one the configuration names. */
+static int
+budgets_check(struct loader *L)
+{
+	const struct conf *c = L->c;
+	size_t i, j;
+
+	for (i = 0; i < c->nbudgets; i++) {
+		if (c->budgets[i].stack == NULL)
+			continue;
+		for (j = 0; j < c->nstacks; j++)
+			if (strcmp(c->stacks[j].name, c->budgets[i].stack) == 0)
+				break;
+		if (j == c->nstacks) {
+			snprintf(L->err, L->errlen, "%s: budgets.%s.stack: no stack"
+			    " \"%s\" in stacks", L->name, c->budgets[i].name,
+			    c->budgets[i].stack);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* budgets: { NAME: { amount, currency, period, stack, filters, alert_thresholds } } */
+static int
+set_budgets(struct loader *L, const struct key *k, yaml_node_t *n)
+{
+	static const double defaults[] = { 50, 80, 90, 100 };
+	yaml_node_pair_t *p, *q;
+	yaml_node_t *vn;
+	struct conf_budget *b;
+	char path[300], fpath[340];
+	const char *name;
+	size_t cnt, i;
+	int has_amount;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(L, n, k->path, "expected a mapping of budget names,"
+		    " got %s", node_kind(n));
+	budgets_free(L->c);
+	cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (cnt == 0)
+		return 0;
+	if ((L->c->budgets = calloc(cnt, sizeof(*L->c->budgets))) == NULL)
+		return fail(L, n, k->path, "out of memory");
+	for (i = 0, p = n->data.mapping.pairs.start; i < cnt; i++, p++) {
+		if ((name = pair_key(L, n, p, k->path, path, sizeof(path))) == NULL)
+			return -1;
+		vn = yaml_document_get_node(L->doc, p->value);
+		b = &L->c->budgets[i];
+		L->c->nbudgets = i + 1;
+		b->name = strdup(name);
+		b->currency = strdup("USD");
+		b->period = 2;
+		memcpy(b->thresholds, defaults, sizeof(defaults));
+		b->nthresholds = nitems(defaults);
+		if (vn->type != YAML_MAPPING_NODE)
+			return fail(L, vn, path, "expected a mapping with amount,"
+			    " period, ..., got %s", node_kind(vn));
+		has_amount = 0;
+		for (q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top;
+		    q++) {
+			const char *f = pair_key(L, vn, q, path, fpath, sizeof(fpath));
+
+			if (f == NULL || budget_field(L, b, f,
+			    yaml_document_get_node(L->doc, q->value), fpath) == -1)
+				return -1;
+			has_amount |= strcmp(f, "amount") == 0;
+		}
+		if (!has_amount)
+			return fail(L, vn, path, "missing \"amount\"");
 	}
 	return 0;
 }
@@ -1000,6 +1244,8 @@ validate(struct loader *L)
 	}
 	if (*c->tls_client_ca &&
 	    check_readable(L, "security.tls.client_ca_file", c->tls_client_ca) == -1)
+		return -1;
+	if (budgets_check(L) == -1)
 		return -1;
 	if (*c->user && getpwnam(c->user) == NULL) {
 		snprintf(L->err, L->errlen, "%s: server.user: no such user \"%s\"",
@@ -1205,6 +1451,7 @@ conf_free(struct conf *c)
 	}
 	listeners_free(c);
 	stacks_free(c);
+	budgets_free(c);
 	free(c->file);
 	free(c->prefix);
 	free(c);
@@ -1310,6 +1557,62 @@ print_stacks(FILE *f, const struct conf *c)
 }
 
 static void
+print_budgets(FILE *f, const struct conf *c)
+{
+	const struct conf_budget *b;
+	size_t i, j;
+
+	if (c->nbudgets == 0) {
+		fputs("budgets: {}\n", f);
+		return;
+	}
+	fputs("budgets:\n", f);
+	for (i = 0; i < c->nbudgets; i++) {
+		b = &c->budgets[i];
+		fputs("  ", f);
+		put_quoted(f, b->name);
+		fprintf(f, ":\n    amount: %.17g\n    currency: %s\n    period: %s\n",
+		    b->amount, b->currency, budget_periods[b->period]);
+		if (b->stack) {
+			fputs("    stack: ", f);
+			put_quoted(f, b->stack);
+			fputc('\n', f);
+		}
+		fputs("    alert_thresholds: [", f);
+		for (j = 0; j < b->nthresholds; j++)
+			fprintf(f, "%s%.17g", j ? ", " : "", b->thresholds[j]);
+		fputs("]\n", f);
+		if (!b->service && !b->region && !b->account && b->tag_keys.n == 0)
+			continue;
+		fputs("    filters:\n", f);
+		if (b->service) {
+			fputs("      service: ", f);
+			put_quoted(f, b->service);
+			fputc('\n', f);
+		}
+		if (b->region) {
+			fputs("      region: ", f);
+			put_quoted(f, b->region);
+			fputc('\n', f);
+		}
+		if (b->account) {
+			fputs("      account: ", f);
+			put_quoted(f, b->account);
+			fputc('\n', f);
+		}
+		if (b->tag_keys.n > 0)
+			fputs("      tags:\n", f);
+		for (j = 0; j < b->tag_keys.n; j++) {
+			fputs("        ", f);
+			put_quoted(f, b->tag_keys.v[j]);
+			fputs(": ", f);
+			put_quoted(f, b->tag_values.v[j]);
+			fputc('\n', f);
+		}
+	}
+}
+
+static void
 print_key(FILE *f, const struct conf *c, const struct key *k, int redact)
 {
 	int ind = depth_of(k->path) * 2;
@@ -1323,6 +1626,10 @@ print_key(FILE *f, const struct conf *c, const struct key *k, int redact)
 	}
 	if (k->type == K_STACKS) {
 		print_stacks(f, c);
+		return;
+	}
+	if (k->type == K_BUDGETS) {
+		print_budgets(f, c);
 		return;
 	}
 	fprintf(f, "%*s%s:", ind, "", leaf(k->path));

@@ -40,6 +40,23 @@ struct conf_stack {
 	char		*preview;	/* pulumi preview --json */
 };
 
+/* budgets: NAME: {...}, doc/analysis.md */
+#define BUDGET_MAX_THRESHOLDS	16
+struct conf_budget {
+	char		*name;
+	double		 amount;
+	char		*currency;	/* ISO 4217, "USD" unless set */
+	int		 period;	/* index into budget_periods */
+	char		*stack;		/* only the stack's spend; NULL: all */
+	char		*service, *region, *account;	/* filters, or NULL */
+	struct strlist	 tag_keys, tag_values;		/* filters.tags */
+	double		 thresholds[BUDGET_MAX_THRESHOLDS];	/* percent */
+	size_t		 nthresholds;
+};
+
+/* "daily", "weekly", "monthly", "quarterly", "yearly", NULL */
+extern const char *const budget_periods[];
+
 struct conf {
 	char		*file;		/* where it came from, for messages */
 	char		*prefix;
@@ -107,6 +124,9 @@ struct conf {
 	char		*pulumi_backend_url;
 	char		*pricing_spec_dir;
 	struct strlist	 billing_focus;
+	struct strlist	 billing_join_tags;
+	struct conf_budget *budgets;
+	size_t		 nbudgets;
 
 	uint64_t	 seen[2];	/* which table keys were set, by index */
 };

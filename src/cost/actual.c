@@ -55,7 +55,7 @@ actual_extent(const struct focus_store *s, int64_t *from, int64_t *to)
 }
 
 /* The start of the bucket holding t (UTC; weeks start on Monday). */
-static int64_t
+int64_t
 bucket_start(int64_t t, enum granularity g)
 {
 	time_t tt = (time_t)t;
@@ -110,8 +110,8 @@ stamp(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static double
-amount(const struct focus_row *r, enum basis b)
+double
+actual_amount(const struct focus_row *r, enum basis b)
 {
 	double v = b == B_BILLED ? r->billed : b == B_LIST ? r->list : r->effective;
 
@@ -119,6 +119,39 @@ amount(const struct focus_row *r, enum basis b)
 	if (isnan(v) && b == B_EFFECTIVE)
 		v = r->billed;
 	return v;
+}
+
+int
+actual_overlaps(const struct focus_row *r, int64_t from, int64_t to)
+{
+	int64_t lo = r->start > from ? r->start : from;
+	int64_t hi = r->end < to ? r->end : to;
+
+	return r->start == r->end ? r->start >= from && r->start < to : hi > lo;
+}
+
+void
+actual_split(const struct focus_row *r, int64_t from, int64_t to,
+    enum granularity g, void (*emit)(int64_t, double, void *), void *arg)
+{
+	int64_t lo = r->start > from ? r->start : from;
+	int64_t hi = r->end < to ? r->end : to, t, bs, be;
+	double span = r->end > r->start ? (double)(r->end - r->start) : 1;
+
+	if (!actual_overlaps(r, from, to))
+		return;
+	if (r->start == r->end) {
+		/* A point in time (a purchase): all of it in its bucket. */
+		emit(bucket_start(r->start, g), 1, arg);
+		return;
+	}
+	for (t = lo; t < hi; t = be) {
+		bs = bucket_start(t, g);
+		be = bucket_next(bs, g);
+		if (be > hi)
+			be = hi;
+		emit(bs, (double)(be - t) / span, arg);
+	}
 }
 
 static const char *
@@ -148,6 +181,29 @@ group_of(const struct focus_store *s, const struct focus_row *r, const char *g,
 	return v && v[0] ? v : "(none)";
 }
 
+/* One charge's share of one bucket, added to every sum it counts in. */
+struct share {
+	double			 v;
+	const char		*cur, *cat, *svc, *group;
+	struct json_object	*buckets, *totals, *by_cat, *by_svc, *groups;
+};
+
+static void
+add_share(int64_t bucket, double frac, void *arg)
+{
+	struct share *sh = arg;
+	double part = sh->v * frac;
+	char key[32];
+
+	snprintf(key, sizeof(key), "%lld", (long long)bucket);
+	money_add(sh->buckets, key, sh->cur, part);
+	money_add(sh->totals, "total", sh->cur, part);
+	money_add(sh->by_cat, sh->cat, sh->cur, part);
+	money_add(sh->by_svc, sh->svc, sh->cur, part);
+	if (sh->group != NULL)
+		money_add(sh->groups, sh->group, sh->cur, part);
+}
+
 struct json_object *
 actual_costs(const struct focus_store *s, const struct actual_query *q)
 {
@@ -155,7 +211,7 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 	struct json_object *by_cat, *by_svc, *meta, *tr, *buckets;
 	size_t i, n = focus_count(s), used = 0, no_amount = 0;
 	char a[32], b[32], gbuf[256], key[32];
-	int64_t lo, hi, t, bs, be;
+	int64_t bs;
 
 	totals = json_object_new_object();
 	buckets = json_object_new_object();
@@ -164,13 +220,9 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 	by_svc = json_object_new_object();
 	for (i = 0; i < n; i++) {
 		const struct focus_row *r = focus_row(s, i);
-		double v = amount(r, q->basis), span;
-		const char *cur = focus_str(s, r->currency), *g;
+		struct share sh;
 
-		lo = r->start > q->from ? r->start : q->from;
-		hi = r->end < q->to ? r->end : q->to;
-		if (r->start == r->end ? (r->start < q->from || r->start >= q->to) :
-		    hi <= lo)
+		if (!actual_overlaps(r, q->from, q->to))
 			continue;
 		if ((q->keep != NULL && !q->keep(s, r, q->arg)) ||
 		    (q->service && strcmp(q->service, focus_str(s, r->service)) != 0) ||
@@ -178,37 +230,26 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 		    (q->account && strcmp(q->account, focus_str(s, r->account)) != 0) ||
 		    (q->resource && strstr(focus_str(s, r->resource), q->resource) == NULL))
 			continue;
-		if (isnan(v)) {
+		sh.v = actual_amount(r, q->basis);
+		if (isnan(sh.v)) {
 			no_amount++;
 			continue;
 		}
 		used++;
 		gbuf[0] = '\0';
-		g = q->group != NULL ? q->group(s, r, q->arg) : q->group_by ?
+		sh.cur = focus_str(s, r->currency);
+		sh.cat = focus_category_name(r->category);
+		sh.svc = r->service ? focus_str(s, r->service) : "(none)";
+		sh.group = q->group != NULL ? q->group(s, r, q->arg) : q->group_by ?
 		    group_of(s, r, q->group_by, gbuf, sizeof(gbuf)) : NULL;
-		money_add(totals, "total", cur, 0);
-		money_add(by_cat, focus_category_name(r->category), cur, 0);
-		/* Split over the buckets it overlaps, by time. */
-		span = r->end > r->start ? (double)(r->end - r->start) : 1;
-		if (r->start == r->end)
-			lo = r->start, hi = r->start + 1;
-		for (t = lo; t < hi; t = be) {
-			double part;
-
-			bs = bucket_start(t, q->gran);
-			be = bucket_next(bs, q->gran);
-			if (be > hi)
-				be = hi;
-			part = v * (r->start == r->end ? 1 : (double)(be - t) / span);
-			snprintf(key, sizeof(key), "%lld", (long long)bs);
-			money_add(buckets, key, cur, part);
-			money_add(totals, "total", cur, part);
-			money_add(by_cat, focus_category_name(r->category), cur, part);
-			money_add(by_svc, r->service ? focus_str(s, r->service) : "(none)",
-			    cur, part);
-			if (g != NULL)
-				money_add(groups, g, cur, part);
-		}
+		sh.buckets = buckets;
+		sh.totals = totals;
+		sh.by_cat = by_cat;
+		sh.by_svc = by_svc;
+		sh.groups = groups;
+		money_add(totals, "total", sh.cur, 0);
+		money_add(by_cat, sh.cat, sh.cur, 0);
+		actual_split(r, q->from, q->to, q->gran, add_share, &sh);
 	}
 	/* The series, in time order, every bucket of the range present. */
 	series = json_object_new_array();

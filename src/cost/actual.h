@@ -38,6 +38,18 @@ int		 actual_granularity(const char *);
 int		 actual_basis(const char *);
 /* The data's extent: earliest start and latest end; 0 when empty. */
 int		 actual_extent(const struct focus_store *, int64_t *from, int64_t *to);
+/* A charge's amount on a cost basis: NAN when the export has none. */
+double		 actual_amount(const struct focus_row *, enum basis);
+/* Does the charge fall in [from, to)?  A point charge by its start. */
+int		 actual_overlaps(const struct focus_row *, int64_t from, int64_t to);
+/*
+ * The charge's share of each bucket of granularity g in [from, to) it
+ * overlaps, in proportion to time: emit(bucket start, fraction, arg).
+ */
+void		 actual_split(const struct focus_row *, int64_t from, int64_t to,
+		    enum granularity, void (*emit)(int64_t, double, void *), void *arg);
+/* The start of the bucket holding t (UTC; weeks start on Monday). */
+int64_t		 bucket_start(int64_t t, enum granularity);
 /* The answer, a new object (doc/actual.md). */
 struct json_object *actual_costs(const struct focus_store *, const struct actual_query *);
 

@@ -21,6 +21,7 @@
 #include "cost_tools.h"
 #include "engine.h"
 #include "jget.h"
+#include "join.h"
 #include "focus.h"
 #include "pulumi.h"
 #include "spec.h"
@@ -1354,50 +1355,123 @@ t_stack(struct tool_call *c, struct json_object *args)
 	load_stack_or(c, args, "", stack_report, p, one_free);
 }
 
+/* --- a stack with the billing data ---------------------------------------- */
+
+struct with_billing {
+	struct tool_call	*call;
+	billing_fn		 fn;
+	void			*arg;
+	drop_fn			 drop;
+	struct pstack		*s;
+};
+
+static void
+with_billing_free(struct with_billing *w)
+{
+	if (w->drop != NULL)
+		w->drop(w->arg);
+	pulumi_free(w->s);
+	free(w);
+}
+
+static void
+on_billing(struct json_object *res, struct json_object *err, int fd, void *arg)
+{
+	struct with_billing *w = arg;
+	struct focus_store *st;
+	struct json_object *m = NULL;
+	struct stat sb;
+	char why[256];
+	void *map;
+
+	(void)res;
+	if (err != NULL || fd < 0) {
+		json_object_object_get_ex(err, "message", &m);
+		tool_call_fail(w->call, "%s", m ? json_object_get_string(m) :
+		    "the broker sent no billing data");
+		with_billing_free(w);
+		return;
+	}
+	if (fstat(fd, &sb) == -1 || sb.st_size <= 0 ||
+	    (map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0)) ==
+	    MAP_FAILED) {
+		close(fd);
+		tool_call_fail(w->call, "cannot map the billing data");
+		with_billing_free(w);
+		return;
+	}
+	close(fd);
+	if ((st = focus_store_view(map, (size_t)sb.st_size, why, sizeof(why))) == NULL)
+		tool_call_fail(w->call, "%s", why);
+	else
+		w->fn(w->call, w->s, st, w->arg);
+	focus_store_free(st);
+	munmap(map, (size_t)sb.st_size);
+	with_billing_free(w);
+}
+
+static void
+billing_for_stack(struct tool_call *c, struct pstack *s, void *arg)
+{
+	struct with_billing *w = arg;
+
+	w->s = s;
+	if (broker_call(broker, "billing_image", NULL, READ_TIMEOUT_MS, on_billing, w) == -1) {
+		tool_call_fail(c, "cannot reach the broker for billing data");
+		with_billing_free(w);
+	}
+}
+
+static void
+with_billing_drop(void *arg)
+{
+	with_billing_free(arg);
+}
+
+void
+cost_with_billing(struct tool_call *c, struct json_object *args, billing_fn fn,
+    void *arg, void (*drop)(void *))
+{
+	struct with_billing *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		if (drop != NULL)
+			drop(arg);
+		tool_call_fail(c, "out of memory");
+		return;
+	}
+	w->call = c;
+	w->fn = fn;
+	w->arg = arg;
+	w->drop = drop;
+	if (!json_object_object_get_ex(args, "stack_name", NULL) &&
+	    !json_object_object_get_ex(args, "pulumi_json", NULL))
+		billing_for_stack(c, NULL, w);	/* all the billing data */
+	else
+		load_stack_or(c, args, "", billing_for_stack, w, with_billing_drop);
+}
+
+const struct conf *
+cost_conf(void)
+{
+	return cf;
+}
+
 /* --- get_actual_costs ------------------------------------------------------ */
 
 struct actual_call {
-	struct tool_call	*call;
 	struct one		*p;
-	struct pstack		*s;
-	struct json_object	*ids;	/* cloud id or ARN -> URN */
+	struct join		*j;
+	const struct focus_store *st;
 	struct actual_query	 q;
 };
-
-/* A stack's resources by every id a bill may carry: id, arn, selfLink. */
-static struct json_object *
-stack_ids(const struct pstack *s)
-{
-	static const char *const keys[] = { "arn", "id", "selfLink" };
-	struct json_object *ids = json_object_new_object(), *out, *v;
-	size_t i, k;
-
-	for (i = 0; i < s->n; i++) {
-		const struct presource *r = &s->r[i];
-
-		if (!r->custom || strncmp(r->type, "pulumi:", 7) == 0)
-			continue;
-		if (r->id != NULL && r->id[0])
-			json_object_object_add(ids, r->id, json_object_new_string(r->urn));
-		out = pulumi_outputs(r);
-		for (k = 0; k < nitems(keys); k++)
-			if (json_object_object_get_ex(out, keys[k], &v) &&
-			    json_object_is_type(v, json_type_string) &&
-			    json_object_get_string_len(v) > 0)
-				json_object_object_add(ids, json_object_get_string(v),
-				    json_object_new_string(r->urn));
-		pulumi_release(r);
-	}
-	return ids;
-}
 
 static int
 joined(const struct focus_store *st, const struct focus_row *r, void *arg)
 {
 	struct actual_call *a = arg;
 
-	return r->resource != 0 && json_object_object_get_ex(a->ids,
-	    focus_str(st, r->resource), NULL);
+	return join_row(a->j, st, r) >= 0;
 }
 
 static int
@@ -1410,10 +1484,8 @@ static const char *
 urn_of(const struct focus_store *st, const struct focus_row *r, void *arg)
 {
 	struct actual_call *a = arg;
-	struct json_object *u;
 
-	return json_object_object_get_ex(a->ids, focus_str(st, r->resource), &u) ?
-	    json_object_get_string(u) : "(unattributed)";
+	return join_name(a->j, join_row(a->j, st, r));
 }
 
 static void
@@ -1422,45 +1494,40 @@ actual_free(void *arg)
 	struct actual_call *a = arg;
 
 	one_free(a->p);
-	pulumi_free(a->s);
-	json_object_put(a->ids);
 	free(a);
 }
 
 static void
-on_billing(struct json_object *res, struct json_object *err, int fd, void *arg)
+actual_text(struct json_object *ans, const char *stack, char **text)
 {
-	struct actual_call *a = arg;
-	struct tool_call *c = a->call;
-	struct json_object *ans, *un, *m, *t;
-	struct focus_store *st;
-	struct stat sb;
-	char why[256], *text = NULL;
 	size_t tlen = 0;
-	void *map;
 	FILE *f;
 
-	(void)res;
-	if (err != NULL || fd < 0) {
-		json_object_object_get_ex(err, "message", &m);
-		tool_call_fail(c, "%s", m ? json_object_get_string(m) :
-		    "the broker sent no billing data");
-		actual_free(a);
+	if ((f = open_memstream(text, &tlen)) == NULL)
 		return;
-	}
-	if (fstat(fd, &sb) == -1 || sb.st_size <= 0 ||
-	    (map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0)) ==
-	    MAP_FAILED) {
-		close(fd);
-		tool_call_fail(c, "cannot map the billing data");
-		actual_free(a);
-		return;
-	}
-	close(fd);
-	if ((st = focus_store_view(map, (size_t)sb.st_size, why, sizeof(why))) == NULL) {
-		munmap(map, (size_t)sb.st_size);
-		tool_call_fail(c, "%s", why);
-		actual_free(a);
+	fprintf(f, "Actual spend of stack %s, %s to %s (%s basis):", stack,
+	    str(json_object_object_get(ans, "time_range"), "start"),
+	    str(json_object_object_get(ans, "time_range"), "end"),
+	    str(ans, "cost_basis"));
+	json_object_object_foreach(json_object_object_get(ans, "totals"), cur, v)
+		fprintf(f, " %.2f %s", json_object_get_double(v), cur);
+	fprintf(f, "\nNot attributed to the stack's resources:");
+	json_object_object_foreach(json_object_object_get(ans, "unattributed"), uc, uv)
+		fprintf(f, " %.2f %s", json_object_get_double(uv), uc);
+	fprintf(f, "\n");
+	fclose(f);
+}
+
+static void
+actual_billing(struct tool_call *c, struct pstack *s, const struct focus_store *st,
+    void *arg)
+{
+	struct actual_call *a = arg;
+	struct json_object *ans, *un, *m, *t;
+	char *text = NULL;
+
+	if ((a->j = join_new(s, &cf->billing_join_tags)) == NULL) {
+		tool_call_fail(c, "out of memory");
 		return;
 	}
 	/* What joins to the stack's resources, by resource (and service)... */
@@ -1483,48 +1550,13 @@ on_billing(struct json_object *res, struct json_object *err, int fd, void *arg)
 	json_object_object_add(ans, "stack_name", json_object_new_string(
 	    str(a->p->args, "stack_name")));
 	m = json_object_object_get(ans, "metadata");
-	json_object_object_add(m, "join", json_object_new_string("billing ResourceId"
-	    " equal to a stack resource's id, arn or selfLink"));
+	json_object_object_add(m, "join", json_object_new_string(join_rule(a->j)));
 	json_object_object_add(m, "stack_resources_with_ids", json_object_new_int64(
-	    (int64_t)json_object_object_length(a->ids)));
-	if ((f = open_memstream(&text, &tlen)) != NULL) {
-		fprintf(f, "Actual spend of stack %s, %s to %s (%s basis):",
-		    str(a->p->args, "stack_name"), str(json_object_object_get(ans,
-		    "time_range"), "start"), str(json_object_object_get(ans,
-		    "time_range"), "end"), str(ans, "cost_basis"));
-		json_object_object_foreach(json_object_object_get(ans, "totals"), cur, v)
-			fprintf(f, " %.2f %s", json_object_get_double(v), cur);
-		fprintf(f, "\nNot attributed to the stack's resources:");
-		json_object_object_foreach(json_object_object_get(ans, "unattributed"), uc, uv)
-			fprintf(f, " %.2f %s", json_object_get_double(uv), uc);
-		fprintf(f, "\n");
-		fclose(f);
-	}
-	focus_store_free(st);
-	munmap(map, (size_t)sb.st_size);
-	actual_free(a);
+	    (int64_t)join_ids(a->j)));
+	join_free(a->j);
+	actual_text(ans, str(a->p->args, "stack_name"), &text);
 	tool_call_done(c, ans, text);
 	free(text);
-}
-
-static void
-actual_stack(struct tool_call *c, struct pstack *s, void *arg)
-{
-	struct actual_call *a = arg;
-
-	(void)c;
-	a->s = s;
-	a->ids = stack_ids(s);
-	if (broker_call(broker, "billing_image", NULL, READ_TIMEOUT_MS, on_billing, a) == -1) {
-		tool_call_fail(a->call, "cannot reach the broker for billing data");
-		actual_free(a);
-	}
-}
-
-static void
-actual_drop(void *arg)
-{
-	actual_free(arg);
 }
 
 static void
@@ -1542,7 +1574,6 @@ t_actual(struct tool_call *c, struct json_object *args)
 		free(a);
 		return;
 	}
-	a->call = c;
 	json_object_object_get_ex(args, "time_range", &tr);
 	s1 = str(tr, "start");
 	s2 = str(tr, "end");
@@ -1560,8 +1591,10 @@ t_actual(struct tool_call *c, struct json_object *args)
 	if (json_object_object_get_ex(args, "filters", &v)) {
 		a->q.service = str(v, "service")[0] ? str(v, "service") : NULL;
 		a->q.region = str(v, "region")[0] ? str(v, "region") : NULL;
+		a->q.account = str(v, "account")[0] ? str(v, "account") : NULL;
+		a->q.resource = str(v, "resource")[0] ? str(v, "resource") : NULL;
 	}
-	load_stack_or(c, args, "", actual_stack, a, actual_drop);
+	cost_with_billing(c, args, actual_billing, a, actual_free);
 }
 
 static const char *const actual_aliases[] = { "get_actual_cost", NULL };
@@ -1584,7 +1617,10 @@ static const struct tool t_get_actual = {
 	    "\"granularity\":{\"enum\":[\"hourly\",\"daily\",\"weekly\",\"monthly\"]},"
 	    "\"cost_basis\":{\"enum\":[\"effective\",\"billed\",\"list\"]},"
 	    "\"filters\":{\"type\":\"object\",\"properties\":{\"service\":{\"type\":\"string\"},"
-	    "\"region\":{\"type\":\"string\"}}}},\"additionalProperties\":false}",
+	    "\"region\":{\"type\":\"string\"},\"account\":{\"type\":\"string\"},"
+	    "\"resource\":{\"type\":\"string\",\"description\":\"part of the"
+	    " billing ResourceId\"}},\"additionalProperties\":false}},"
+	    "\"additionalProperties\":false}",
 	.output_schema = "{\"type\":\"object\",\"required\":[\"totals\",\"series\","
 	    "\"by_resource\",\"unattributed\",\"metadata\"],\"properties\":{"
 	    "\"totals\":{\"type\":\"object\"},\"series\":{\"type\":\"array\"},"
@@ -1750,5 +1786,6 @@ cost_tools_init(const struct conf *c, struct broker_client *b, struct shm *cache
 	tools_register(&t_query_by_tags);
 	tools_register(&t_analyze_stack);
 	tools_register(&t_get_actual);
+	insight_tools_init();
 	return 0;
 }

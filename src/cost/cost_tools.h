@@ -6,9 +6,14 @@
 #ifndef PCM_COST_TOOLS_H
 #define PCM_COST_TOOLS_H
 
+#include <json-c/json.h>
+
 struct broker_client;
 struct conf;
+struct focus_store;
+struct pstack;
 struct shm;
+struct tool_call;
 
 /*
  * The cost inputs a configuration names that must be valid before it is
@@ -21,5 +26,22 @@ int	 cost_check_config(const struct conf *, char *err, size_t errlen);
 /* Registers the tools; -1 with err when the catalogue or specs cannot load. */
 int	 cost_tools_init(const struct conf *, struct broker_client *,
 	    struct shm *cache, char *err, size_t errlen);
+
+/*
+ * The stack a call's arguments name (stack_name or pulumi_json) and the
+ * billing data the broker holds (billing.focus), mapped read-only, then
+ * fn(call, stack, store, arg), which answers the call (stack NULL when the
+ * arguments name none: all the billing data); the stack and the
+ * data are released after it.  drop(arg) runs after fn, or when the
+ * stack or the data cannot be had (the call is answered with why).
+ */
+typedef void (*billing_fn)(struct tool_call *, struct pstack *,
+	    const struct focus_store *, void *arg);
+void	 cost_with_billing(struct tool_call *, struct json_object *args,
+	    billing_fn fn, void *arg, void (*drop)(void *));
+/* The configuration the tools were registered with. */
+const struct conf *cost_conf(void);
+/* The analysis tools (src/cost/insight_tools.c). */
+void	 insight_tools_init(void);
 
 #endif

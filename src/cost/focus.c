@@ -106,6 +106,12 @@ focus_str(const struct focus_store *s, uint32_t id)
 	return s->image ? s->iblob + s->ioffs[id] : s->strs[id];
 }
 
+size_t
+focus_nstrs(const struct focus_store *s)
+{
+	return s->nstrs;
+}
+
 static uint32_t
 intern(struct focus_store *s, const char *v, size_t len)
 {
@@ -319,14 +325,15 @@ csv_next(struct csv *c, char *why, size_t whylen)
 enum col { C_START, C_END, C_BILLED, C_EFFECTIVE, C_LIST, C_CURRENCY, C_CATEGORY,
 	C_RESOURCE, C_RESOURCE_NAME, C_RESOURCE_TYPE, C_SERVICE, C_REGION,
 	C_REGION_NAME, C_ACCOUNT, C_TAGS, C_QUANTITY, C_UNIT, C_UNIT_PRICE,
-	C_PROVIDER, C_SERVICE_PROVIDER, NCOLS };
+	C_PROVIDER, C_SERVICE_PROVIDER, C_SKU, C_PRICING, C_COMMITMENT, NCOLS };
 
 static const char *const col_names[NCOLS] = {
 	"ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost",
 	"ListCost", "BillingCurrency", "ChargeCategory", "ResourceId",
 	"ResourceName", "ResourceType", "ServiceName", "RegionId", "RegionName",
 	"SubAccountId", "Tags", "ConsumedQuantity", "ConsumedUnit",
-	"ListUnitPrice", "ProviderName", "ServiceProviderName",
+	"ListUnitPrice", "ProviderName", "ServiceProviderName", "SkuId",
+	"PricingCategory", "CommitmentDiscountId",
 };
 
 static int
@@ -588,6 +595,9 @@ load(struct focus_store *s, struct csv *c, const char *name, char *err,
 		r.account = STR(C_ACCOUNT);
 		r.unit = STR(C_UNIT);
 		r.provider = STR(C_PROVIDER) ? STR(C_PROVIDER) : STR(C_SERVICE_PROVIDER);
+		r.sku = STR(C_SKU);
+		r.pricing = STR(C_PRICING);
+		r.commitment = STR(C_COMMITMENT);
 #undef STR
 		r.tags = tags_of(s, CELL(C_TAGS), LEN(C_TAGS), &nbad);
 		if (nbad) {

@@ -24,6 +24,8 @@ struct focus_row {
 	double		 unit_price;	/* ListUnitPrice, NAN when absent */
 	uint32_t	 resource, resource_name, resource_type, service;
 	uint32_t	 region, account, currency, tags, unit, provider;
+	uint32_t	 sku, pricing, commitment;	/* SkuId, PricingCategory,
+						 * CommitmentDiscountId */
 	uint32_t	 file, line;
 	uint8_t		 category;	/* enum focus_cat */
 };
@@ -45,6 +47,9 @@ int		 focus_load_buffer(struct focus_store *, const char *name,
 
 size_t		 focus_count(const struct focus_store *);
 const struct focus_row *focus_row(const struct focus_store *, size_t i);
+/* Interned strings are numbered densely from 0: arrays can be indexed
+ * by a string's id (ids < focus_nstrs). */
+size_t		 focus_nstrs(const struct focus_store *);
 /* An interned string: "" for id 0 (absent). */
 const char	*focus_str(const struct focus_store *, uint32_t id);
 const char	*focus_category_name(int);
