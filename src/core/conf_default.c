@@ -23,6 +23,9 @@ const char conf_default_yaml[] =
 "  example:\n"
 "    state: builtin:example\n"
 "    preview: builtin:example-preview\n"
+"billing:\n"
+"  focus:\n"
+"    - builtin:example-billing\n"
 "observability:\n"
 "  logging:\n"
 "    output: stderr\n";

@@ -112,6 +112,42 @@ cheaper_family(struct json_object *hints, const char *kind, const char *sku,
 	    graviton && !managed ? "MEDIUM" : "HIGH");
 }
 
+/* Previous generations and the current one of the same shape. */
+static const struct {
+	const char	*old, *cur;
+} generations[] = {
+	{ "t2", "t3" }, { "m4", "m5" }, { "c4", "c5" }, { "r4", "r5" },
+};
+
+static void
+newer_generation(struct json_object *hints, const char *kind, const char *sku,
+    const char *region, const char *what)
+{
+	const struct price *old, *cur;
+	const char *dot = strrchr(sku, '.');
+	char cand[48], text[400];
+	size_t i;
+
+	if (dot == NULL || (old = catalog_find("aws", kind, sku, region)) == NULL)
+		return;
+	for (i = 0; i < nitems(generations); i++) {
+		if (strlen(generations[i].old) != (size_t)(dot - sku) ||
+		    strncmp(generations[i].old, sku, (size_t)(dot - sku)) != 0)
+			continue;
+		snprintf(cand, sizeof(cand), "%s%s", generations[i].cur, dot);
+		cur = catalog_find("aws", kind, cand, region);
+		if (cur == NULL || strcmp(cur->currency, old->currency) != 0 ||
+		    cur->amount >= old->amount)
+			return;
+		snprintf(text, sizeof(text), "%s %s -> %s: the current generation of"
+		    " the same size, %.4f instead of %.4f %s an hour, on the Nitro"
+		    " system", what, sku, cur->sku, cur->amount, old->amount,
+		    old->currency);
+		hint(hints, "generation_upgrade", text, (old->amount - cur->amount) *
+		    HOURS_PER_MONTH, old->currency, "HIGH");
+	}
+}
+
 static void
 gp2_to_gp3(struct json_object *hints, const char *kind, const char *region,
     double gb, const char *what)
@@ -145,6 +181,8 @@ advice_for(const struct presource *r, struct json_object *rec,
 		return;
 	if (strcmp(r->type, "aws:ec2/instance:Instance") == 0 && jstr(in, "instanceType")) {
 		cheaper_family(hints, "ec2", jstr(in, "instanceType"), region, 1,
+		    "instance type");
+		newer_generation(hints, "ec2", jstr(in, "instanceType"), region,
 		    "instance type");
 		root = NULL;
 		json_object_object_get_ex(in, "rootBlockDevice", &root);

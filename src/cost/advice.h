@@ -1,7 +1,7 @@
 /*
  * Concrete, priced hints for one resource, each computed from the price
  * book for the resource's own region: a cheaper equivalent instance
- * family, gp2 -> gp3, Multi-AZ or round-the-clock compute outside
+ * family, a previous generation's current equivalent, gp2 -> gp3, Multi-AZ or round-the-clock compute outside
  * production.  Nothing is suggested that cannot be priced.
  */
 #ifndef PCM_ADVICE_H

@@ -17,6 +17,10 @@
 #include "billing.h"
 #include "focus.h"
 
+/* The billing sample of the example stack (conf/), compiled in. */
+extern const char example_billing_csv[];
+#define BUILTIN_BILLING	"builtin:example-billing"
+
 static struct {
 	int		 fd;		/* the sealed image, or -1 */
 	char		*signature;	/* the files it was built from */
@@ -53,6 +57,14 @@ list_files(const struct conf *c, struct json_object *files, FILE *sig,
 	for (i = 0; i < c->billing_focus.n; i++) {
 		const char *p = c->billing_focus.v[i];
 
+		if (strncmp(p, "builtin:", 8) == 0) {
+			if (strcmp(p, BUILTIN_BILLING) != 0)
+				return errorf(why, whylen, "%s: not built in (there is"
+				    " %s)", p, BUILTIN_BILLING);
+			json_object_array_add(files, json_object_new_string(p));
+			fprintf(sig, "%s\n", p);
+			continue;
+		}
 		if (stat(p, &st) == -1)
 			return errorf(why, whylen, "%s: %s", p, strerror(errno));
 		if (S_ISDIR(st.st_mode)) {
@@ -83,12 +95,16 @@ build(const struct conf *c, struct json_object *files, char *why, size_t whylen)
 
 	if (s == NULL)
 		return errorf(why, whylen, "out of memory");
-	for (i = 0; i < json_object_array_length(files); i++)
-		if (focus_load_file(s, json_object_get_string(json_object_array_get_idx(
-		    files, i)), why, whylen) == -1) {
+	for (i = 0; i < json_object_array_length(files); i++) {
+		const char *p = json_object_get_string(json_object_array_get_idx(files, i));
+
+		if ((strcmp(p, BUILTIN_BILLING) == 0 ? focus_load_buffer(s, p,
+		    example_billing_csv, strlen(example_billing_csv), why, whylen) :
+		    focus_load_file(s, p, why, whylen)) == -1) {
 			focus_store_free(s);
 			return -1;
 		}
+	}
 	(void)c;
 	if (focus_store_image(s, &buf, &len) == -1) {
 		focus_store_free(s);

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
 #include "../core/conf.h"
+#include "../core/util.h"
 #include "daily.h"
 
 #define DAY	86400
@@ -19,6 +21,7 @@ struct builder {
 	int			*res_line, *svc_line;	/* key -> line + 1 */
 	size_t			 nres_keys, nsvc_keys;
 	signed char		*tag_ok;	/* per Tags id: 0 unknown, 1, -1 */
+	signed char		*unit_kind;	/* per unit id: 0 unknown, enum */
 	/* the charge being split */
 	double			 v;
 	int			 usage;
@@ -174,12 +177,65 @@ range_ok(const struct daily_query *q, char *why, size_t whylen)
 	return 0;
 }
 
+enum { U_OTHER = 1, U_STORAGE, U_REQUESTS, U_HOURS };
+
+/* Storage by the GB-month, requests, or other, by ConsumedUnit/PricingUnit. */
+static int
+unit_kind(struct builder *b, uint32_t unit)
+{
+	const char *u;
+
+	if (b->unit_kind[unit] != 0)
+		return b->unit_kind[unit];
+	u = focus_str(b->st, unit);
+	b->unit_kind[unit] = (strcasestr(u, "GB") != NULL || strcasestr(u, "byte")) &&
+	    strcasestr(u, "mo") != NULL ? U_STORAGE : strcasestr(u, "request") ?
+	    U_REQUESTS : strcasestr(u, "hr") != NULL || strcasestr(u, "hour") ?
+	    U_HOURS : U_OTHER;
+	return b->unit_kind[unit];
+}
+
+/* Usage cost by SKU, for the SKU a resource mostly pays for. */
 static void
-note_row(struct daily_line *l, const struct focus_row *r, double v)
+note_sku(struct daily_line *l, uint32_t sku, double v)
+{
+	size_t i, best = 0;
+
+	for (i = 0; i < nitems(l->skus) && l->skus[i] != 0 && l->skus[i] != sku; i++)
+		;
+	if (i == nitems(l->skus))
+		return;
+	l->skus[i] = sku;
+	l->sku_cost[i] += v;
+	for (i = 1; i < nitems(l->skus); i++)
+		if (l->sku_cost[i] > l->sku_cost[best])
+			best = i;
+	l->sku = l->skus[best];
+}
+
+static void
+note_row(struct builder *b, struct daily_line *l, const struct focus_row *r,
+    double v)
 {
 	if (l == NULL)
 		return;
-	l->sku = r->sku ? r->sku : l->sku;
+	if (r->category == FC_USAGE && !isnan(r->quantity)) {
+		l->qty_seen = 1;
+		switch (unit_kind(b, r->unit)) {
+		case U_STORAGE:
+			l->gbmo += r->quantity;
+			l->storage_cost += v;
+			break;
+		case U_REQUESTS:
+			l->request_cost += v;
+			break;
+		case U_HOURS:
+			l->hours_cost += v;
+			break;
+		}
+	}
+	if (r->category == FC_USAGE && r->sku != 0)
+		note_sku(l, r->sku, v);
 	l->service = r->service ? r->service : l->service;
 	l->type = r->resource_type ? r->resource_type : l->type;
 	l->region = r->region ? r->region : l->region;
@@ -221,7 +277,8 @@ build_rows(struct builder *b)
 		if ((r->service != 0 && b->lines[1] == NULL) ||
 		    (key >= 0 && b->lines[2] == NULL))
 			return -1;
-		note_row(b->lines[2], r, b->v);
+		note_row(b, b->lines[1], r, b->v);
+		note_row(b, b->lines[2], r, b->v);
 		if (b->d->rows++ == 0 || r->start < b->d->first)
 			b->d->first = r->start;
 		if (r->end > b->d->last)
@@ -289,7 +346,8 @@ daily_build(const struct focus_store *st, const struct daily_query *q, char *why
 	if (cur == NULL && daily_currencies(st, q, &cur, 1) == 0)
 		cur = "USD";
 	if ((b.d = calloc(1, sizeof(*b.d))) == NULL ||
-	    (b.tag_ok = calloc(focus_nstrs(st) + 1, 1)) == NULL)
+	    (b.tag_ok = calloc(focus_nstrs(st) + 1, 1)) == NULL ||
+	    (b.unit_kind = calloc(focus_nstrs(st) + 1, 1)) == NULL)
 		goto oom;
 	b.d->day0 = q->from;
 	b.d->ndays = (int)((q->to - q->from) / DAY);
@@ -297,12 +355,14 @@ daily_build(const struct focus_store *st, const struct daily_query *q, char *why
 	if (line_init(&b.d->total, b.d->ndays, "total") == -1 || build_rows(&b) == -1)
 		goto oom;
 	free(b.tag_ok);
+	free(b.unit_kind);
 	free(b.res_line);
 	free(b.svc_line);
 	return b.d;
 oom:
 	snprintf(why, whylen, "out of memory");
 	free(b.tag_ok);
+	free(b.unit_kind);
 	free(b.res_line);
 	free(b.svc_line);
 	daily_free(b.d);

@@ -22,7 +22,14 @@ struct daily_line {
 	double		*cost, *usage, *qty, *oneoff;	/* [ndays] each */
 	double		 list, effective;	/* committed-use rows: their list
 						 * and effective cost, summed */
-	uint32_t	 sku, service, type, region, pricing;	/* the last seen */
+	int		 qty_seen;	/* a usage charge gave a quantity */
+	double		 gbmo, storage_cost;	/* charges in GB-months */
+	double		 request_cost;		/* charges per request */
+	uint32_t	 service, type, region, pricing;	/* the last seen */
+	uint32_t	 sku;		/* the SKU with the most usage cost */
+	uint32_t	 skus[4];	/* the first four SKUs of its usage */
+	double		 sku_cost[4];
+	double		 hours_cost;	/* usage charged by the hour */
 };
 
 struct daily {

@@ -51,6 +51,15 @@ try {
       resource_urn: 'urn:pulumi:prod::shop::aws:ebs/volume:Volume::ci-cache' },
     query_cost_by_tags: { stack_name: 'example', tag_keys: ['team'] },
     analyze_stack_comprehensive: { stack_name: 'example', include_recommendations: true },
+    get_actual_costs: { stack_name: 'example',
+      time_range: { start: '2026-09-01', end: '2026-10-01' } },
+    detect_cost_anomalies: { stack_name: 'example',
+      time_range: { start: '2026-09-01', end: '2026-11-01' } },
+    forecast_costs: { stack_name: 'example',
+      forecast_period: { start: '2026-11-01', end: '2026-12-01' } },
+    track_budget: { stack_name: 'example', budget_amount: 900, period: 'MONTHLY',
+      as_of: '2026-10-20' },
+    get_optimization_recommendations: { stack_name: 'example' },
   };
   out.cost = {};
   for (const [name, args] of Object.entries(costCalls)) {
