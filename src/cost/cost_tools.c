@@ -1146,6 +1146,10 @@ t_tags(struct tool_call *c, struct json_object *args)
 		tool_call_fail(c, "tag_keys must name at least one tag key");
 		return;
 	}
+	if (json_object_object_get_ex(args, "time_range", NULL)) {
+		insight_tags_actual(c, args);
+		return;
+	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		tool_call_fail(c, "out of memory");
 		return;
@@ -1701,10 +1705,13 @@ static const struct tool t_analyze_resource = {
 
 static const struct tool t_query_by_tags = {
 	.name = "query_cost_by_tags",
-	.title = "Projected cost by tag value",
-	.description = "Monthly projected cost of a stack by the values of the"
-	    " given tag keys, with the untagged cost of each key; optionally only"
-	    " resources whose tag filters.key is one of filters.values.",
+	.title = "Cost by tag value, projected or actual",
+	.description = "Cost of a stack by the values of the given tag keys, with"
+	    " the untagged cost of each key; optionally only what is tagged"
+	    " filters.key with one of filters.values. Without time_range: the"
+	    " projected monthly cost of the resources by their tags. With"
+	    " time_range: actual spend from the billing data, by each charge's own"
+	    " Tags, else the tags of the stack resource it joins to.",
 	.input_schema = "{\"type\":\"object\",\"required\":[\"tag_keys\"],"
 	    "\"properties\":{\"stack_name\":{\"type\":\"string\",\"minLength\":1},"
 	    "\"source\":{\"enum\":[\"state\",\"preview\"]},"
@@ -1712,14 +1719,18 @@ static const struct tool t_query_by_tags = {
 	    "\"tag_keys\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"string\"}},"
 	    "\"filters\":{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"string\"},"
 	    "\"values\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},"
-	    "\"additionalProperties\":false}," COMMON_EXTRA "},"
+	    "\"additionalProperties\":false},"
+	    "\"time_range\":{\"type\":\"object\",\"required\":[\"start\",\"end\"],"
+	    "\"properties\":{\"start\":{\"type\":\"string\"},\"end\":{\"type\":\"string\"}}},"
+	    "\"cost_basis\":{\"enum\":[\"effective\",\"billed\",\"list\"]}," COMMON_EXTRA "},"
 	    "\"additionalProperties\":false}",
 	.output_schema = "{\"type\":\"object\",\"required\":[\"by_tag\",\"untagged\","
-	    "\"total_monthly\",\"currency\"],\"properties\":{"
+	    "\"currency\"],\"properties\":{"
 	    "\"by_tag\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"object\","
 	    "\"additionalProperties\":{\"type\":\"number\"}}},"
 	    "\"untagged\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"number\"}},"
-	    "\"total_monthly\":" MONEY ",\"currency\":{\"type\":\"string\"}}}",
+	    "\"total_monthly\":" MONEY ",\"total\":{\"type\":\"number\"},"
+	    "\"currency\":{\"type\":\"string\"}}}",
 	.read_only = 1, .idempotent = 1, .cacheable = 1, .aliases = tags_aliases,
 	.handler = t_tags,
 };

@@ -43,5 +43,7 @@ void	 cost_with_billing(struct tool_call *, struct json_object *args,
 const struct conf *cost_conf(void);
 /* The analysis tools (src/cost/insight_tools.c). */
 void	 insight_tools_init(void);
+/* query_cost_by_tags with a time_range: from actual spend. */
+void	 insight_tags_actual(struct tool_call *, struct json_object *args);
 
 #endif
