@@ -209,7 +209,7 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 {
 	struct json_object *ans = json_object_new_object(), *series, *totals, *groups;
 	struct json_object *by_cat, *by_svc, *meta, *tr, *buckets;
-	size_t i, n = focus_count(s), used = 0, no_amount = 0;
+	size_t i, lo, hi, n = focus_count(s), used = 0, no_amount = 0;
 	char a[32], b[32], gbuf[256], key[32];
 	int64_t bs;
 
@@ -218,7 +218,8 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 	groups = json_object_new_object();
 	by_cat = json_object_new_object();
 	by_svc = json_object_new_object();
-	for (i = 0; i < n; i++) {
+	focus_window(s, q->from, q->to, &lo, &hi);
+	for (i = lo; i < hi; i++) {
 		const struct focus_row *r = focus_row(s, i);
 		struct share sh;
 

@@ -106,6 +106,7 @@ build(const struct conf *c, struct json_object *files, char *why, size_t whylen)
 		}
 	}
 	(void)c;
+	focus_index(s);
 	if (focus_store_image(s, &buf, &len) == -1) {
 		focus_store_free(s);
 		return errorf(why, whylen, "out of memory");

@@ -452,9 +452,12 @@ actual(int argc, char *argv[])
 		{ "group-by", required_argument, NULL, 'G' },
 		{ "service", required_argument, NULL, 's' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct actual_query q;
+	uint64_t t0, t1, t2;
+	int stats = 0;
 	const char *files[16], *from = NULL, *to = NULL, *output = "table";
 	struct focus_store *st;
 	struct json_object *ans;
@@ -504,12 +507,16 @@ actual(int argc, char *argv[])
 		case 'o':
 			output = optarg;
 			break;
+		case 'S':
+			stats = 1;
+			break;
 		default:
 			goto usage;
 		}
 	}
 	if (nf == 0 || optind != argc)
 		goto usage;
+	t0 = mono_usec();
 	if ((st = focus_store_new()) == NULL)
 		return 1;
 	for (i = 0; i < nf; i++)
@@ -518,6 +525,7 @@ actual(int argc, char *argv[])
 			focus_store_free(st);
 			return 1;
 		}
+	focus_index(st);
 	if (!actual_extent(st, &q.from, &q.to))
 		q.from = q.to = 0;
 	if ((from && focus_parse_time(from, strlen(from), &q.from) == -1) ||
@@ -527,7 +535,17 @@ actual(int argc, char *argv[])
 		focus_store_free(st);
 		return 2;
 	}
+	t1 = mono_usec();
 	ans = actual_costs(st, &q);
+	t2 = mono_usec();
+	if (stats) {
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		fprintf(stderr, "stats: rows=%zu load_ms=%.1f query_ms=%.1f"
+		    " max_rss_kb=%ld\n", focus_count(st), (double)(t1 - t0) / 1000,
+		    (double)(t2 - t1) / 1000, ru.ru_maxrss);
+	}
 	if (strcmp(output, "json") == 0)
 		printf("%s\n", json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PRETTY |
 		    JSON_C_TO_STRING_SPACED));
@@ -540,7 +558,7 @@ usage:
 	fprintf(stderr, "usage: %s cost actual --focus FILE... [--from DATE] [--to DATE]\n"
 	    "           [--granularity hourly|daily|weekly|monthly] [--basis effective|billed|list]\n"
 	    "           [--group-by service|resource|region|account|category|tag:KEY]\n"
-	    "           [--service NAME] [--output table|json]\n", PCM_NAME);
+	    "           [--service NAME] [--output table|json] [--stats]\n", PCM_NAME);
 	return rc;
 }
 

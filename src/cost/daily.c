@@ -251,11 +251,12 @@ build_rows(struct builder *b)
 {
 	const struct daily_query *q = b->q;
 	const struct focus_store *st = b->st;
-	size_t i, n = focus_count(st);
+	size_t i, lo, hi;
 	const char *name;
 	int key;
 
-	for (i = 0; i < n; i++) {
+	focus_window(st, q->from, q->to, &lo, &hi);
+	for (i = lo; i < hi; i++) {
 		const struct focus_row *r = focus_row(st, i);
 
 		if (strcmp(focus_str(st, r->currency), b->d->currency) != 0 ||
@@ -294,14 +295,15 @@ daily_currencies(const struct focus_store *st, const struct daily_query *q,
 {
 	struct json_object *sums = json_object_new_object(), *v;
 	struct builder b;
-	size_t i, n = focus_count(st), k = 0, j;
+	size_t i, k = 0, j, lo, hi;
 	double amt;
 
 	memset(&b, 0, sizeof(b));
 	b.st = st;
 	b.q = q;
-	b.tag_ok = calloc(focus_nstrs(st), 1);
-	for (i = 0; b.tag_ok != NULL && i < n; i++) {
+	b.tag_ok = calloc(focus_nstrs(st) + 1, 1);
+	focus_window(st, q->from, q->to, &lo, &hi);
+	for (i = lo; b.tag_ok != NULL && i < hi; i++) {
 		const struct focus_row *r = focus_row(st, i);
 		const char *cur = focus_str(st, r->currency);
 		const char *nm;
@@ -315,7 +317,7 @@ daily_currencies(const struct focus_store *st, const struct daily_query *q,
 	}
 	free(b.tag_ok);
 	/* Interned strings outlive this: point at the store's copies. */
-	for (i = 0; i < n && k < max; i++) {
+	for (i = lo; i < hi && k < max; i++) {
 		const char *cur = focus_str(st, focus_row(st, i)->currency);
 
 		if (!json_object_object_get_ex(sums, cur, &v))

@@ -48,6 +48,8 @@ struct focus_store {
 	struct json_object	*raw_tags;	/* Tags cell as written -> id */
 	size_t			 bad;
 	struct json_object	*bad_list;
+	int			 sorted;	/* rows by start (focus_index) */
+	int64_t			 max_span;	/* the longest charge period */
 };
 
 struct focus_store *
@@ -104,6 +106,64 @@ focus_str(const struct focus_store *s, uint32_t id)
 	if (id >= s->nstrs)
 		return "";
 	return s->image ? s->iblob + s->ioffs[id] : s->strs[id];
+}
+
+static int
+by_start(const void *a, const void *b)
+{
+	const struct focus_row *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+void
+focus_index(struct focus_store *s)
+{
+	size_t i;
+
+	if (s->image != NULL || s->sorted)
+		return;
+	qsort(s->rows, s->n, sizeof(*s->rows), by_start);
+	for (i = 0, s->max_span = 0; i < s->n; i++)
+		if (s->rows[i].end - s->rows[i].start > s->max_span)
+			s->max_span = s->rows[i].end - s->rows[i].start;
+	s->sorted = 1;
+}
+
+/* The first row starting at or after t (rows sorted). */
+static size_t
+first_from(const struct focus_store *s, int64_t t)
+{
+	size_t lo = 0, hi = s->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (focus_row(s, mid)->start < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void
+focus_window(const struct focus_store *s, int64_t from, int64_t to, size_t *lo,
+    size_t *hi)
+{
+	if (!s->sorted) {
+		*lo = 0;
+		*hi = s->n;
+		return;
+	}
+	/* A row overlapping [from, to) starts before to and ends after from:
+	 * no earlier than from minus the longest charge period. */
+	*lo = first_from(s, from > INT64_MIN + s->max_span ? from - s->max_span : from);
+	*hi = first_from(s, to);
+	/* A point charge at to's instant is outside; one ending at to is in. */
 }
 
 size_t
@@ -679,12 +739,14 @@ focus_load_file(struct focus_store *s, const char *path, char *err, size_t errle
 /* --- the image ------------------------------------------------------------- */
 
 #define IMAGE_MAGIC	0x31434f464d4350ULL	/* "PCMFOC1" */
-#define IMAGE_VERSION	1
+#define IMAGE_VERSION	2
 
 struct image_hdr {
 	uint64_t	magic;
 	uint32_t	version, row_size;
 	uint64_t	nrows, nstrs, bad_count;
+	uint64_t	sorted;
+	int64_t		max_span;
 	uint64_t	rows_off, offs_off, blob_off, blob_len, bad_off, bad_len;
 };
 
@@ -715,6 +777,8 @@ focus_store_image(const struct focus_store *s, char **bufp, size_t *lenp)
 	h.nrows = s->n;
 	h.nstrs = s->nstrs;
 	h.bad_count = s->bad;
+	h.sorted = (uint64_t)s->sorted;
+	h.max_span = s->max_span;
 	h.rows_off = align8(sizeof(h));
 	h.offs_off = align8(h.rows_off + s->n * sizeof(struct focus_row));
 	h.blob_off = h.offs_off + s->nstrs * sizeof(uint64_t);
@@ -775,6 +839,8 @@ focus_store_view(const void *image, size_t len, char *err, size_t errlen)
 	s->iblob = b + h.blob_off;
 	s->n = h.nrows;
 	s->nstrs = h.nstrs;
+	s->sorted = h.sorted != 0;
+	s->max_span = h.max_span;
 	/* Bad rows are few: kept as the store keeps them. */
 	s->bad = h.bad_count;
 	s->bad_list = json_tokener_parse(b + h.bad_off);
@@ -792,10 +858,19 @@ focus_store_view(const void *image, size_t len, char *err, size_t errlen)
 		    r->region >= s->nstrs || r->account >= s->nstrs ||
 		    r->currency >= s->nstrs || r->tags >= s->nstrs ||
 		    r->unit >= s->nstrs || r->provider >= s->nstrs ||
-		    r->file >= s->nstrs) {
+		    r->file >= s->nstrs || r->sku >= s->nstrs ||
+		    r->pricing >= s->nstrs || r->commitment >= s->nstrs) {
 			focus_store_free(s);
 			errorf(err, errlen, "billing image: row %zu names a string"
 			    " out of bounds", i);
+			return NULL;
+		}
+		/* The time index must hold, or a window would miss rows. */
+		if (s->sorted && (r->end - r->start > s->max_span || r->end < r->start ||
+		    (i > 0 && r->start < s->irows[i - 1].start))) {
+			focus_store_free(s);
+			errorf(err, errlen, "billing image: row %zu breaks the time"
+			    " index", i);
 			return NULL;
 		}
 	}

@@ -47,6 +47,15 @@ int		 focus_load_buffer(struct focus_store *, const char *name,
 
 size_t		 focus_count(const struct focus_store *);
 const struct focus_row *focus_row(const struct focus_store *, size_t i);
+/*
+ * The time index: rows sorted by ChargePeriodStart, so a time range reads
+ * only the rows that can overlap it.  focus_index sorts a store once its
+ * files are loaded (an image keeps it); focus_window gives the rows
+ * [lo, hi) that can overlap [from, to) (all of them without an index).
+ */
+void		 focus_index(struct focus_store *);
+void		 focus_window(const struct focus_store *, int64_t from, int64_t to,
+		    size_t *lo, size_t *hi);
 /* Interned strings are numbered densely from 0: arrays can be indexed
  * by a string's id (ids < focus_nstrs). */
 size_t		 focus_nstrs(const struct focus_store *);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "../../src/cost/focus.h"
 #include "tap.h"
@@ -21,6 +23,71 @@ static const char csv[] =
     "NULL,NULL,Credit\r\n"
     "2024-01-01,2024-01-02,x,1,USD,EC2,i-2,NULL,Usage\r\n"
     "\"multi\nline\",2024-01-02,1,1,USD,EC2,i-3,NULL,Usage\r\n";
+
+/*
+ * The time index: for random windows, the rows focus_window offers must
+ * include every row that overlaps, on a store of hourly, daily, monthly
+ * and point charges in random order; and an image keeps the index.
+ */
+static void
+test_window(void)
+{
+	struct focus_store *s = focus_store_new(), *v;
+	char *text = NULL, *img, err[256], line[200];
+	size_t len = 0, i, lo, hi, k, n, missed = 0, read_rows = 0;
+	static const int64_t spans[] = { 3600, 86400, 30 * 86400, 0 };
+	unsigned seed = 7;
+	FILE *f = open_memstream(&text, &len);
+	int64_t base = 1725148800, from, to;
+
+	fputs("ChargePeriodStart,ChargePeriodEnd,BilledCost,BillingCurrency\n", f);
+	for (i = 0; i < 2000; i++) {
+		int64_t st = base + (int64_t)(rand_r(&seed) % (90 * 24)) * 3600;
+		int64_t sp = spans[rand_r(&seed) % 4];
+		time_t a = (time_t)st, b = (time_t)(st + sp);
+		struct tm ta, tb;
+		char sa[32], sb[32];
+
+		gmtime_r(&a, &ta);
+		gmtime_r(&b, &tb);
+		strftime(sa, sizeof(sa), "%Y-%m-%dT%H:%M:%SZ", &ta);
+		strftime(sb, sizeof(sb), "%Y-%m-%dT%H:%M:%SZ", &tb);
+		snprintf(line, sizeof(line), "%s,%s,1,USD\n", sa, sb);
+		fputs(line, f);
+	}
+	fclose(f);
+	ok(focus_load_buffer(s, "w.csv", text, len, err, sizeof(err)) == 0, "2000 charges");
+	focus_index(s);
+	ok(focus_store_image(s, &img, &len) == 0 &&
+	    (v = focus_store_view(img, len, err, sizeof(err))) != NULL, "indexed image viewed");
+	for (k = 0; k < 200; k++) {
+		from = base + (int64_t)(rand_r(&seed) % (100 * 24)) * 3600 - 5 * 86400;
+		to = from + (int64_t)(rand_r(&seed) % (20 * 24) + 1) * 3600;
+		focus_window(v, from, to, &lo, &hi);
+		read_rows += hi - lo;
+		for (i = 0, n = focus_count(v); i < n; i++) {
+			const struct focus_row *r = focus_row(v, i);
+			int over = r->start == r->end ? r->start >= from && r->start < to :
+			    r->start < to && r->end > from;
+
+			if (over && (i < lo || i >= hi))
+				missed++;
+		}
+	}
+	ok(missed == 0, "every overlapping row is in the window");
+	ok(read_rows < 200 * focus_count(v), "and windows skip rows (%zu of %zu read)",
+	    read_rows, 200 * focus_count(v));
+	/* The view reads rows in place: break the order in the image. */
+	((struct focus_row *)(uintptr_t)focus_row(v, 5))->start = 0;
+	focus_store_free(v);
+	v = focus_store_view(img, len, err, sizeof(err));
+	ok(v == NULL && strstr(err, "breaks the time index") != NULL,
+	    "an image whose rows are out of order is refused");
+	focus_store_free(v);
+	free(img);
+	free(text);
+	focus_store_free(s);
+}
 
 int
 main(void)
@@ -76,5 +143,6 @@ main(void)
 	img[0] ^= 1;
 	free(img);
 	focus_store_free(s);
+	test_window();
 	return done_testing();
 }
