@@ -21,6 +21,8 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(strftime);
 use Time::HiRes qw(time sleep);
+use lib dirname(__FILE__);
+use Bench;
 
 my $root = abs_path(dirname($0) . '/..');
 my ($rows, $bin, $out) = (1_000_000, "$root/pulumicost-mcp", "$root/bench/RESULTS.md");
@@ -29,9 +31,6 @@ GetOptions('rows=i' => \$rows, 'bin=s' => \$bin, 'out=s' => \$out) or die "bad o
 system('sqlite3 -version >/dev/null 2>&1') == 0 or die "sqlite3 is needed (apt-get install sqlite3)\n";
 -x '/usr/bin/time' or die "GNU time is needed (apt-get install time)\n";
 my $dir = tempdir(CLEANUP => 1);
-chmod 0755, $dir;	# the broker reads as nobody
-my $pid;
-END { if ($pid) { kill 'TERM', $pid; waitpid($pid, 0) } }
 
 # --- the export: hourly charges of 1,389 resources over 30 days -----------
 my $nres = int($rows / 720) + 1;
@@ -70,7 +69,7 @@ open $fh, '>', "$dir/stack.json" or die $!;
 print $fh encode_json({ version => 3, deployment => { manifest => {}, resources => \@res } });
 close $fh;
 
-sub median { my @v = sort { $a <=> $b } @_; $v[$#v / 2] }
+*median = \&Bench::median;
 sub gnutime {
     my ($cmd) = @_;
     my $o = `/usr/bin/time -f 'TIME %e %M' sh -c '$cmd' 2>&1 >/dev/null`;
@@ -90,28 +89,13 @@ for (1 .. 3) {
 }
 
 # --- the tools through the server --------------------------------------------
-my $port = do { my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1'); $s->sockport };
-open my $cf, '>', "$dir/c.yaml" or die $!;
-print $cf "server:\n  listen:\n    - address: 127.0.0.1:$port\n  worker_processes: 1\n"
-    . "  pid_file: $dir/pid\nobservability:\n  logging:\n    output: $dir/log\n"
-    . "stacks:\n  big: $dir/stack.json\nbilling:\n  focus:\n    - $csv\ncache:\n  enabled: false\n";
-close $cf;
-$pid = fork // die;
-if (!$pid) { open STDOUT, '>', '/dev/null'; exec $bin, '-c', "$dir/c.yaml", '-p', $dir, '--foreground'; exit 127 }
-my $up;
-for (1 .. 250) { last if ($up = IO::Socket::INET->new("127.0.0.1:$port")); sleep 0.02 }
-die "server did not start\n" unless $up;
+my $port = Bench::start_server($bin, $dir,
+    "stacks:\n  big: $dir/stack.json\nbilling:\n  focus:\n    - $csv\ncache:\n  enabled: false\n");
 sub call {
     my ($name, $args) = @_;
     my $body = encode_json({ jsonrpc => '2.0', id => 1, method => 'tools/call',
         params => { name => $name, arguments => $args } });
-    my $s = IO::Socket::INET->new("127.0.0.1:$port") or die $!;
-    my $t = time;
-    print $s "POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-        . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body";
-    local $/;
-    my $r = <$s>;
-    my $dt = time - $t;
+    my ($dt, $r) = Bench::rpc($port, $body);
     $r =~ /"isError":true/ and die "$name failed: " . substr($r, 0, 400) . "\n";
     return $dt;
 }
@@ -122,9 +106,7 @@ my %forecast = (stack_name => 'big', forecast_period => { start => '2024-10-01',
 my $first = call(get_actual_costs => \%actual);	# the broker loads the export
 my @act = map { call(get_actual_costs => \%actual) } 1 .. 5;
 my @fc = map { call(forecast_costs => \%forecast) } 1 .. 5;
-kill 'TERM', $pid;
-waitpid($pid, 0);
-$pid = undef;
+Bench::stop_servers();
 
 my $cpu = `grep -m1 'model name' /proc/cpuinfo` =~ /:\s*(.+)/ ? $1 : 'unknown';
 my $ver = `$bin -V 2>&1`; chomp $ver;

@@ -19,6 +19,8 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(:sys_wait_h strftime);
 use Time::HiRes qw(time sleep);
+use lib dirname(__FILE__);
+use Bench;
 
 my $root = abs_path(dirname($0) . '/..');
 my ($n, $bin, $out) = (10000, "$root/pulumicost-mcp", "$root/bench/RESULTS.md");
@@ -45,7 +47,7 @@ print $fh encode_json({ config => $ex->{config}, steps => \@steps });
 close $fh;
 my $bytes = -s $file;
 
-sub median { my @v = sort { $a <=> $b } @_; $v[$#v / 2] }
+*median = \&Bench::median;
 sub timed { my ($cmd) = @_; my $t0 = time; system($cmd) == 0 or die "failed: $cmd\n"; time - $t0 }
 
 my (@jq, @ours, @rss);
@@ -60,28 +62,13 @@ for (1 .. 3) {
 my ($tj, $to, $rss) = (median(@jq), median(@ours), median(@rss) * 1024);
 
 # --- one tool call over /rpc: uncached versus cached ---------------------------
-my $port = do { my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1'); $s->sockport };
-open my $cf, '>', "$dir/c.yaml" or die $!;
-print $cf "server:\n  listen:\n    - address: 127.0.0.1:$port\n  worker_processes: 1\n"
-    . "  pid_file: $dir/pid\nobservability:\n  logging:\n    output: $dir/log\n";
-close $cf;
-my $pid = fork // die;
-if (!$pid) { exec $bin, '-c', "$dir/c.yaml", '-p', $dir, '--foreground'; exit 127 }
-my $up = 0;
-for (1 .. 250) { last if ($up = IO::Socket::INET->new("127.0.0.1:$port")); sleep 0.02 }
-die "server did not start\n" unless $up;
+my $port = Bench::start_server($bin, $dir);
 my $small = encode_json({ config => $ex->{config}, steps => [ @steps[0 .. 99] ] });
 sub call {
 	my ($gb) = @_;
 	my $body = encode_json({ jsonrpc => '2.0', id => 1, method => 'analyze_projected_costs',
 	    params => { pulumi_json => $small, usage => { storage_gb => $gb } } });
-	my $s = IO::Socket::INET->new("127.0.0.1:$port") or die $!;
-	my $t0 = time;
-	print $s "POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-	    . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body";
-	local $/;
-	my $r = <$s>;
-	my $dt = time - $t0;
+	my ($dt, $r) = Bench::rpc($port, $body);
 	$r =~ /"status":"(hit|miss)"/ or die "no cache status in the answer\n";
 	return ($dt, $1);
 }
@@ -92,8 +79,7 @@ for my $k (1 .. 9) {
 	push @miss, $d1 if $s1 eq 'miss';
 	push @hit, $d2 if $s2 eq 'hit';
 }
-kill 'TERM', $pid;
-waitpid($pid, 0);
+Bench::stop_servers();
 my ($tm, $th) = (median(@miss), median(@hit));
 
 my $cpu = `grep -m1 'model name' /proc/cpuinfo` =~ /:\s*(.+)/ ? $1 : 'unknown';

@@ -8,6 +8,7 @@ use warnings;
 use JSON::PP;
 use Test::More;
 use Test::PCM qw(wait_for);
+use Test::PCM::Billing qw(start_billing);
 
 my $t = Test::PCM->new;
 my $d = $t->dir;
@@ -21,18 +22,7 @@ my @rows = (
     '2024-10-05,2024-10-06,99,99,USD,Amazon EC2,i-0a11b2c3d4e5f60711,Usage',
     '2024-09-01,2024-09-02,oops,1,USD,Amazon EC2,i-0a11b2c3d4e5f60711,Usage',
 );
-mkdir "$d/billing";
-$t->write_file('billing/sep.csv', $head . join("\n", @rows) . "\n");
-$t->write_config($t->base_config(extra => <<"Y"));
-stacks:
-  example: builtin:example
-billing:
-  focus:
-    - $d/billing
-cache:
-  enabled: false
-Y
-$t->run;
+start_billing($t, files => { 'sep.csv' => $head . join("\n", @rows) . "\n" });
 
 sub call { my (%args) = @_; return scalar $t->tool(get_actual_costs => \%args); }
 my $urn = sub { "urn:pulumi:prod::shop::$_[0]" };

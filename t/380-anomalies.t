@@ -10,10 +10,9 @@ use warnings;
 use JSON::PP;
 use Test::More;
 use Test::PCM;
-use Test::PCM::Billing qw(focus_csv day_of rng urn);
+use Test::PCM::Billing qw(focus_csv day_of rng urn start_billing);
 
 my $t = Test::PCM->new;
-my $d = $t->dir;
 my $base = '2024-03-04';	# a Monday
 my $rnd = rng(7);
 my %plan = (	# day => what is planted
@@ -49,18 +48,7 @@ for my $n (0 .. 119) {
     push @rows, { start => day_of($base, $n), cost => $n == 80 ? 500 : 5, id => 'i-other',
         service => 'Amazon Elastic Compute Cloud' };
 }
-mkdir "$d/billing";
-$t->write_file('billing/2024.csv', focus_csv(@rows));
-$t->write_config($t->base_config(extra => <<"Y"));
-stacks:
-  example: builtin:example
-billing:
-  focus:
-    - $d/billing
-cache:
-  enabled: false
-Y
-$t->run;
+start_billing($t, files => { '2024.csv' => focus_csv(@rows) });
 
 my %tr = (time_range => { start => '2024-04-15', end => '2024-07-02' });	# days 42..119
 sub anomalies { return $t->tool(detect_cost_anomalies => { stack_name => 'example', %tr, @_ }); }

@@ -9,10 +9,9 @@ use warnings;
 use JSON::PP;
 use Test::More;
 use Test::PCM;
-use Test::PCM::Billing qw(focus_csv day_of rng);
+use Test::PCM::Billing qw(focus_csv day_of rng start_billing);
 
 my $t = Test::PCM->new;
-my $d = $t->dir;
 my $base = '2024-01-01';	# a Monday
 my $rnd = rng(11);
 my @week = (10, 10, 10, 10, 10, -25, -25);	# Monday first; they sum to 0
@@ -27,18 +26,7 @@ for my $n (0 .. 167) {
     push @rows, { start => day_of($base, $n), cost => 0.4 * $v, id => 'orders-db-3f2a1c',
         service => 'Amazon Relational Database Service' };
 }
-mkdir "$d/billing";
-$t->write_file('billing/h.csv', focus_csv(@rows));
-$t->write_config($t->base_config(extra => <<"Y"));
-stacks:
-  example: builtin:example
-billing:
-  focus:
-    - $d/billing
-cache:
-  enabled: false
-Y
-$t->run;
+start_billing($t, files => { 'h.csv' => focus_csv(@rows) });
 
 sub date { my @g = gmtime(day_of($base, $_[0])); return sprintf '%04d-%02d-%02d', $g[5] + 1900, $g[4] + 1, $g[3]; }
 sub forecast {

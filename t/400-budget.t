@@ -9,10 +9,9 @@ use warnings;
 use JSON::PP;
 use Test::More;
 use Test::PCM;
-use Test::PCM::Billing qw(focus_csv day_of);
+use Test::PCM::Billing qw(focus_csv day_of start_billing);
 
 my $t = Test::PCM->new;
-my $d = $t->dir;
 my @rows;
 for my $n (0 .. 50) {	# 2024-08-01 .. 2024-09-20: EC2 10 a day, RDS 5, another stack's 2
     push @rows, { start => day_of('2024-08-01', $n), cost => 10, id => 'i-0a11b2c3d4e5f60711',
@@ -22,14 +21,7 @@ for my $n (0 .. 50) {	# 2024-08-01 .. 2024-09-20: EC2 10 a day, RDS 5, another s
         { start => day_of('2024-08-01', $n), cost => 2, id => 'i-other',
         service => 'Amazon Elastic Compute Cloud' };
 }
-mkdir "$d/billing";
-$t->write_file('billing/b.csv', focus_csv(@rows));
-$t->write_config($t->base_config(extra => <<"Y"));
-stacks:
-  example: builtin:example
-billing:
-  focus:
-    - $d/billing
+start_billing($t, files => { 'b.csv' => focus_csv(@rows) }, extra => <<"Y");
 budgets:
   ec2:
     amount: 250
@@ -40,10 +32,7 @@ budgets:
       service: Amazon Elastic Compute Cloud
   everything:
     amount: 400
-cache:
-  enabled: false
 Y
-$t->run;
 
 my %ec2 = (stack_name => 'example', filters => { service => 'Amazon Elastic Compute Cloud' });
 sub budget { my $r = $t->tool(track_budget => { @_ }); return $r->{structuredContent} // $r; }

@@ -9,7 +9,7 @@ use warnings;
 use JSON::PP;
 use Test::More;
 use Test::PCM qw(catalog_price);
-use Test::PCM::Billing qw(focus_csv day_of urn);
+use Test::PCM::Billing qw(focus_csv day_of urn start_billing);
 
 my $t = Test::PCM->new;
 my $d = $t->dir;
@@ -58,19 +58,7 @@ for my $n (0 .. 29) {
             service => 'Amazon Simple Storage Service' };
     }
 }
-mkdir "$d/billing";
-$t->write_file('billing/sep.csv', focus_csv(@rows));
-$t->write_config($t->base_config(extra => <<"Y"));
-stacks:
-  example: builtin:example
-  shop: $d/shop.json
-billing:
-  focus:
-    - $d/billing
-cache:
-  enabled: false
-Y
-$t->run;
+start_billing($t, files => { 'sep.csv' => focus_csv(@rows) }, stacks => "  shop: $d/shop.json\n");
 
 sub recs {
     my $r = $t->tool(get_optimization_recommendations => { @_ });

@@ -9,7 +9,7 @@ use warnings;
 use Exporter 'import';
 use POSIX qw(strftime);
 
-our @EXPORT_OK = qw(focus_csv day_of rng example_ids urn);
+our @EXPORT_OK = qw(focus_csv day_of rng example_ids urn start_billing);
 
 my @COLS = qw(ChargePeriodStart ChargePeriodEnd BilledCost EffectiveCost ListCost
     BillingCurrency ServiceName ResourceId ChargeCategory ConsumedQuantity
@@ -29,6 +29,22 @@ sub example_ids {
 }
 
 sub urn { "urn:pulumi:prod::shop::$_[0]" }
+
+# Run $t with the example stack (and `stacks`, more YAML lines under
+# stacks:), the exports `files` (name => CSV text) in DIR/billing, `billing`
+# (more lines under billing:), `extra` (more top-level YAML) and no answer
+# cache, so every call computes.
+sub start_billing {
+    my ($t, %o) = @_;
+    my $d = $t->dir;
+    mkdir "$d/billing";
+    $t->write_file("billing/$_", $o{files}{$_}) for sort keys %{$o{files} // {}};
+    $t->write_config($t->base_config(extra => "stacks:\n  example: builtin:example\n"
+        . ($o{stacks} // '') . "billing:\n  focus:\n    - $d/billing\n" . ($o{billing} // '')
+        . ($o{extra} // '') . "cache:\n  enabled: false\n"));
+    $t->run;
+    return $t;
+}
 
 # Epoch seconds of day n after $base (YYYY-MM-DD, UTC).
 sub day_of {

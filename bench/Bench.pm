@@ -1,0 +1,54 @@
+package Bench;
+
+# What the benchmarks share: a server on a free loopback port with a
+# one-worker configuration, stopped when the script ends, and timed
+# requests to its /rpc endpoint.
+
+use strict;
+use warnings;
+use IO::Socket::INET;
+use Time::HiRes qw(time sleep);
+
+my @pids;
+END { for my $p (@pids) { kill 'TERM', $p; waitpid($p, 0) } }
+
+sub median { my @v = sort { $a <=> $b } @_; return $v[$#v / 2]; }
+
+# Start $bin in $dir (the broker reads as nobody: $dir is made readable)
+# with $extra YAML after the listener and log settings; returns the port.
+sub start_server {
+    my ($bin, $dir, $extra) = @_;
+    chmod 0755, $dir;
+    my $port = do { my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1'); $s->sockport };
+    open my $cf, '>', "$dir/c.yaml" or die "$dir/c.yaml: $!";
+    print $cf "server:\n  listen:\n    - address: 127.0.0.1:$port\n  worker_processes: 1\n"
+        . "  pid_file: $dir/pid\nobservability:\n  logging:\n    output: $dir/log\n" . ($extra // '');
+    close $cf;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>', '/dev/null';
+        exec $bin, '-c', "$dir/c.yaml", '-p', $dir, '--foreground';
+        exit 127;
+    }
+    push @pids, $pid;
+    my $up;
+    for (1 .. 250) { last if ($up = IO::Socket::INET->new("127.0.0.1:$port")); sleep 0.02 }
+    die "server did not start (see $dir/log)\n" unless $up;
+    return $port;
+}
+
+# POST $body to /rpc; returns the seconds it took and the response.
+sub rpc {
+    my ($port, $body) = @_;
+    my $s = IO::Socket::INET->new("127.0.0.1:$port") or die "connect: $!";
+    my $t0 = time;
+    print $s "POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body";
+    local $/;
+    my $r = <$s>;
+    return (time - $t0, $r);
+}
+
+sub stop_servers { for my $p (splice @pids) { kill 'TERM', $p; waitpid($p, 0) } }
+
+1;
