@@ -43,6 +43,12 @@ like($sc->{metadata}{bad_rows}{first}[0]{file}, qr{billing/sep\.csv$}, 'with its
 is($sc->{metadata}{bad_rows}{first}[0]{line}, 8, 'and line');
 like($r->{content}[0]{text}, qr/^Actual spend of stack example, 2024-09-01T00:00:00Z to 2024-09-03T00:00:00Z/, 'a text summary');
 
+is(call(stack_name => 'example', %tr, filters => { resource => 'orders-db' })->{structuredContent}{totals}{USD}, 20,
+    'filters.resource: part of the ResourceId');
+is(call(stack_name => 'example', %tr, filters => { service => 'Amazon EC2' })->{structuredContent}{totals}{USD}, 20,
+    'filters.service');
+is_deeply(call(stack_name => 'example', %tr, filters => { account => '999' })->{structuredContent}{totals}, {},
+    'filters.account: no charge of that account');
 $r = call(stack_name => 'example', %tr, granularity => 'monthly', cost_basis => 'billed');
 is(scalar @{$r->{structuredContent}{series}}, 1, 'monthly');
 $r = call(stack_name => 'example', time_range => { start => '2024-09-03', end => '2024-09-01' });

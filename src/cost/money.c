@@ -13,9 +13,11 @@ money_add(struct json_object *obj, const char *key, const char *cur, double v)
 		by = json_object_new_object();
 		json_object_object_add(obj, key, by);
 	}
+	/* Update in place: this runs once per charge and period. */
 	if (json_object_object_get_ex(by, cur, &old))
-		v += json_object_get_double(old);
-	json_object_object_add(by, cur, json_object_new_double(v));
+		json_object_set_double(old, json_object_get_double(old) + v);
+	else
+		json_object_object_add(by, cur, json_object_new_double(v));
 }
 
 double
