@@ -65,6 +65,10 @@ $b = budget(%sep, budget_amount => 140);
 is($b->{status}, 'EXCEEDED', '107% is EXCEEDED');
 is($b->{projected_end_date}, '2024-09-15', 'it ran out on the 15th');
 is(budget(%sep, budget_amount => 200, alert_thresholds => [70])->{alerts}[0]{threshold}, 70, 'custom thresholds');
+$b = budget(%sep, budget_amount => 1000, currency => 'EUR');
+is($b->{currency}, 'EUR', 'a budget in another currency');
+is($b->{current_spending}, 0, 'counts only charges in that currency: never converted');
+is(budget(%sep, budget_amount => 1000)->{currency}, 'USD', 'by default the currency the data spends in');
 
 # Other periods, and data that ends before as_of.
 is(budget(%ec2, period => 'weekly', as_of => '2024-09-18', budget_amount => 100)->{current_spending}, 20,

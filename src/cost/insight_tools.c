@@ -1026,8 +1026,8 @@ budget_args(struct tool_call *c, struct insight *in, struct budget_args *b)
 		    " configuration) or budget_amount and period");
 		return -1;
 	}
-	in->q.currency = b->currency ? b->currency : "USD";
-	b->currency = in->q.currency;
+	/* No currency named: the one the scope spends most in. */
+	in->q.currency = b->currency;
 	if (in->budget != NULL) {
 		in->q.service = in->q.service ? in->q.service : in->budget->service;
 		in->q.region = in->q.region ? in->q.region : in->budget->region;
@@ -1165,6 +1165,7 @@ budget_billing(struct tool_call *c, struct pstack *s, const struct focus_store *
 		tool_call_fail(c, "%s", why);
 		return;
 	}
+	b.currency = d->currency;
 	burn(d, &b, pstart, pend, &r);
 	used = b.amount > 0 ? 100 * r.spend / b.amount : NAN;
 	fused = b.amount > 0 ? 100 * r.forecast_end / b.amount : NAN;
