@@ -27,6 +27,9 @@
 #include "spec.h"
 
 #define READ_TIMEOUT_MS		10000
+/* Loading a large export (a million charges: about 2 s) happens in the
+ * broker on the first call after a change. */
+#define BILLING_TIMEOUT_MS	120000
 #define MAX_STACK_FILE		(256LL * 1024 * 1024)
 
 /* The example stack and a preview of a change to it (conf/), compiled in. */
@@ -1420,7 +1423,7 @@ billing_for_stack(struct tool_call *c, struct pstack *s, void *arg)
 	struct with_billing *w = arg;
 
 	w->s = s;
-	if (broker_call(broker, "billing_image", NULL, READ_TIMEOUT_MS, on_billing, w) == -1) {
+	if (broker_call(broker, "billing_image", NULL, BILLING_TIMEOUT_MS, on_billing, w) == -1) {
 		tool_call_fail(c, "cannot reach the broker for billing data");
 		with_billing_free(w);
 	}
