@@ -38,6 +38,9 @@ is($sc->{by_resource}{$urn->('aws:ec2/eip:Eip::nat-ip')}{USD}, 1, 'joined by the
 is($sc->{unattributed}{USD}, 5, 'spend on no resource of the stack: unattributed, not lost');
 is_deeply([ map { $_->{cost}{USD} // 0 } @{$sc->{series}} ], [31, 10], 'a daily series');
 is($sc->{by_service}{'Amazon EC2'}{USD}, 20, 'by service');
+is_deeply($sc->{series_by_service}{'Amazon EC2'}{USD}, [10, 10], 'a series per service');
+is_deeply($sc->{series_by_service}{'Amazon RDS'}{USD}, [20, 0], 'aligned with the series');
+is_deeply($sc->{series_by_resource}{$urn->('aws:ec2/instance:Instance::web-1')}{USD}, [10, 10], 'a series per resource');
 is($sc->{metadata}{bad_rows}{count}, 1, 'the bad row counted');
 like($sc->{metadata}{bad_rows}{first}[0]{file}, qr{billing/sep\.csv$}, 'with its file');
 is($sc->{metadata}{bad_rows}{first}[0]{line}, 8, 'and line');

@@ -31,6 +31,10 @@ struct actual_query {
 	const char		*(*group)(const struct focus_store *,
 				    const struct focus_row *, void *);
 	void			*arg;
+	int			 aside;		/* "set_aside": the totals of
+						 * what keep left out */
+	int			 series_by_line;	/* series per service
+							 * and per group */
 };
 
 /* Parse "hourly".. and "effective".., -1 when unknown. */
@@ -50,7 +54,7 @@ void		 actual_split(const struct focus_row *, int64_t from, int64_t to,
 		    enum granularity, void (*emit)(int64_t, double, void *), void *arg);
 /* The start of the bucket holding t (UTC; weeks start on Monday). */
 int64_t		 bucket_start(int64_t t, enum granularity);
-/* The answer, a new object (doc/actual.md). */
+/* The answer, a new object (doc/actual.md); NULL when out of memory. */
 struct json_object *actual_costs(const struct focus_store *, const struct actual_query *);
 
 #endif

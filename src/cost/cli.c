@@ -536,7 +536,11 @@ actual(int argc, char *argv[])
 		return 2;
 	}
 	t1 = mono_usec();
-	ans = actual_costs(st, &q);
+	if ((ans = actual_costs(st, &q)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", PCM_NAME);
+		focus_store_free(st);
+		return 1;
+	}
 	t2 = mono_usec();
 	if (stats) {
 		struct rusage ru;

@@ -1481,12 +1481,6 @@ joined(const struct focus_store *st, const struct focus_row *r, void *arg)
 	return join_row(a->j, st, r) >= 0;
 }
 
-static int
-not_joined(const struct focus_store *st, const struct focus_row *r, void *arg)
-{
-	return !joined(st, r, arg);
-}
-
 static const char *
 urn_of(const struct focus_store *st, const struct focus_row *r, void *arg)
 {
@@ -1530,28 +1524,37 @@ actual_billing(struct tool_call *c, struct pstack *s, const struct focus_store *
     void *arg)
 {
 	struct actual_call *a = arg;
-	struct json_object *ans, *un, *m, *t;
+	struct json_object *ans, *m, *t, *v;
 	char *text = NULL;
 
 	if ((a->j = join_new(s, &cf->billing_join_tags)) == NULL) {
 		tool_call_fail(c, "out of memory");
 		return;
 	}
-	/* What joins to the stack's resources, by resource (and service)... */
+	/* What joins to the stack's resources, by resource (and service), and
+	 * set aside what the stack's resources do not account for. */
 	a->q.keep = joined;
 	a->q.group = urn_of;
 	a->q.arg = a;
-	ans = actual_costs(st, &a->q);
-	/* ...and what the stack's resources do not account for. */
-	a->q.keep = not_joined;
-	a->q.group = NULL;
-	un = actual_costs(st, &a->q);
-	json_object_object_add(ans, "unattributed", json_object_get(
-	    json_object_object_get(un, "totals")));
-	json_object_put(un);
+	a->q.aside = 1;
+	a->q.series_by_line = 1;
+	if ((ans = actual_costs(st, &a->q)) == NULL) {
+		join_free(a->j);
+		tool_call_fail(c, "out of memory");
+		return;
+	}
+	if (json_object_object_get_ex(ans, "set_aside", &v)) {
+		json_object_object_add(ans, "unattributed", json_object_get(v));
+		json_object_object_del(ans, "set_aside");
+	}
 	if (json_object_object_get_ex(ans, "groups", &t)) {
 		json_object_object_add(ans, "by_resource", json_object_get(
 		    json_object_object_get(t, "totals")));
+		if (json_object_object_get_ex(t, "series", &v))
+			json_object_object_add(ans, "series_by_resource", json_object_get(v));
+		else if (json_object_object_get_ex(t, "series_omitted", &v))
+			json_object_object_add(json_object_object_get(ans, "metadata"),
+			    "series_by_resource_omitted", json_object_get(v));
 		json_object_object_del(ans, "groups");
 	}
 	json_object_object_add(ans, "stack_name", json_object_new_string(
@@ -1632,6 +1635,8 @@ static const struct tool t_get_actual = {
 	    "\"by_resource\",\"unattributed\",\"metadata\"],\"properties\":{"
 	    "\"totals\":{\"type\":\"object\"},\"series\":{\"type\":\"array\"},"
 	    "\"by_resource\":{\"type\":\"object\"},\"by_service\":{\"type\":\"object\"},"
+	    "\"series_by_resource\":{\"type\":\"object\"},"
+	    "\"series_by_service\":{\"type\":\"object\"},"
 	    "\"unattributed\":{\"type\":\"object\"},\"metadata\":{\"type\":\"object\"}}}",
 	.read_only = 1, .idempotent = 1, .cacheable = 1, .aliases = actual_aliases,
 	.handler = t_actual,

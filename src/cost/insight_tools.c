@@ -1815,6 +1815,19 @@ struct tag_query {
 	struct json_object	*fvals;		/* filters.values */
 };
 
+static void
+tags_free(struct tag_query *tq)
+{
+	size_t i;
+
+	for (i = 0; i < tq->nrow; i++)
+		json_object_put(tq->row_tags[i]);
+	for (i = 0; i < tq->nres; i++)
+		json_object_put(tq->res_tags[i]);
+	free(tq->row_tags);
+	free(tq->res_tags);
+}
+
 /* A stack resource's tags (or labels), outputs before inputs. */
 static struct json_object *
 resource_tags(struct tag_query *tq, int i)
@@ -1970,12 +1983,20 @@ tags_billing(struct tool_call *c, struct pstack *s, const struct focus_store *st
 	json_object_object_get_ex(in->args, "tag_keys", &keys);
 	for (i = 0; i < json_object_array_length(keys); i++) {
 		tq.key = json_object_get_string(json_object_array_get_idx(keys, i));
-		a = actual_costs(st, &aq);
+		if ((a = actual_costs(st, &aq)) == NULL)
+			break;
 		if (json_object_object_get_ex(a, "groups", &g))
 			by_currency(json_object_object_get(g, "totals"), tq.key, percur);
 		if (tot == NULL)
 			tot = json_object_get(json_object_object_get(a, "totals"));
 		json_object_put(a);
+	}
+	if (i < json_object_array_length(keys)) {
+		tags_free(&tq);
+		json_object_put(percur);
+		json_object_put(tot);
+		tool_call_fail(c, "out of memory");
+		return;
 	}
 	/* The currency with the most spend on top; others apart, never summed. */
 	json_object_object_foreach(tot, cur, amt)
@@ -2017,12 +2038,7 @@ tags_billing(struct tool_call *c, struct pstack *s, const struct focus_store *st
 	json_object_object_add(a, "tag_source", json_object_new_string("a charge's own"
 	    " Tags, else the tags of the stack resource it joins to"));
 	json_object_object_add(ans, "metadata", a);
-	for (i = 0; i < tq.nrow; i++)
-		json_object_put(tq.row_tags[i]);
-	for (i = 0; i < tq.nres; i++)
-		json_object_put(tq.res_tags[i]);
-	free(tq.row_tags);
-	free(tq.res_tags);
+	tags_free(&tq);
 	json_object_put(percur);
 	json_object_put(tot);
 	tool_call_done(c, ans, NULL);
