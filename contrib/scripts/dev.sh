@@ -12,7 +12,7 @@ top=$PWD
 
 PKGS="build-essential autoconf automake libtool pkg-config make perl curl
 openssl procps libevent-dev libjson-c-dev libyaml-dev libseccomp-dev
-libssl-dev zlib1g-dev mandoc"
+libssl-dev zlib1g-dev libnghttp2-dev mandoc"
 
 # The test suite also runs a real nginx in front of the server, and socat.
 TEST_PKGS="nginx-light socat"
