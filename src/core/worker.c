@@ -22,6 +22,7 @@
 
 #include "../net/http.h"
 #include "../cost/cost_tools.h"
+#include "../plugin/plugin_tools.h"
 #include "../mcp/conformance.h"
 #include "../mcp/http_transport.h"
 #include "../mcp/mcp.h"
@@ -448,6 +449,7 @@ worker_main(const struct child_args *a)
 		logmsg(LOG_ALERT, "pricing catalogue: %s", err);
 		exit(EXIT_FATAL_CONFIG);
 	}
+	plugin_tools_init(W.broker);
 	child_listen_master(&W.cx, &worker_ops);
 	for (i = 0; i < nitems(sigs); i++) {
 		sev[i] = evsignal_new(W.cx.base, sigs[i], on_signal, NULL);

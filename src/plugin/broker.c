@@ -29,6 +29,7 @@
 #include "../core/util.h"
 #include "../cost/billing.h"
 #include "broker.h"
+#include "plugins.h"
 
 /* --- file policy ---------------------------------------------------------- */
 
@@ -167,6 +168,7 @@ broker_open_file(const struct broker_roots *r, const char *path,
 
 struct link {
 	TAILQ_ENTRY(link)	 entry;
+	uint64_t		 serial;	/* found again by async answers */
 	int			 fd;
 	int			 wslot;
 	struct event		*ev;
@@ -179,11 +181,14 @@ static struct {
 	struct linkq		 links;
 	int			 quitting;
 	char			*buf;
+	uint64_t		 serials;
 } B;
 
+/* An answer: result (consumed), or an error code, message and details
+ * (borrowed), with an fd to pass along. */
 static void
-reply(struct link *l, struct json_object *id, struct json_object *result,
-    const char *code, const char *msg, int fd)
+reply_ext(struct link *l, struct json_object *id, struct json_object *result,
+    const char *code, const char *msg, struct json_object *details, int fd)
 {
 	struct json_object *o = json_object_new_object();
 	const char *s;
@@ -194,6 +199,8 @@ reply(struct link *l, struct json_object *id, struct json_object *result,
 
 		json_object_object_add(e, "code", json_object_new_string(code));
 		json_object_object_add(e, "message", json_object_new_string(msg));
+		if (details != NULL)
+			json_object_object_add(e, "details", json_object_get(details));
 		json_object_object_add(o, "error", e);
 	} else
 		json_object_object_add(o, "result", result);
@@ -203,6 +210,84 @@ reply(struct link *l, struct json_object *id, struct json_object *result,
 		logmsg(LOG_WARN, "cannot answer worker %d: %s", l->wslot,
 		    strerror(errno));
 	json_object_put(o);
+}
+
+static void
+reply(struct link *l, struct json_object *id, struct json_object *result,
+    const char *code, const char *msg, int fd)
+{
+	reply_ext(l, id, result, code, msg, NULL, fd);
+}
+
+/* --- plugin calls: answered when the plugin answers ----------------------- */
+
+struct later {
+	uint64_t		 serial;
+	struct json_object	*id;
+};
+
+static struct link *
+link_by_serial(uint64_t serial)
+{
+	struct link *l;
+
+	TAILQ_FOREACH(l, &B.links, entry)
+		if (l->serial == serial)
+			return l;
+	return NULL;
+}
+
+static void
+answer_later(struct json_object *result, const char *code, const char *msg,
+    struct json_object *details, void *arg)
+{
+	struct later *w = arg;
+	struct link *l = link_by_serial(w->serial);
+
+	/* The worker may have gone meanwhile: then nobody is waiting. */
+	if (l != NULL)
+		reply_ext(l, w->id, result ? json_object_get(result) : NULL, code, msg,
+		    details, -1);
+	json_object_put(w->id);
+	free(w);
+}
+
+static struct later *
+later_new(struct link *l, struct json_object *id)
+{
+	struct later *w = calloc(1, sizeof(*w));
+
+	if (w != NULL) {
+		w->serial = l->serial;
+		w->id = json_object_get(id);
+	}
+	return w;
+}
+
+static void
+plugin_request(struct link *l, struct json_object *id, const char *method,
+    struct json_object *p)
+{
+	struct json_object *v, *req = NULL;
+	struct later *w;
+	int64_t timeout = 0;
+
+	if ((w = later_new(l, id)) == NULL) {
+		reply(l, id, NULL, "INTERNAL", "out of memory", -1);
+		return;
+	}
+	if (strcmp(method, "plugin_health") == 0) {
+		plugins_check(p ? json_object_get_string(json_object_object_get(p,
+		    "plugin")) : NULL, answer_later, w);
+		return;
+	}
+	if (p && json_object_object_get_ex(p, "timeout_ms", &v))
+		timeout = json_object_get_int64(v);
+	if (p)
+		json_object_object_get_ex(p, "request", &req);
+	plugins_call(p ? json_object_get_string(json_object_object_get(p, "plugin")) :
+	    NULL, p ? json_object_get_string(json_object_object_get(p, "rpc")) : NULL,
+	    req, timeout, answer_later, w);
 }
 
 static void
@@ -254,6 +339,11 @@ handle_request(struct link *l, const char *buf, size_t len)
 			reply(l, id, res, NULL, NULL, fd);
 			close(fd);
 		}
+	} else if (strcmp(method, "plugins") == 0) {
+		reply(l, id, plugins_list(), NULL, NULL, -1);
+	} else if (strcmp(method, "plugin_call") == 0 ||
+	    strcmp(method, "plugin_health") == 0) {
+		plugin_request(l, id, method, p);
 	} else if (strcmp(method, "billing_image") == 0) {
 		int64_t rows, bad;
 
@@ -326,6 +416,7 @@ add_link(int fd, int wslot)
 	}
 	l->fd = fd;
 	l->wslot = wslot;
+	l->serial = ++B.serials;
 	set_nonblock(fd, 1);
 	l->ev = event_new(B.cx.base, fd, EV_READ | EV_PERSIST, on_link, l);
 	event_add(l->ev, NULL);
@@ -372,6 +463,15 @@ on_term(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
+on_child(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	plugins_reap();
+}
+
+static void
 on_quit(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
@@ -383,7 +483,7 @@ on_quit(evutil_socket_t sig, short what, void *arg)
 int
 broker_main(const struct child_args *a)
 {
-	struct event *sterm, *sint, *squit;
+	struct event *sterm, *sint, *squit, *schld;
 	char err[512];
 
 	memset(&B, 0, sizeof(B));
@@ -403,9 +503,13 @@ broker_main(const struct child_args *a)
 	sterm = evsignal_new(B.cx.base, SIGTERM, on_term, NULL);
 	sint = evsignal_new(B.cx.base, SIGINT, on_term, NULL);
 	squit = evsignal_new(B.cx.base, SIGQUIT, on_quit, NULL);
+	schld = evsignal_new(B.cx.base, SIGCHLD, on_child, NULL);
 	event_add(sterm, NULL);
 	event_add(sint, NULL);
 	event_add(squit, NULL);
+	event_add(schld, NULL);
+	/* Plugins are the broker's children: launched for this generation. */
+	plugins_start(B.cx.base, B.cx.conf);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
 	child_start_heartbeat(&B.cx);
@@ -421,9 +525,11 @@ broker_main(const struct child_args *a)
 		close(l->fd);
 		free(l);
 	}
+	plugins_stop();
 	event_free(sterm);
 	event_free(sint);
 	event_free(squit);
+	event_free(schld);
 	broker_roots_free(B.roots);
 	free(B.buf);
 	child_free(&B.cx);

@@ -1,0 +1,1020 @@
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../core/conf.h"
+#include "../core/log.h"
+#include "../core/util.h"
+#include "costsource.h"
+#include "discovery.h"
+#include "grpc.h"
+#include "plugins.h"
+
+#define PROBE_EVERY_MS		100
+#define PROBE_TIMEOUT_MS	1000
+#define INFO_TIMEOUT_MS		5000
+#define STOP_GRACE_MS		2000
+#define MAX_BACKOFF_MS		60000
+#define BREAKER_FAILURES	5
+#define BREAKER_OPEN_MS		30000
+#define MAX_QUEUE		1000
+#define DEGRADED_MS		500
+
+enum pstate { P_STARTING, P_READY, P_BACKOFF, P_FAILED, P_STOPPED };
+static const char *const state_names[] = { "starting", "ready", "restarting",
+	"failed", "stopped" };
+
+struct pcall;
+TAILQ_HEAD(pcallq, pcall);
+
+struct plugin {
+	struct plugin_entry	 e;		/* owned copies */
+	enum pstate		 state;
+	pid_t			 pid;
+	int			 port;
+	int			 out_fd, err_fd;
+	struct event		*out_ev, *err_ev, *probe_ev, *restart_ev, *deadline_ev;
+	char			 outbuf[4096], errbuf[4096];
+	size_t			 outlen, errlen;
+	struct grpc_conn	*conn;
+	const char		*package;	/* "finfocus.v1" or "pulumicost.v1" */
+	struct json_object	*info;		/* GetPluginInfo, or NULL (legacy) */
+	char			*rpc_name;	/* what Name said */
+	int			 restarts, failures;
+	int64_t			 breaker_until;
+	char			 last_error[300], last_exit[120];
+	int64_t			 health_at, latency_ms, probe_t0;
+	const char		*health;	/* healthy, degraded, unhealthy */
+	int			 inflight;
+	struct pcallq		 queue;
+	size_t			 queued;
+};
+
+struct pcall {
+	TAILQ_ENTRY(pcall)	 entry;
+	struct plugin		*p;
+	const struct cs_rpc	*rpc;
+	struct pb_buf		 req;
+	int64_t			 deadline;	/* now_ms() clock */
+	int64_t			 started;
+	plugin_done		 done;
+	void			*arg;
+	int			 health;	/* a health check: record it */
+	struct event		*qtimer;	/* its deadline while queued */
+	int			 fallback;	/* retried under pulumicost.v1 */
+};
+
+static struct {
+	struct event_base	*base;
+	const struct conf	*conf;
+	struct plugin		*v;
+	size_t			 n;
+	struct json_object	*skipped, *dirs;
+	struct event		*health_ev;
+	int			 stopping;
+} P;
+
+static void	spawn(struct plugin *);
+static void	probe(struct plugin *);
+static void	send_call(struct pcall *);
+
+/* --- helpers -------------------------------------------------------------- */
+
+static const char *
+str_member(struct json_object *o, const char *k, const char *def)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v,
+	    json_type_string) ? json_object_get_string(v) : def;
+}
+
+
+static struct plugin *
+find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < P.n; i++)
+		if (strcmp(P.v[i].e.name, name) == 0)
+			return &P.v[i];
+	return NULL;
+}
+
+/* A free loopback port: bind port 0, read it, close. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, port = -1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+set_error(struct plugin *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+set_error(struct plugin *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->last_error, sizeof(p->last_error), fmt, ap);
+	va_end(ap);
+}
+
+static void
+drop_conn(struct plugin *p)
+{
+	if (p->conn != NULL) {
+		grpc_close(p->conn);
+		p->conn = NULL;
+	}
+}
+
+static void
+stop_events(struct plugin *p)
+{
+	struct event **evs[] = { &p->out_ev, &p->err_ev };
+	int *fds[] = { &p->out_fd, &p->err_fd };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (*evs[i] != NULL) {
+			event_free(*evs[i]);
+			*evs[i] = NULL;
+		}
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+	}
+	event_del(p->probe_ev);
+	event_del(p->deadline_ev);
+}
+
+/* --- the plugin's output, into our log ------------------------------------- */
+
+static void
+on_line(struct plugin *p, int is_out, char *line)
+{
+	int port;
+
+	if (is_out && sscanf(line, "PORT=%d", &port) == 1 && port > 0 && port < 65536) {
+		if (port != p->port) {
+			/* It listens elsewhere than we asked: follow it. */
+			logmsg(LOG_INFO, "plugin %s announced port %d (asked %d)",
+			    p->e.name, port, p->port);
+			p->port = port;
+			drop_conn(p);
+		}
+		return;
+	}
+	logmsg(LOG_INFO, "plugin %s: %s", p->e.name, line);
+}
+
+static void
+on_output(evutil_socket_t fd, short what, void *arg)
+{
+	struct plugin *p = arg;
+	int is_out = fd == p->out_fd;
+	char *buf = is_out ? p->outbuf : p->errbuf, *nl;
+	size_t *len = is_out ? &p->outlen : &p->errlen;
+	ssize_t n;
+
+	(void)what;
+	n = read(fd, buf + *len, sizeof(p->outbuf) - 1 - *len);
+	if (n <= 0) {
+		if (n == -1 && errno == EAGAIN)
+			return;
+		event_del(is_out ? p->out_ev : p->err_ev);
+		return;
+	}
+	*len += (size_t)n;
+	buf[*len] = '\0';
+	while ((nl = strchr(buf, '\n')) != NULL) {
+		*nl = '\0';
+		if (nl > buf && nl[-1] == '\r')
+			nl[-1] = '\0';
+		on_line(p, is_out, buf);
+		*len -= (size_t)(nl + 1 - buf);
+		memmove(buf, nl + 1, *len + 1);
+	}
+	if (*len == sizeof(p->outbuf) - 1) {
+		on_line(p, is_out, buf);	/* a line that long: log it in parts */
+		*len = 0;
+	}
+}
+
+/* --- starting -------------------------------------------------------------- */
+
+static void
+child_exec(struct plugin *p, int out, int err)
+{
+	char arg[32], port[16];
+	sigset_t none;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	if (dup2(out, 1) == -1 || dup2(err, 2) == -1)
+		_exit(126);
+	snprintf(arg, sizeof(arg), "--port=%d", p->port);
+	snprintf(port, sizeof(port), "%d", p->port);
+	setenv("FINFOCUS_PLUGIN_PORT", port, 1);
+	setenv("PULUMICOST_PLUGIN_PORT", port, 1);
+	if (chdir(p->e.dir) == -1)
+		_exit(126);
+	execl(p->e.binary, p->e.binary, arg, (char *)NULL);
+	dprintf(2, "cannot run %s: %s\n", p->e.binary, strerror(errno));
+	_exit(127);
+}
+
+static void
+schedule_restart(struct plugin *p)
+{
+	int64_t base = P.conf->plugin_retry_delay > 0 ? P.conf->plugin_retry_delay : 100;
+	int64_t delay = base << (p->restarts < 10 ? p->restarts : 10);
+	struct timeval tv;
+
+	if (P.stopping)
+		return;
+	if (delay > MAX_BACKOFF_MS)
+		delay = MAX_BACKOFF_MS;
+	p->state = P_BACKOFF;
+	p->restarts++;
+	tv = tv_ms(delay);
+	evtimer_add(p->restart_ev, &tv);
+	logmsg(LOG_WARN, "plugin %s: %s; restarting in %lld ms (restart %d)",
+	    p->e.name, p->last_error, (long long)delay, p->restarts);
+}
+
+/* A start that did not work: kill what runs, try again later. */
+static void
+start_failed(struct plugin *p)
+{
+	drop_conn(p);
+	event_del(p->probe_ev);
+	event_del(p->deadline_ev);
+	if (p->pid > 0)
+		kill(p->pid, SIGKILL);	/* reaped by SIGCHLD, which reschedules */
+	else
+		schedule_restart(p);
+}
+
+static void
+spawn(struct plugin *p)
+{
+	int out[2], err[2];
+	struct timeval tv;
+
+	p->state = P_STARTING;
+	p->package = "finfocus.v1";
+	if ((p->port = free_port()) == -1 || pipe2(out, O_CLOEXEC) == -1) {
+		set_error(p, "no free port or pipe: %s", strerror(errno));
+		schedule_restart(p);
+		return;
+	}
+	if (pipe2(err, O_CLOEXEC) == -1) {
+		close(out[0]);
+		close(out[1]);
+		set_error(p, "pipe: %s", strerror(errno));
+		schedule_restart(p);
+		return;
+	}
+	if ((p->pid = fork()) == -1) {
+		set_error(p, "fork: %s", strerror(errno));
+		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+		schedule_restart(p);
+		return;
+	}
+	if (p->pid == 0)
+		child_exec(p, out[1], err[1]);
+	close(out[1]);
+	close(err[1]);
+	p->out_fd = out[0];
+	p->err_fd = err[0];
+	set_nonblock(p->out_fd, 1);
+	set_nonblock(p->err_fd, 1);
+	p->outlen = p->errlen = 0;
+	p->out_ev = event_new(P.base, p->out_fd, EV_READ | EV_PERSIST, on_output, p);
+	p->err_ev = event_new(P.base, p->err_fd, EV_READ | EV_PERSIST, on_output, p);
+	event_add(p->out_ev, NULL);
+	event_add(p->err_ev, NULL);
+	logmsg(LOG_INFO, "plugin %s %s: started %s (pid %d, port %d)", p->e.name,
+	    p->e.version, p->e.binary, (int)p->pid, p->port);
+	tv = tv_ms(P.conf->plugin_timeout);
+	evtimer_add(p->deadline_ev, &tv);
+	tv = tv_ms(PROBE_EVERY_MS);
+	evtimer_add(p->probe_ev, &tv);
+}
+
+static void
+on_restart(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	spawn(arg);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct plugin *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->state != P_STARTING)
+		return;
+	set_error(p, "did not answer Name within %lld ms of starting (port %d)%s",
+	    (long long)P.conf->plugin_timeout, p->port, p->last_error[0] ? "" : "");
+	start_failed(p);
+}
+
+static void
+on_conn_closed(struct grpc_conn *c, const char *why, void *arg)
+{
+	struct plugin *p = arg;
+
+	(void)why;
+	if (p->conn == c)
+		drop_conn(p);
+}
+
+static void
+became_ready(struct plugin *p, int64_t latency)
+{
+	struct pcall *k;
+
+	event_del(p->deadline_ev);
+	p->state = P_READY;
+	p->failures = 0;
+	p->breaker_until = 0;
+	p->health = latency > DEGRADED_MS ? "degraded" : "healthy";
+	p->health_at = wall_ms();
+	p->latency_ms = latency;
+	p->last_error[0] = '\0';
+	logmsg(LOG_INFO, "plugin %s %s: ready on port %d (%s%s)", p->e.name, p->e.version,
+	    p->port, p->package, p->info ? "" : ", legacy: no GetPluginInfo");
+	while ((k = TAILQ_FIRST(&p->queue)) != NULL && p->inflight <
+	    P.conf->plugin_max_concurrent) {
+		TAILQ_REMOVE(&p->queue, k, entry);
+		p->queued--;
+		send_call(k);
+	}
+}
+
+static void
+on_info(int status, const char *msg, const uint8_t *resp, size_t len,
+    const uint8_t *details, size_t dlen, void *arg)
+{
+	struct plugin *p = arg;
+	char why[256];
+
+	(void)details;
+	(void)dlen;
+	if (status == GRPC_OK) {
+		json_object_put(p->info);
+		p->info = pb_decode(cs_rpc("GetPluginInfo")->resp, resp, len, why, sizeof(why));
+		if (p->info == NULL)
+			logmsg(LOG_WARN, "plugin %s: GetPluginInfo: %s", p->e.name, why);
+	} else if (status != GRPC_UNIMPLEMENTED)
+		logmsg(LOG_WARN, "plugin %s: GetPluginInfo: %s: %s", p->e.name,
+		    grpc_code_name(status), msg);
+	if (p->state == P_STARTING)
+		became_ready(p, p->latency_ms);
+}
+
+static void
+on_probe_name(int status, const char *msg, const uint8_t *resp, size_t len,
+    const uint8_t *details, size_t dlen, void *arg)
+{
+	struct plugin *p = arg;
+	struct json_object *o;
+	char path[128], why[256];
+	struct timeval tv;
+
+	(void)details;
+	(void)dlen;
+	if (p->state != P_STARTING)
+		return;
+	if (status == GRPC_UNIMPLEMENTED && strcmp(p->package, "finfocus.v1") == 0) {
+		p->package = "pulumicost.v1";	/* a plugin of spec <= 0.4 */
+		probe(p);
+		return;
+	}
+	if (status == GRPC_UNAVAILABLE || status == GRPC_DEADLINE_EXCEEDED) {
+		/* Not listening yet: try again shortly. */
+		drop_conn(p);
+		set_error(p, "%s", msg);
+		tv = tv_ms(PROBE_EVERY_MS);
+		evtimer_add(p->probe_ev, &tv);
+		return;
+	}
+	if (status != GRPC_OK) {
+		set_error(p, "Name: %s: %s", grpc_code_name(status), msg);
+		start_failed(p);
+		return;
+	}
+	if ((o = pb_decode(cs_rpc("Name")->resp, resp, len, why, sizeof(why))) == NULL) {
+		set_error(p, "Name: %s", why);
+		start_failed(p);
+		return;
+	}
+	free(p->rpc_name);
+	p->rpc_name = strdup(str_member(o, "name", ""));
+	json_object_put(o);
+	p->latency_ms = now_ms() - p->probe_t0;
+	snprintf(path, sizeof(path), "/%s.CostSourceService/GetPluginInfo", p->package);
+	if (grpc_call(p->conn, path, NULL, 0, INFO_TIMEOUT_MS, on_info, p) == -1)
+		became_ready(p, p->latency_ms);
+}
+
+static void
+probe(struct plugin *p)
+{
+	char path[128];
+
+	if (p->conn == NULL &&
+	    (p->conn = grpc_connect(P.base, "127.0.0.1", p->port, on_conn_closed, p)) == NULL) {
+		set_error(p, "cannot connect to port %d", p->port);
+		start_failed(p);
+		return;
+	}
+	snprintf(path, sizeof(path), "/%s.CostSourceService/Name", p->package);
+	p->probe_t0 = now_ms();
+	if (grpc_call(p->conn, path, NULL, 0, PROBE_TIMEOUT_MS, on_probe_name, p) == -1) {
+		drop_conn(p);
+		set_error(p, "cannot call Name");
+		start_failed(p);
+	}
+}
+
+static void
+on_probe(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	probe(arg);
+}
+
+/* --- exits ----------------------------------------------------------------- */
+
+void
+plugins_reap(void)
+{
+	struct plugin *p;
+	size_t i;
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (p = NULL, i = 0; i < P.n; i++)
+			if (P.v[i].pid == pid)
+				p = &P.v[i];
+		if (p == NULL)
+			continue;
+		p->pid = 0;
+		if (WIFEXITED(st))
+			snprintf(p->last_exit, sizeof(p->last_exit), "exited with status %d",
+			    WEXITSTATUS(st));
+		else
+			snprintf(p->last_exit, sizeof(p->last_exit), "killed by signal %d",
+			    WTERMSIG(st));
+		drop_conn(p);
+		stop_events(p);
+		if (P.stopping || p->state == P_STOPPED) {
+			p->state = P_STOPPED;
+			continue;
+		}
+		if (p->last_error[0] == '\0' || p->state == P_READY)
+			set_error(p, "the plugin %s", p->last_exit);
+		else {
+			char prev[sizeof(p->last_error)];
+
+			snprintf(prev, sizeof(prev), "%s", p->last_error);
+			set_error(p, "the plugin %s (%.200s)", p->last_exit, prev);
+		}
+		schedule_restart(p);
+	}
+}
+
+/* --- calls ----------------------------------------------------------------- */
+
+static void
+pcall_end(struct pcall *k, struct json_object *result, const char *code,
+    const char *msg, struct json_object *details)
+{
+	if (k->qtimer != NULL)
+		event_free(k->qtimer);
+	k->done(result, code, msg, details, k->arg);
+	pb_buf_free(&k->req);
+	free(k);
+}
+
+/* Failures that say the plugin is in trouble (not that the request was bad). */
+static int
+trouble(int status)
+{
+	return status == GRPC_UNAVAILABLE || status == GRPC_DEADLINE_EXCEEDED ||
+	    status == GRPC_INTERNAL || status == GRPC_UNKNOWN ||
+	    status == GRPC_RESOURCE_EXHAUSTED;
+}
+
+static void
+record(struct plugin *p, int status, const char *msg, int64_t latency)
+{
+	if (trouble(status)) {
+		snprintf(p->last_error, sizeof(p->last_error), "%s: %s",
+		    grpc_code_name(status), msg);
+		if (++p->failures >= BREAKER_FAILURES && p->breaker_until == 0) {
+			p->breaker_until = now_ms() + BREAKER_OPEN_MS;
+			logmsg(LOG_WARN, "plugin %s: %d failures in a row: circuit open"
+			    " for %d s", p->e.name, p->failures, BREAKER_OPEN_MS / 1000);
+		}
+		return;
+	}
+	p->failures = 0;
+	p->breaker_until = 0;
+	p->latency_ms = latency;
+}
+
+static struct json_object *
+status_details(const uint8_t *d, size_t n)
+{
+	struct json_object *st, *arr, *any;
+	char why[200];
+	size_t i;
+
+	if (d == NULL || n == 0 || (st = pb_decode(&cs_status, d, n, why, sizeof(why))) == NULL)
+		return NULL;
+	/* A finfocus.v1.ErrorDetail among the details: decoded too. */
+	if (json_object_object_get_ex(st, "details", &arr))
+		for (i = 0; i < json_object_array_length(arr); i++) {
+			const char *url, *val;
+			unsigned char *raw;
+			ssize_t len;
+			struct json_object *ed;
+
+			any = json_object_array_get_idx(arr, i);
+			url = str_member(any, "type_url", "");
+			val = str_member(any, "value", "");
+			if (strstr(url, "ErrorDetail") == NULL ||
+			    (raw = malloc(strlen(val) + 1)) == NULL)
+				continue;
+			if ((len = base64_decode(val, strlen(val), raw, strlen(val) + 1)) >= 0 &&
+			    (ed = pb_decode(&cs_error_detail, raw, (size_t)len, why,
+			    sizeof(why))) != NULL)
+				json_object_object_add(any, "error_detail", ed);
+			free(raw);
+		}
+	return st;
+}
+
+static void next_queued(struct plugin *);
+
+static void
+on_call_done(int status, const char *msg, const uint8_t *resp, size_t len,
+    const uint8_t *details, size_t dlen, void *arg)
+{
+	struct pcall *k = arg;
+	struct plugin *p = k->p;
+	struct json_object *o, *det;
+	int64_t latency = now_ms() - k->started;
+	char why[256];
+
+	p->inflight--;
+	if (status == GRPC_UNIMPLEMENTED && !k->fallback &&
+	    strcmp(p->package, "finfocus.v1") == 0 && k->rpc != NULL) {
+		/* A plugin of the old package for this method: ask it so. */
+		k->fallback = 1;
+		send_call(k);
+		return;
+	}
+	record(p, status, msg, latency);
+	if (k->health) {
+		p->health_at = wall_ms();
+		p->latency_ms = latency;
+		p->health = status != GRPC_OK ? "unhealthy" : latency > DEGRADED_MS ?
+		    "degraded" : "healthy";
+	}
+	if (status != GRPC_OK) {
+		det = status_details(details, dlen);
+		pcall_end(k, NULL, grpc_code_name(status), msg, det);
+		json_object_put(det);
+	} else if ((o = pb_decode(k->rpc->resp, resp, len, why, sizeof(why))) == NULL) {
+		record(p, GRPC_INTERNAL, why, latency);
+		pcall_end(k, NULL, "INTERNAL", why, NULL);
+	} else {
+		if (k->health)
+			json_object_object_add(o, "latency_ms", json_object_new_int64(latency));
+		pcall_end(k, o, NULL, NULL, NULL);
+		json_object_put(o);
+	}
+	next_queued(p);
+}
+
+static void
+send_call(struct pcall *k)
+{
+	struct plugin *p = k->p;
+	int64_t left = k->deadline - now_ms();
+	char path[160];
+
+	if (k->qtimer != NULL) {
+		event_free(k->qtimer);
+		k->qtimer = NULL;
+	}
+	if (left <= 0) {
+		pcall_end(k, NULL, "DEADLINE_EXCEEDED", "the deadline passed while"
+		    " waiting for a free call slot (plugins.max_concurrent)", NULL);
+		return;
+	}
+	if (p->conn == NULL && (p->conn = grpc_connect(P.base, "127.0.0.1", p->port,
+	    on_conn_closed, p)) == NULL) {
+		pcall_end(k, NULL, "UNAVAILABLE", "cannot connect to the plugin", NULL);
+		return;
+	}
+	snprintf(path, sizeof(path), "/%s.CostSourceService/%s", k->fallback ?
+	    "pulumicost.v1" : p->package, k->rpc->name);
+	k->started = now_ms();
+	if (grpc_call(p->conn, path, k->req.p, k->req.len, left, on_call_done, k) == -1) {
+		pcall_end(k, NULL, "UNAVAILABLE", "cannot start the call", NULL);
+		return;
+	}
+	p->inflight++;
+}
+
+static void
+next_queued(struct plugin *p)
+{
+	struct pcall *k;
+
+	while (p->state == P_READY && p->inflight < P.conf->plugin_max_concurrent &&
+	    (k = TAILQ_FIRST(&p->queue)) != NULL) {
+		TAILQ_REMOVE(&p->queue, k, entry);
+		p->queued--;
+		send_call(k);
+	}
+}
+
+static void
+on_queued_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct pcall *k = arg;
+	struct plugin *p = k->p;
+	char msg[400];
+
+	(void)fd;
+	(void)what;
+	TAILQ_REMOVE(&p->queue, k, entry);
+	p->queued--;
+	snprintf(msg, sizeof(msg), "plugin %s did not become ready within the"
+	    " deadline (%s%s%s)", p->e.name, state_names[p->state],
+	    p->last_error[0] ? ": " : "", p->last_error);
+	pcall_end(k, NULL, "DEADLINE_EXCEEDED", msg, NULL);
+}
+
+static void
+submit(struct plugin *p, const struct cs_rpc *rpc, struct json_object *req,
+    int64_t timeout_ms, int health, plugin_done done, void *arg)
+{
+	struct pcall *k;
+	char why[300], msg[400];
+
+	if (p->state == P_FAILED || p->state == P_STOPPED) {
+		snprintf(msg, sizeof(msg), "plugin %s is %s: %s", p->e.name,
+		    state_names[p->state], p->last_error);
+		done(NULL, "UNAVAILABLE", msg, NULL, arg);
+		return;
+	}
+	if (!health && p->breaker_until != 0 && now_ms() < p->breaker_until) {
+		snprintf(msg, sizeof(msg), "plugin %s: circuit open after %d failures in a"
+		    " row (last: %s)", p->e.name, p->failures, p->last_error);
+		done(NULL, "UNAVAILABLE", msg, NULL, arg);
+		return;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		done(NULL, "INTERNAL", "out of memory", NULL, arg);
+		return;
+	}
+	k->p = p;
+	k->rpc = rpc;
+	k->done = done;
+	k->arg = arg;
+	k->health = health;
+	k->deadline = now_ms() + timeout_ms;
+	why[0] = '\0';
+	if (pb_encode(rpc->req, req, &k->req, why, sizeof(why)) == -1) {
+		snprintf(msg, sizeof(msg), "%s request: %s", rpc->name, why);
+		pcall_end(k, NULL, "INVALID_ARGUMENT", msg, NULL);
+		return;
+	}
+	if (p->state == P_READY && p->inflight < P.conf->plugin_max_concurrent) {
+		send_call(k);
+		return;
+	}
+	if (p->queued >= MAX_QUEUE) {
+		pcall_end(k, NULL, "RESOURCE_EXHAUSTED", "too many calls waiting for this"
+		    " plugin", NULL);
+		return;
+	}
+	/* Starting, restarting or busy: wait for it, within the deadline. */
+	TAILQ_INSERT_TAIL(&p->queue, k, entry);
+	p->queued++;
+	if ((k->qtimer = evtimer_new(P.base, on_queued_deadline, k)) != NULL) {
+		struct timeval tv = tv_ms(timeout_ms);
+
+		evtimer_add(k->qtimer, &tv);
+	}
+}
+
+void
+plugins_call(const char *plugin, const char *rpc, struct json_object *req,
+    int64_t timeout_ms, plugin_done done, void *arg)
+{
+	struct plugin *p = find(plugin);
+	const struct cs_rpc *r = cs_rpc(rpc != NULL ? rpc : "");
+	char msg[300];
+
+	if (p == NULL) {
+		snprintf(msg, sizeof(msg), "no plugin \"%s\" (%zu discovered)",
+		    plugin ? plugin : "", P.n);
+		done(NULL, "not_found", msg, NULL, arg);
+		return;
+	}
+	if (r == NULL) {
+		snprintf(msg, sizeof(msg), "no RPC \"%s\" in CostSourceService", rpc ? rpc : "");
+		done(NULL, "INVALID_ARGUMENT", msg, NULL, arg);
+		return;
+	}
+	if (timeout_ms <= 0 || timeout_ms > P.conf->plugin_timeout)
+		timeout_ms = P.conf->plugin_timeout;
+	submit(p, r, req, timeout_ms, 0, done, arg);
+}
+
+void
+plugins_check(const char *plugin, plugin_done done, void *arg)
+{
+	struct plugin *p = find(plugin);
+	char msg[300];
+
+	if (p == NULL) {
+		snprintf(msg, sizeof(msg), "no plugin \"%s\"", plugin ? plugin : "");
+		done(NULL, "not_found", msg, NULL, arg);
+		return;
+	}
+	submit(p, cs_rpc("Name"), NULL, P.conf->plugin_timeout, 1, done, arg);
+}
+
+/* --- periodic health checks ------------------------------------------------- */
+
+static void
+health_done(struct json_object *r, const char *code, const char *msg,
+    struct json_object *details, void *arg)
+{
+	struct plugin *p = arg;
+
+	(void)r;
+	(void)details;
+	if (code != NULL && strcmp(p->health ? p->health : "", "unhealthy") == 0)
+		logmsg(LOG_WARN, "plugin %s: health check: %s: %s", p->e.name, code, msg);
+}
+
+static void
+on_health(evutil_socket_t fd, short what, void *arg)
+{
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (i = 0; i < P.n; i++)
+		if (P.v[i].state == P_READY)
+			submit(&P.v[i], cs_rpc("Name"), NULL, P.conf->plugin_timeout, 1,
+			    health_done, &P.v[i]);
+}
+
+/* --- listing --------------------------------------------------------------- */
+
+/* Configuration values whose key says they are secret: never shown. */
+static int
+secret_key(const char *k)
+{
+	static const char *const words[] = { "key", "token", "secret", "password",
+	    "credential", "auth" };
+	size_t i;
+
+	for (i = 0; i < nitems(words); i++)
+		if (strcasestr(k, words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+static struct json_object *
+redacted(struct json_object *o)
+{
+	struct json_object *c = NULL;
+
+	if (o == NULL || json_object_deep_copy(o, &c, NULL) != 0)
+		return NULL;
+	if (json_object_is_type(c, json_type_object)) {
+		json_object_object_foreach(c, k, v) {
+			if (secret_key(k) && json_object_is_type(v, json_type_string))
+				json_object_object_add(c, k, json_object_new_string("(redacted)"));
+			else if (json_object_is_type(v, json_type_object)) {
+				struct json_object *inner = redacted(v);
+
+				json_object_object_add(c, k, inner);
+			}
+		}
+	}
+	return c;
+}
+
+static struct json_object *
+plugin_json(const struct plugin *p)
+{
+	struct json_object *o = json_object_new_object(), *h;
+
+	json_object_object_add(o, "name", json_object_new_string(p->e.name));
+	json_object_object_add(o, "version", json_object_new_string(p->e.version));
+	json_object_object_add(o, "binary", json_object_new_string(p->e.binary));
+	json_object_object_add(o, "directory", json_object_new_string(p->e.dir));
+	json_object_object_add(o, "state", json_object_new_string(state_names[p->state]));
+	if (p->pid > 0)
+		json_object_object_add(o, "pid", json_object_new_int((int)p->pid));
+	json_object_object_add(o, "port", json_object_new_int(p->port));
+	json_object_object_add(o, "package", json_object_new_string(p->package ?
+	    p->package : "finfocus.v1"));
+	if (p->rpc_name != NULL)
+		json_object_object_add(o, "reported_name", json_object_new_string(p->rpc_name));
+	json_object_object_add(o, "legacy", json_object_new_boolean(p->state == P_READY &&
+	    p->info == NULL));
+	if (p->info != NULL)
+		json_object_object_add(o, "plugin_info", redacted(p->info));
+	if (p->e.manifest != NULL)
+		json_object_object_add(o, "manifest", redacted(p->e.manifest));
+	h = json_object_new_object();
+	json_object_object_add(h, "status", json_object_new_string(p->state != P_READY ?
+	    "unhealthy" : p->breaker_until != 0 ? "degraded" : p->health ? p->health :
+	    "healthy"));
+	json_object_object_add(h, "latency_ms", json_object_new_int64(p->latency_ms));
+	if (p->health_at > 0)
+		json_object_object_add(h, "last_check_ms", json_object_new_int64(p->health_at));
+	if (p->last_error[0])
+		json_object_object_add(h, "error", json_object_new_string(p->last_error));
+	json_object_object_add(o, "health", h);
+	json_object_object_add(o, "restarts", json_object_new_int(p->restarts));
+	if (p->last_exit[0])
+		json_object_object_add(o, "last_exit", json_object_new_string(p->last_exit));
+	json_object_object_add(o, "circuit", json_object_new_string(p->breaker_until != 0 &&
+	    now_ms() < p->breaker_until ? "open" : "closed"));
+	return o;
+}
+
+struct json_object *
+plugins_list(void)
+{
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < P.n; i++)
+		json_object_array_add(arr, plugin_json(&P.v[i]));
+	json_object_object_add(o, "plugins", arr);
+	json_object_object_add(o, "skipped", json_object_get(P.skipped));
+	json_object_object_add(o, "directories", json_object_get(P.dirs));
+	return o;
+}
+
+/* --- start and stop -------------------------------------------------------- */
+
+void
+plugins_start(struct event_base *base, const struct conf *c)
+{
+	const char *dirs[1] = { c->plugin_dir };
+	struct discovery *d;
+	struct timeval tv;
+	size_t i;
+
+	memset(&P, 0, sizeof(P));
+	P.base = base;
+	P.conf = c;
+	if ((d = discover_plugins(dirs, nitems(dirs))) == NULL)
+		return;
+	P.skipped = json_object_get(d->skipped);
+	P.dirs = json_object_get(d->dirs);
+	for (i = 0; i < json_object_array_length(d->skipped); i++) {
+		struct json_object *s = json_object_array_get_idx(d->skipped, i);
+
+		logmsg(LOG_INFO, "plugin directory: skipped %s: %s",
+		    str_member(s, "path", ""), str_member(s, "reason", ""));
+	}
+	if (d->n > 0 && (P.v = calloc(d->n, sizeof(*P.v))) != NULL) {
+		for (i = 0; i < d->n; i++) {
+			struct plugin *p = &P.v[i];
+
+			p->e = d->v[i];	/* take the strings */
+			memset(&d->v[i], 0, sizeof(d->v[i]));
+			p->out_fd = p->err_fd = -1;
+			TAILQ_INIT(&p->queue);
+			p->probe_ev = evtimer_new(base, on_probe, p);
+			p->restart_ev = evtimer_new(base, on_restart, p);
+			p->deadline_ev = evtimer_new(base, on_deadline, p);
+			P.n++;
+			spawn(p);
+		}
+	}
+	discovery_free(d);
+	if (P.n > 0) {
+		P.health_ev = event_new(base, -1, EV_PERSIST, on_health, NULL);
+		tv = tv_ms(c->plugin_health_interval);
+		event_add(P.health_ev, &tv);
+	}
+}
+
+void
+plugins_stop(void)
+{
+	int64_t until = now_ms() + STOP_GRACE_MS;
+	struct pcall *k;
+	size_t i, alive;
+
+	P.stopping = 1;
+	for (i = 0; i < P.n; i++) {
+		struct plugin *p = &P.v[i];
+
+		while ((k = TAILQ_FIRST(&p->queue)) != NULL) {
+			TAILQ_REMOVE(&p->queue, k, entry);
+			pcall_end(k, NULL, "UNAVAILABLE", "the broker is stopping", NULL);
+		}
+		drop_conn(p);
+		if (p->pid > 0)
+			kill(p->pid, SIGTERM);
+	}
+	/* Wait for them a little, then make sure. */
+	do {
+		plugins_reap();
+		for (alive = 0, i = 0; i < P.n; i++)
+			alive += P.v[i].pid > 0;
+		if (alive > 0)
+			usleep(20000);
+	} while (alive > 0 && now_ms() < until);
+	for (i = 0; i < P.n; i++)
+		if (P.v[i].pid > 0) {
+			logmsg(LOG_WARN, "plugin %s: still running after %d ms: SIGKILL",
+			    P.v[i].e.name, STOP_GRACE_MS);
+			kill(P.v[i].pid, SIGKILL);
+		}
+	plugins_reap();
+	for (i = 0; i < P.n; i++) {
+		struct plugin *p = &P.v[i];
+
+		stop_events(p);
+		event_free(p->probe_ev);
+		event_free(p->restart_ev);
+		event_free(p->deadline_ev);
+		json_object_put(p->info);
+		json_object_put(p->e.manifest);
+		free(p->rpc_name);
+		free(p->e.name);
+		free(p->e.version);
+		free(p->e.dir);
+		free(p->e.binary);
+	}
+	if (P.health_ev != NULL)
+		event_free(P.health_ev);
+	free(P.v);
+	json_object_put(P.skipped);
+	json_object_put(P.dirs);
+	memset(&P, 0, sizeof(P));
+}

@@ -1,0 +1,44 @@
+/*
+ * Cost-source plugins, run by the broker: discovered on disk
+ * (discovery.h), launched with a free port (--port=N and the
+ * FINFOCUS_PLUGIN_PORT / PULUMICOST_PLUGIN_PORT variables, the PORT= line
+ * honoured), probed until they answer Name, asked GetPluginInfo, health
+ * checked, restarted with back-off when they exit, stopped with SIGTERM
+ * then SIGKILL.  Calls go over gRPC (grpc.h) with the package
+ * finfocus.v1, or pulumicost.v1 for a plugin that only knows that, at most
+ * plugins.max_concurrent at a time per plugin, behind a circuit breaker.
+ * Workers reach plugins only through the broker.
+ */
+#ifndef PCM_PLUGINS_H
+#define PCM_PLUGINS_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+struct conf;
+
+/* Discover and launch every plugin. */
+void	 plugins_start(struct event_base *, const struct conf *);
+/* SIGTERM every plugin, SIGKILL what is left after the grace period. */
+void	 plugins_stop(void);
+/* A child exited (SIGCHLD): reap it. */
+void	 plugins_reap(void);
+/* {plugins: [...], skipped: [...], directories: [...]}, a new object. */
+struct json_object *plugins_list(void);
+
+/*
+ * The end of a plugin call: result (borrowed) or an error code
+ * ("not_found", "unavailable", a gRPC status name) and message, with the
+ * decoded google.rpc.Status details when the plugin sent them.
+ */
+typedef void (*plugin_done)(struct json_object *result, const char *code,
+	    const char *message, struct json_object *details, void *arg);
+/* Call rpc of plugin with request (protojson); done always runs. */
+void	 plugins_call(const char *plugin, const char *rpc, struct json_object *request,
+	    int64_t timeout_ms, plugin_done, void *arg);
+/* Check a plugin's health now: result {status, latency_ms, error?}. */
+void	 plugins_check(const char *plugin, plugin_done, void *arg);
+
+#endif

@@ -1,0 +1,98 @@
+#!/usr/bin/perl
+# Cost-source plugins: discovered on disk, launched by the broker with a
+# port, probed over gRPC (grpc-js on the other side), listed, described and
+# health-checked by the tools; bad plugins each give a clear reason and
+# never block the others.
+
+use strict;
+use warnings;
+use JSON::PP;
+use Test::More;
+use Test::PCM qw(wait_for);
+use Test::PCM::Plugins qw(node_ready install_plugin);
+
+plan(skip_all => 'the Node test peers are not installed (cd t/npm && npm ci)') unless node_ready();
+
+my $t = Test::PCM->new;
+my $d = $t->dir;
+my $root = "$d/plugins";
+mkdir $root;
+chmod 0755, $root;
+install_plugin($root, 'aws-test', '1.0.0');
+install_plugin($root, 'aws-test', '1.10.0', manifest => '{"name":"aws-test","version":"1.10.0",'
+    . '"description":"grpc-js test plugin","author":"tests","providers":["aws"],'
+    . '"metadata":{"api_token":"hunter2"}}');
+mkdir "$root/aws-test/latest";
+install_plugin($root, 'legacy', 'v0.4.0', mode => 'oldpkg');
+install_plugin($root, 'crashy', '0.1.0', mode => 'crash');
+install_plugin($root, 'silent', '0.1.0', mode => 'noport');
+install_plugin($root, 'http1', '0.1.0', mode => 'http1');
+install_plugin($root, 'noexec', '0.1.0', mode_bits => 0644);
+install_plugin("$d/elsewhere", 'linked', '2.0.0');
+symlink("$d/elsewhere/linked", "$root/linked") or die $!;
+chmod 0755, "$d/elsewhere";
+
+$t->write_config($t->base_config(extra => <<"Y"));
+pulumicost:
+  plugin_dir: $root
+plugins:
+  timeout: 3s
+  retry_delay: 200ms
+  health_check_interval: 1s
+Y
+$t->allow_alert(qr/never/);
+$t->run;
+
+sub tool { my $r = $t->tool(@_); return $r->{structuredContent} // $r; }
+sub listed { my %p = map { $_->{name} => $_ } @{tool(list_cost_plugins => {})->{plugins}}; return \%p; }
+
+ok(wait_for(sub { my $p = listed(); ($p->{'aws-test'}{state} // '') eq 'ready' && ($p->{legacy}{state} // '') eq 'ready' }, 20),
+    'the plugins answer Name and become ready') or diag explain listed();
+my $p = listed();
+is($p->{'aws-test'}{version}, '1.10.0', 'the highest semantic version (1.10.0 over 1.0.0)');
+is($p->{'aws-test'}{health_status}, 'healthy', 'healthy');
+is_deeply($p->{'aws-test'}{capabilities}{supports_providers}, ['aws'], 'capabilities from GetPluginInfo');
+ok($p->{'aws-test'}{capabilities}{supports_projected}, 'projected costs supported');
+is($p->{linked}{state} // '', 'ready', 'a symlinked plugin directory is followed') or diag explain $p->{linked};
+ok(!$p->{noexec}, 'a plugin without an executable is not run');
+my $all = tool(list_cost_plugins => {});
+my %skip = map { $_->{path} =~ s{^\Q$root\E/}{}r => $_->{reason} } @{$all->{skipped}};
+like($skip{'aws-test/latest'}, qr/not a semantic version/, 'a non-semver version directory: skipped, said why');
+like($skip{'aws-test/1.0.0'}, qr/higher version/, 'a lower version: skipped, said why');
+like($skip{'noexec/0.1.0'}, qr/no executable file/, 'no executable: skipped, said why');
+
+my $legacy = tool(get_plugin_info => { plugin_name => 'legacy' });
+is($legacy->{package}, 'pulumicost.v1', 'a plugin of the old package is called as pulumicost.v1');
+
+my $info = tool(get_plugin_info => { plugin_name => 'aws-test' });
+is($info->{reported_version}, '1.10.0', 'GetPluginInfo answered');
+is($info->{configuration}{api_key}, '(redacted)', 'a secret configuration value is redacted');
+is($info->{configuration}{mode}, 'healthy', 'other values are shown');
+is($info->{manifest}{metadata}{api_token}, '(redacted)', 'secrets in the manifest too');
+is($info->{description}, 'grpc-js test plugin', 'the manifest\'s description');
+like($info->{grpc_address}, qr/^127\.0\.0\.1:\d+$/, 'its address');
+my $r = $t->tool(get_plugin_info => { plugin_name => 'nope' });
+like($r->{content}[0]{text}, qr/^no plugin "nope"/, 'an unknown plugin, said plainly');
+
+my $h = tool(check_plugin_health => { plugin_name => 'aws-test' });
+is($h->{status}, 'healthy', 'check_plugin_health: healthy');
+ok(defined $h->{latency_ms}, 'with its latency');
+is(tool(test_plugin => { plugin_name => 'aws-test' })->{status}, 'healthy', 'test_plugin reaches it too');
+
+# Bad plugins: each with a clear reason, restarted with back-off.
+ok(wait_for(sub { (listed()->{crashy}{restarts} // 0) >= 2 }, 20), 'a crashing plugin is restarted');
+like(listed()->{crashy}{health}{error} // '', qr/exited with status 3/, 'saying how it ended');
+ok(wait_for(sub { (listed()->{silent}{health}{error} // '') =~ /did not answer Name within 3000 ms/ }, 20),
+    'a plugin that never listens: given up after plugins.timeout, restarted') or diag explain listed()->{silent};
+ok(wait_for(sub { (listed()->{http1}{health}{error} // '') =~ /HTTP\/1/ }, 20),
+    'a plugin that speaks HTTP/1.1: said so') or diag explain listed()->{http1};
+$h = tool(check_plugin_health => { plugin_name => 'silent' });
+is($h->{status}, 'unhealthy', 'an unhealthy plugin\'s health');
+ok($h->{error_message}, 'with the error');
+is(listed()->{'aws-test'}{health_status}, 'healthy', 'the good plugin is unaffected');
+ok($t->count_log(qr/^plugin crashy: crashy: crashing on call/) >= 1, 'the plugin\'s own output is in our log');
+$t->finish;
+
+# The plugins stop with the server.
+ok(!kill(0, grep { $_ } map { $_->{pid} } values %$p), 'no plugin outlives the server');
+done_testing;
