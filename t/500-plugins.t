@@ -28,6 +28,10 @@ install_plugin($root, 'crashy', '0.1.0', mode => 'crash');
 install_plugin($root, 'silent', '0.1.0', mode => 'noport');
 install_plugin($root, 'http1', '0.1.0', mode => 'http1');
 install_plugin($root, 'noexec', '0.1.0', mode_bits => 0644);
+install_plugin($root, 'slowprice', '0.1.0', mode => 'slow',
+    env => { TEST_PLUGIN_DELAY_MS => 300, TEST_PLUGIN_SLOW_RPCS => 'GetProjectedCost' });
+install_plugin($root, 'stuck', '0.1.0', mode => 'slow',
+    env => { TEST_PLUGIN_DELAY_MS => 10000, TEST_PLUGIN_SLOW_RPCS => 'GetProjectedCost' });
 install_plugin("$d/elsewhere", 'linked', '2.0.0');
 symlink("$d/elsewhere/linked", "$root/linked") or die $!;
 chmod 0755, "$d/elsewhere";
@@ -46,7 +50,7 @@ $t->run;
 sub tool { my $r = $t->tool(@_); return $r->{structuredContent} // $r; }
 sub listed { my %p = map { $_->{name} => $_ } @{tool(list_cost_plugins => {})->{plugins}}; return \%p; }
 
-ok(wait_for(sub { my $p = listed(); ($p->{'aws-test'}{state} // '') eq 'ready' && ($p->{legacy}{state} // '') eq 'ready' }, 20),
+ok(wait_for(sub { my $p = listed(); !grep { ($p->{$_}{state} // '') ne 'ready' } qw(aws-test legacy linked slowprice stuck) }, 30),
     'the plugins answer Name and become ready') or diag explain listed();
 my $p = listed();
 is($p->{'aws-test'}{version}, '1.10.0', 'the highest semantic version (1.10.0 over 1.0.0)');
@@ -78,6 +82,36 @@ my $h = tool(check_plugin_health => { plugin_name => 'aws-test' });
 is($h->{status}, 'healthy', 'check_plugin_health: healthy');
 ok(defined $h->{latency_ms}, 'with its latency');
 is(tool(test_plugin => { plugin_name => 'aws-test' })->{status}, 'healthy', 'test_plugin reaches it too');
+
+# Conformance, at each level, against the grpc-js plugin.
+my %level;
+for my $l (qw(BASIC STANDARD FULL)) {
+    my $v = tool(validate_plugin_spec => { plugin_name => 'aws-test', conformance_level => $l });
+    $level{$l} = $v;
+    diag(sprintf '%-8s %d of %d passed%s', $l, $v->{summary}{passed} // 0, $v->{summary}{total} // 0,
+        join('', map { "\n  failed $_->{name}: $_->{error_message}" } grep { !$_->{passed} } @{$v->{test_results} // []}));
+    ok($v->{passed}, "aws-test is conformant at $l");
+}
+ok(@{$level{BASIC}{test_results}} < @{$level{STANDARD}{test_results}}
+    && @{$level{STANDARD}{test_results}} < @{$level{FULL}{test_results}}, 'each level runs more tests');
+my %std = map { $_->{name} => $_ } @{$level{STANDARD}{test_results}};
+is($std{Performance_NameLatency}{limit_ms}, 100, 'the published STANDARD limit for Name');
+ok(defined $std{Performance_NameLatency}{duration_ms}, 'each test with its duration');
+is(tool(validate_plugin_spec => { plugin_path => "$root/aws-test/1.10.0" })->{plugin_name}, 'aws-test',
+    'by path: its version directory');
+my $v = tool(validate_plugin_spec => { plugin_name => 'slowprice' });
+%std = map { $_->{name} => $_ } @{$v->{test_results}};
+ok(!$v->{passed}, 'a plugin over a latency limit is not conformant');
+like($std{Performance_GetProjectedCostLatency}{error_message}, qr/over the STANDARD limit of 200 ms/, 'and says which limit');
+ok($std{RPCCorrectness_GetProjectedCostRPC}{passed}, 'while its answers are right');
+my $t0 = time;
+$v = tool(validate_plugin_spec => { plugin_name => 'stuck', conformance_level => 'BASIC' });
+%std = map { $_->{name} => $_ } @{$v->{test_results}};
+like($std{RPCCorrectness_GetProjectedCostRPC}{error_message}, qr/DEADLINE_EXCEEDED/, 'a call past plugins.timeout: DEADLINE_EXCEEDED')
+    or diag explain $v;
+ok(time - $t0 < 30, 'answered in time, not after the plugin');
+$r = $t->tool(validate_plugin_spec => { plugin_path => '/bin/true' });
+like($r->{content}[0]{text}, qr/is not a plugin the server runs/, 'an unknown path, said plainly');
 
 # Bad plugins: each with a clear reason, restarted with back-off.
 ok(wait_for(sub { (listed()->{crashy}{restarts} // 0) >= 2 }, 20), 'a crashing plugin is restarted');

@@ -239,15 +239,20 @@ link_by_serial(uint64_t serial)
 
 static void
 answer_later(struct json_object *result, const char *code, const char *msg,
-    struct json_object *details, void *arg)
+    struct json_object *details, int64_t latency, void *arg)
 {
 	struct later *w = arg;
 	struct link *l = link_by_serial(w->serial);
+	struct json_object *r = NULL;
 
 	/* The worker may have gone meanwhile: then nobody is waiting. */
+	if (l != NULL && code == NULL) {
+		r = json_object_new_object();
+		json_object_object_add(r, "response", json_object_get(result));
+		json_object_object_add(r, "latency_ms", json_object_new_int64(latency));
+	}
 	if (l != NULL)
-		reply_ext(l, w->id, result ? json_object_get(result) : NULL, code, msg,
-		    details, -1);
+		reply_ext(l, w->id, r, code, msg, details, -1);
 	json_object_put(w->id);
 	free(w);
 }

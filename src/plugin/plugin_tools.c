@@ -17,6 +17,7 @@
 #include "../mcp/tools.h"
 #include "broker.h"
 #include "plugin_tools.h"
+#include "validate.h"
 
 #define BROKER_TIMEOUT_MS	5000
 
@@ -302,6 +303,7 @@ on_health(struct json_object *res, struct json_object *err, int fd, void *arg)
 		json_object_object_add(ans, "error_code", json_object_get(code));
 	} else {
 		lat = json_object_get_int64(json_object_object_get(res, "latency_ms"));
+		res = json_object_object_get(res, "response");
 		json_object_object_add(ans, "status", json_object_new_string(lat > 500 ?
 		    "degraded" : "healthy"));
 		json_object_object_add(ans, "latency_ms", json_object_new_int64(lat));
@@ -337,6 +339,178 @@ t_health(struct tool_call *c, struct json_object *args)
 		pt_free(p);
 	}
 }
+
+/* --- validate_plugin_spec ------------------------------------------------- */
+
+struct vcall {
+	vcall_done	 done;
+	void		*arg;
+};
+
+static void
+on_plugin_call(struct json_object *res, struct json_object *err, int fd, void *arg)
+{
+	struct vcall *w = arg;
+	struct json_object *code = NULL, *msg = NULL;
+
+	if (fd >= 0)
+		close(fd);
+	if (err != NULL) {
+		json_object_object_get_ex(err, "code", &code);
+		json_object_object_get_ex(err, "message", &msg);
+		w->done(NULL, code ? json_object_get_string(code) : "UNAVAILABLE",
+		    msg ? json_object_get_string(msg) : "no answer", 0, w->arg);
+	} else
+		w->done(json_object_object_get(res, "response"), NULL, NULL,
+		    json_object_get_int64(json_object_object_get(res, "latency_ms")), w->arg);
+	free(w);
+}
+
+/* The validation's calls, through the broker. */
+static void
+broker_vcall(void *ctx, const char *plugin, const char *rpc, struct json_object *req,
+    int64_t timeout_ms, vcall_done done, void *arg)
+{
+	struct json_object *params = json_object_new_object();
+	struct vcall *w = calloc(1, sizeof(*w));
+
+	(void)ctx;
+	if (w == NULL) {
+		json_object_put(params);
+		done(NULL, "INTERNAL", "out of memory", 0, arg);
+		return;
+	}
+	w->done = done;
+	w->arg = arg;
+	json_object_object_add(params, "plugin", json_object_new_string(plugin));
+	json_object_object_add(params, "rpc", json_object_new_string(rpc));
+	if (req != NULL)
+		json_object_object_add(params, "request", json_object_get(req));
+	json_object_object_add(params, "timeout_ms", json_object_new_int64(timeout_ms));
+	if (broker_call(broker, "plugin_call", params, timeout_ms + 5000, on_plugin_call,
+	    w) == -1) {
+		free(w);
+		done(NULL, "UNAVAILABLE", "cannot reach the broker", 0, arg);
+	}
+}
+
+static void
+on_validated(struct json_object *report, void *arg)
+{
+	struct pt_call *p = arg;
+	struct json_object *s;
+	char text[300];
+
+	if (report == NULL) {
+		tool_call_fail(p->call, "out of memory");
+		pt_free(p);
+		return;
+	}
+	s = json_object_object_get(report, "summary");
+	snprintf(text, sizeof(text), "%s at %s: %s, %d of %d tests passed",
+	    json_object_get_string(json_object_object_get(report, "plugin_name")),
+	    json_object_get_string(json_object_object_get(report, "conformance_level")),
+	    json_object_get_boolean(json_object_object_get(report, "passed")) ?
+	    "conformant" : "not conformant",
+	    json_object_get_int(json_object_object_get(s, "passed")),
+	    json_object_get_int(json_object_object_get(s, "total")));
+	tool_call_done(p->call, report, text);
+	pt_free(p);
+}
+
+/* A name, or a path naming a plugin's directory or binary, to its name. */
+static const char *
+resolve_plugin(struct json_object *res, const char *what)
+{
+	struct json_object *pls;
+	size_t i, n;
+
+	json_object_object_get_ex(res, "plugins", &pls);
+	n = json_object_array_length(pls);
+	for (i = 0; i < n; i++) {
+		struct json_object *pl = json_object_array_get_idx(pls, i);
+		const char *name = json_object_get_string(json_object_object_get(pl, "name"));
+		const char *dir = json_object_get_string(json_object_object_get(pl, "directory"));
+		const char *bin = json_object_get_string(json_object_object_get(pl, "binary"));
+		size_t dl = strlen(dir);
+
+		if (strcmp(what, name) == 0 || strcmp(what, bin) == 0 ||
+		    (strncmp(what, dir, dl) == 0 && (what[dl] == '\0' ||
+		    strcmp(what + dl, "/") == 0)))
+			return name;
+		/* The plugin's own directory, above its versions. */
+		if (strlen(what) < dl && strncmp(dir, what, strlen(what)) == 0 &&
+		    dir[strlen(what)] == '/' && strchr(dir + strlen(what) + 1, '/') == NULL)
+			return name;
+	}
+	return NULL;
+}
+
+static void
+on_validate_list(struct json_object *res, struct json_object *err, int fd, void *arg)
+{
+	struct pt_call *p = arg;
+	const char *what = arg_string(p->args, "plugin_path") ?
+	    arg_string(p->args, "plugin_path") : arg_string(p->args, "plugin_name");
+	const char *lvl = arg_string(p->args, "conformance_level");
+	const char *name;
+	int level = validate_level(lvl ? lvl : "STANDARD");
+
+	if (fd >= 0)
+		close(fd);
+	if (broker_failed(p, err))
+		return;
+	if (what == NULL) {
+		tool_call_fail(p->call, "invalid arguments: give plugin_path or plugin_name");
+		pt_free(p);
+		return;
+	}
+	if ((name = resolve_plugin(res, what)) == NULL) {
+		tool_call_fail(p->call, "\"%s\" is not a plugin the server runs (its plugin"
+		    " directory, a version directory or its binary; list_cost_plugins lists"
+		    " them; pulumicost-mcp plugin validate checks any other)", what);
+		pt_free(p);
+		return;
+	}
+	validate_plugin(name, level, broker_vcall, NULL, on_validated, p);
+}
+
+static void
+t_validate(struct tool_call *c, struct json_object *args)
+{
+	struct pt_call *p = pt_new(c, args);
+
+	if (p != NULL && broker_call(broker, "plugins", NULL, BROKER_TIMEOUT_MS,
+	    on_validate_list, p) == -1) {
+		tool_call_fail(c, "cannot reach the broker");
+		pt_free(p);
+	}
+}
+
+static const char *const validate_aliases[] = { "validate_plugin", NULL };
+
+static const struct tool t_validate_plugin = {
+	.name = "validate_plugin_spec",
+	.title = "Conformance of a plugin",
+	.description = "Runs the published conformance tests against a plugin the"
+	    " server runs (by name, or by its directory or binary path):"
+	    " conformance_level BASIC (protocol, error contract, pricing spec"
+	    " validity), STANDARD (default: also actual costs, latency averages"
+	    " within the published limits, 10 parallel calls, consistent answers)"
+	    " or FULL (the SDK's Advanced: tighter limits, 50 parallel calls,"
+	    " latency variance). Each test with its result, duration and why.",
+	.input_schema = "{\"type\":\"object\",\"properties\":{"
+	    "\"plugin_path\":{\"type\":\"string\",\"minLength\":1},"
+	    "\"plugin_name\":{\"type\":\"string\",\"minLength\":1},"
+	    "\"conformance_level\":{\"enum\":[\"BASIC\",\"STANDARD\",\"FULL\",\"basic\","
+	    "\"standard\",\"full\",\"advanced\",\"ADVANCED\"]}},"
+	    "\"additionalProperties\":false}",
+	.output_schema = "{\"type\":\"object\",\"required\":[\"plugin_name\","
+	    "\"conformance_level\",\"passed\",\"test_results\"],\"properties\":{"
+	    "\"test_results\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+	    "\"required\":[\"name\",\"passed\",\"duration_ms\"]}}}}",
+	.read_only = 1, .aliases = validate_aliases, .handler = t_validate,
+};
 
 static const char *const list_aliases[] = { "list_plugins", NULL };
 static const char *const health_aliases[] = { "health_check", "test_plugin", NULL };
@@ -391,4 +565,5 @@ plugin_tools_init(struct broker_client *b)
 	tools_register(&t_list_plugins);
 	tools_register(&t_plugin_info);
 	tools_register(&t_plugin_health);
+	tools_register(&t_validate_plugin);
 }

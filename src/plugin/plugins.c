@@ -536,7 +536,8 @@ pcall_end(struct pcall *k, struct json_object *result, const char *code,
 {
 	if (k->qtimer != NULL)
 		event_free(k->qtimer);
-	k->done(result, code, msg, details, k->arg);
+	k->done(result, code, msg, details, k->started ? now_ms() - k->started : 0,
+	    k->arg);
 	pb_buf_free(&k->req);
 	free(k);
 }
@@ -635,8 +636,6 @@ on_call_done(int status, const char *msg, const uint8_t *resp, size_t len,
 		record(p, GRPC_INTERNAL, why, latency);
 		pcall_end(k, NULL, "INTERNAL", why, NULL);
 	} else {
-		if (k->health)
-			json_object_object_add(o, "latency_ms", json_object_new_int64(latency));
 		pcall_end(k, o, NULL, NULL, NULL);
 		json_object_put(o);
 	}
@@ -714,17 +713,17 @@ submit(struct plugin *p, const struct cs_rpc *rpc, struct json_object *req,
 	if (p->state == P_FAILED || p->state == P_STOPPED) {
 		snprintf(msg, sizeof(msg), "plugin %s is %s: %s", p->e.name,
 		    state_names[p->state], p->last_error);
-		done(NULL, "UNAVAILABLE", msg, NULL, arg);
+		done(NULL, "UNAVAILABLE", msg, NULL, 0, arg);
 		return;
 	}
 	if (!health && p->breaker_until != 0 && now_ms() < p->breaker_until) {
 		snprintf(msg, sizeof(msg), "plugin %s: circuit open after %d failures in a"
 		    " row (last: %s)", p->e.name, p->failures, p->last_error);
-		done(NULL, "UNAVAILABLE", msg, NULL, arg);
+		done(NULL, "UNAVAILABLE", msg, NULL, 0, arg);
 		return;
 	}
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
-		done(NULL, "INTERNAL", "out of memory", NULL, arg);
+		done(NULL, "INTERNAL", "out of memory", NULL, 0, arg);
 		return;
 	}
 	k->p = p;
@@ -769,12 +768,12 @@ plugins_call(const char *plugin, const char *rpc, struct json_object *req,
 	if (p == NULL) {
 		snprintf(msg, sizeof(msg), "no plugin \"%s\" (%zu discovered)",
 		    plugin ? plugin : "", P.n);
-		done(NULL, "not_found", msg, NULL, arg);
+		done(NULL, "not_found", msg, NULL, 0, arg);
 		return;
 	}
 	if (r == NULL) {
 		snprintf(msg, sizeof(msg), "no RPC \"%s\" in CostSourceService", rpc ? rpc : "");
-		done(NULL, "INVALID_ARGUMENT", msg, NULL, arg);
+		done(NULL, "INVALID_ARGUMENT", msg, NULL, 0, arg);
 		return;
 	}
 	if (timeout_ms <= 0 || timeout_ms > P.conf->plugin_timeout)
@@ -790,7 +789,7 @@ plugins_check(const char *plugin, plugin_done done, void *arg)
 
 	if (p == NULL) {
 		snprintf(msg, sizeof(msg), "no plugin \"%s\"", plugin ? plugin : "");
-		done(NULL, "not_found", msg, NULL, arg);
+		done(NULL, "not_found", msg, NULL, 0, arg);
 		return;
 	}
 	submit(p, cs_rpc("Name"), NULL, P.conf->plugin_timeout, 1, done, arg);
@@ -800,12 +799,13 @@ plugins_check(const char *plugin, plugin_done done, void *arg)
 
 static void
 health_done(struct json_object *r, const char *code, const char *msg,
-    struct json_object *details, void *arg)
+    struct json_object *details, int64_t latency, void *arg)
 {
 	struct plugin *p = arg;
 
 	(void)r;
 	(void)details;
+	(void)latency;
 	if (code != NULL && strcmp(p->health ? p->health : "", "unhealthy") == 0)
 		logmsg(LOG_WARN, "plugin %s: health check: %s: %s", p->e.name, code, msg);
 }

@@ -31,10 +31,12 @@ struct json_object *plugins_list(void);
 /*
  * The end of a plugin call: result (borrowed) or an error code
  * ("not_found", "unavailable", a gRPC status name) and message, with the
- * decoded google.rpc.Status details when the plugin sent them.
+ * decoded google.rpc.Status details when the plugin sent them, and how
+ * long the plugin took (0 when no call was made).
  */
 typedef void (*plugin_done)(struct json_object *result, const char *code,
-	    const char *message, struct json_object *details, void *arg);
+	    const char *message, struct json_object *details, int64_t latency_ms,
+	    void *arg);
 /* Call rpc of plugin with request (protojson); done always runs. */
 void	 plugins_call(const char *plugin, const char *rpc, struct json_object *request,
 	    int64_t timeout_ms, plugin_done, void *arg);

@@ -3,7 +3,8 @@
 // It follows the published startup protocol: the port from --port=N, else
 // FINFOCUS_PLUGIN_PORT, else PULUMICOST_PLUGIN_PORT; "PORT=N" on stdout once
 // it listens on 127.0.0.1; SIGTERM stops it.  TEST_PLUGIN_MODE chooses a
-// behaviour: healthy (default), slow (TEST_PLUGIN_DELAY_MS on every call),
+// behaviour: healthy (default), slow (TEST_PLUGIN_DELAY_MS on every call, or
+// on those of TEST_PLUGIN_SLOW_RPCS),
 // crash (exits after TEST_PLUGIN_CRASH_AFTER calls, default 0: at once),
 // oldpkg (serves only pulumicost.v1), http1 (speaks HTTP/1.1), noport
 // (never listens), garbage (answers with bytes that are not protobuf).
@@ -22,6 +23,8 @@ const loader = require('@grpc/proto-loader');
 const mode = process.env.TEST_PLUGIN_MODE || 'healthy';
 const name = process.env.TEST_PLUGIN_NAME || 'test-plugin';
 const delay = Number(process.env.TEST_PLUGIN_DELAY_MS || 0);
+// Which RPCs are slow (all when unset): a plugin can start fast and price slowly.
+const slowRpcs = (process.env.TEST_PLUGIN_SLOW_RPCS || '').split(',').filter(Boolean);
 const arg = process.argv.find((a) => a.startsWith('--port='));
 const port = Number(arg ? arg.slice(7) : process.env.FINFOCUS_PLUGIN_PORT ||
   process.env.PULUMICOST_PLUGIN_PORT || 0);
@@ -56,7 +59,8 @@ function serve() {
       const answer = () => {
         try { fn(call.request, cb); } catch (e) { cb({ code: grpc.status.INTERNAL, details: String(e) }); }
       };
-      if (delay > 0) setTimeout(answer, delay); else answer();
+      if (delay > 0 && (slowRpcs.length === 0 || slowRpcs.includes(rpc))) setTimeout(answer, delay);
+      else answer();
     };
   }
   if (mode === 'garbage') {
@@ -110,6 +114,9 @@ const handlers = {
     cb(null, { currency: 'USD', cost_per_month: 0, billing_detail: `${r.resource_type} not supported` });
   },
   GetActualCost(req, cb) {
+    const secs = (t) => (t ? Number(t.seconds || 0) : 0);
+    if (!req.resource_id && !req.arn) return cb(status(grpc.status.INVALID_ARGUMENT, 'resource_id is required'));
+    if (secs(req.start) > secs(req.end)) return cb(status(grpc.status.INVALID_ARGUMENT, 'start is after end'));
     // Five daily results, paged.
     const all = [1, 2, 3, 4, 5].map((d) => ({ timestamp: { seconds: 1725148800 + 86400 * (d - 1), nanos: 0 },
       cost: d * 1.5, usage_amount: 24, usage_unit: 'Hrs', source: name }));
