@@ -65,6 +65,8 @@ grpc_code_name(int code)
 }
 
 static void	flush(struct grpc_conn *);
+static void	conn_fail(struct grpc_conn *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 /* --- ending calls --------------------------------------------------------- */
 
