@@ -127,6 +127,27 @@ is(listed()->{'aws-test'}{health_status}, 'healthy', 'the good plugin is unaffec
 ok($t->count_log(qr/^plugin crashy: crashy: crashing on call/) >= 1, 'the plugin\'s own output is in our log');
 $t->finish;
 
+# The command line: the same discovery, launch and calls, in one process.
+my ($rc, $out, $err) = $t->cmd('plugin', 'list', '--plugin-dir', $root);
+is($rc, 0, 'plugin list');
+like($out, qr/^aws-test\s+1\.10\.0\s+ready\s+healthy\s+finfocus\.v1/m, 'lists the running plugin');
+like($out, qr/^http1 .*\n  .*HTTP\/1\.x/m, 'and why a bad one is not running');
+like($out, qr{^skipped \Q$root\E/noexec/0\.1\.0: no executable file}m, 'and what it skipped');
+($rc, $out) = $t->cmd('plugin', 'validate', 'aws-test', '--plugin-dir', $root, '--level', 'basic');
+is($rc, 0, 'plugin validate: exit 0 when conformant');
+like($out, qr/^PASS RPCCorrectness_NameRPC/m, 'each test with its result');
+like($out, qr/^aws-test at BASIC: conformant$/m, 'and the verdict');
+($rc, $out) = $t->cmd('plugin', 'validate', 'slowprice', '--plugin-dir', $root);
+is($rc, 1, 'exit 1 when not');
+like($out, qr/^FAIL Performance_GetProjectedCostLatency .*over the STANDARD limit of 200 ms/m, 'saying which test failed');
+($rc, $out) = $t->cmd('plugin', 'info', 'aws-test', '--plugin-dir', $root);
+is(decode_json($out)->{plugin_info}{metadata}{api_key}, '(redacted)', 'plugin info, secrets redacted');
+($rc, undef, $err) = $t->cmd('plugin', 'info', 'nope', '--plugin-dir', $root);
+is($rc, 1, 'an unknown plugin: exit 1');
+like($err, qr/no plugin "nope" in \Q$root\E/, 'saying where it looked');
+($rc, undef, $err) = $t->cmd('plugin', 'validate', 'aws-test', '--level', 'extreme');
+is($rc, 2, 'a bad level: exit 2');
+
 # The plugins stop with the server.
 ok(!kill(0, grep { $_ } map { $_->{pid} } values %$p), 'no plugin outlives the server');
 done_testing;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../cost/catalog_import.h"
+#include "../plugin/plugin_cli.h"
 #include "../cost/cli.h"
 #include "../cost/cost_tools.h"
 #include "../mcp/bridge.h"
@@ -163,6 +164,8 @@ main(int argc, char *argv[])
 		return cost_cli_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "catalog") == 0)
 		return catalog_import_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "plugin") == 0)
+		return plugin_cli_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:p:s:tTVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

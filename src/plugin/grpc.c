@@ -44,7 +44,7 @@ struct grpc_conn {
 	struct bufferevent	*bev;
 	nghttp2_session		*s;
 	struct callq		 calls;
-	int			 dead, closing;
+	int			 dead, closing, connected;
 	grpc_close_cb		 on_close;
 	void			*arg;
 	char			 authority[80];
@@ -157,6 +157,12 @@ int
 grpc_conn_alive(const struct grpc_conn *c)
 {
 	return c != NULL && !c->dead;
+}
+
+int
+grpc_conn_connected(const struct grpc_conn *c)
+{
+	return c != NULL && c->connected;
 }
 
 /* --- HTTP/2 callbacks ----------------------------------------------------- */
@@ -408,6 +414,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
+		c->connected = 1;
 		flush(c);
 		return;
 	}

@@ -43,6 +43,8 @@ struct grpc_conn *grpc_connect(struct event_base *, const char *host, int port,
 /* Fails the calls in flight with UNAVAILABLE and closes. */
 void	 grpc_close(struct grpc_conn *);
 int	 grpc_conn_alive(const struct grpc_conn *);
+/* Did the TCP connection ever open?  (No: nobody listens there yet.) */
+int	 grpc_conn_connected(const struct grpc_conn *);
 /*
  * A unary call: path "/finfocus.v1.CostSourceService/Name", the encoded
  * request.  -1 when the call cannot start (the callback does not run).

@@ -432,7 +432,8 @@ on_probe_name(int status, const char *msg, const uint8_t *resp, size_t len,
 		probe(p);
 		return;
 	}
-	if (status == GRPC_UNAVAILABLE || status == GRPC_DEADLINE_EXCEEDED) {
+	if ((status == GRPC_UNAVAILABLE && !grpc_conn_connected(p->conn)) ||
+	    status == GRPC_DEADLINE_EXCEEDED) {
 		/* Not listening yet: try again shortly. */
 		drop_conn(p);
 		set_error(p, "%s", msg);
@@ -508,7 +509,7 @@ plugins_reap(void)
 			snprintf(p->last_exit, sizeof(p->last_exit), "exited with status %d",
 			    WEXITSTATUS(st));
 		else
-			snprintf(p->last_exit, sizeof(p->last_exit), "killed by signal %d",
+			snprintf(p->last_exit, sizeof(p->last_exit), "was killed by signal %d",
 			    WTERMSIG(st));
 		drop_conn(p);
 		stop_events(p);
