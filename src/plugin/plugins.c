@@ -982,6 +982,8 @@ plugins_stop(void)
 		if (p->pid > 0)
 			kill(p->pid, SIGTERM);
 	}
+	/* The closed connections are freed from the loop: run it once more. */
+	event_base_loop(P.base, EVLOOP_NONBLOCK);
 	/* Wait for them a little, then make sure. */
 	do {
 		plugins_reap();
