@@ -424,49 +424,9 @@ cell_num(const char *v, size_t n, double *out)
 int
 focus_parse_time(const char *v, size_t n, int64_t *out)
 {
-	struct tm tm;
-	char buf[48];
-	int y, mo, d, h = 0, mi = 0, se = 0, k = 0, oh = 0, om = 0;
-	const char *p;
+	int32_t nanos;
 
-	if (n < 10 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, v, n);
-	buf[n] = '\0';
-	if (sscanf(buf, "%4d-%2d-%2d%n", &y, &mo, &d, &k) != 3 || k != 10)
-		return -1;
-	p = buf + 10;
-	if (*p == 'T' || *p == ' ') {
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &se, &k) != 3)
-			return -1;
-		p += 1 + k;
-		if (*p == '.')
-			for (p++; isdigit((unsigned char)*p); p++)
-				;
-	}
-	if (*p == 'Z')
-		p++;
-	else if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
-			return -1;
-		p += 6;
-		oh *= sign;
-		om *= sign;
-	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    se > 60)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*out = (int64_t)timegm(&tm) - (int64_t)oh * 3600 - (int64_t)om * 60;
-	return 0;
+	return time_parse(v, n, out, &nanos);
 }
 
 static int

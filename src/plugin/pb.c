@@ -114,45 +114,6 @@ is_number(struct json_object *v)
 	    json_object_is_type(v, json_type_double);
 }
 
-/* RFC 3339 in UTC or with an offset, fractions to the nanosecond. */
-static int
-parse_rfc3339(const char *s, int64_t *sec, int32_t *nanos)
-{
-	int y, mo, d, h, mi, se, k = 0, oh = 0, om = 0;
-	struct tm tm;
-	const char *p;
-	int32_t ns = 0, scale = 100000000;
-
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &k) != 6 ||
-	    k != 19)
-		return -1;
-	p = s + 19;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			ns += scale > 0 ? (*p - '0') * scale : 0;
-	if (*p == 'Z')
-		p++;
-	else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2) {
-		if (*p == '-')
-			oh = -oh, om = -om;
-		p += 6;
-	} else
-		return -1;
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    se > 60)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*sec = (int64_t)timegm(&tm) - oh * 3600 - om * 60;
-	*nanos = ns;
-	return 0;
-}
-
 static int
 enum_value(const struct pb_field *f, struct json_object *v, int64_t *out)
 {
@@ -303,7 +264,8 @@ encode_value(struct enc *e, const struct pb_field *f, struct json_object *v,
 		return rc;
 	case PB_TIMESTAMP:
 		if (!json_object_is_type(v, json_type_string) ||
-		    parse_rfc3339(json_object_get_string(v), &sec, &ns) == -1)
+		    time_parse(json_object_get_string(v), (size_t)json_object_get_string_len(v),
+		    &sec, &ns) == -1)
 			return efail(e, "expected an RFC 3339 time", f->name);
 		rc = (sec != 0 && (put_tag(&sub, 1, WT_VARINT) == -1 ||
 		    pb_put_varint(&sub, (uint64_t)sec) == -1)) ||
