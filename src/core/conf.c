@@ -93,6 +93,7 @@ static const struct key keys[] = {
 	{ "plugins.health_check_interval", K_DURATION, O(plugin_health_interval), 1000, DAY, NULL, "60s" },
 	{ "plugins.retry_attempts", K_INT, O(plugin_retry_attempts), 0, 100, NULL, "3" },
 	{ "plugins.retry_delay", K_DURATION, O(plugin_retry_delay), 0, 3600000, NULL, "5s" },
+	{ "plugins.priority", K_STRLIST, O(plugin_priority), 0, 0, NULL, NULL },
 
 	SEC("mcp"),
 	{ "mcp.enable_streaming", K_BOOL, O(mcp_streaming), 0, 0, NULL, "true" },

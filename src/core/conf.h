@@ -83,6 +83,7 @@ struct conf {
 	int64_t		 plugin_timeout, plugin_max_concurrent;
 	int64_t		 plugin_health_interval, plugin_retry_attempts;
 	int64_t		 plugin_retry_delay;
+	struct strlist	 plugin_priority;	/* asked first, in order */
 
 	/* mcp */
 	int		 mcp_streaming;

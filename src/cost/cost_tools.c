@@ -109,6 +109,8 @@ stack_path(const char *name, const char *source, char *buf, size_t len,
 	return NULL;
 }
 
+static void	priced(struct tool_call *, struct pstack *, stack_cb, void *, drop_fn);
+
 static void
 on_stack_file(struct json_object *res, struct json_object *err, int fd, void *arg)
 {
@@ -138,7 +140,7 @@ on_stack_file(struct json_object *res, struct json_object *err, int fd, void *ar
 	if (fd >= 0)
 		close(fd);
 	if (s != NULL)
-		l->cb(l->call, s, l->arg);
+		priced(l->call, s, l->cb, l->arg, l->drop);
 	else {
 		if (l->drop != NULL)
 			l->drop(l->arg);
@@ -194,7 +196,7 @@ load_stack_or(struct tool_call *c, struct json_object *side, const char *label,
 		load_fail(c, drop, arg, "%spulumi_json: %s", label, why);
 			return;
 		}
-		cb(c, s, arg);
+		priced(c, s, cb, arg, drop);
 		return;
 	}
 	if (sn == NULL) {
@@ -225,7 +227,7 @@ load_stack_or(struct tool_call *c, struct json_object *side, const char *label,
 		load_fail(c, drop, arg, "%s%s: %s", label, path, why);
 			return;
 		}
-		cb(c, s, arg);
+		priced(c, s, cb, arg, drop);
 		return;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
@@ -244,6 +246,82 @@ load_stack_or(struct tool_call *c, struct json_object *side, const char *label,
 	if (broker_call(broker, "read_file", p, READ_TIMEOUT_MS, on_stack_file, l) == -1) {
 		free(l);
 		load_fail(c, drop, arg, "cannot reach the broker to read %s", path);
+	}
+}
+
+/* --- what cost-source plugins say ---------------------------------------- */
+
+/*
+ * How many plugins this generation's broker runs: -1 until asked.  The
+ * set is fixed for a generation (a worker's lifetime), so once it is 0
+ * the stacks go straight to the engine.
+ */
+static int64_t plugins_running = -1;
+
+struct pricing {
+	struct tool_call	*call;
+	struct pstack		*s;
+	stack_cb		 cb;
+	void			*arg;
+};
+
+static void
+on_plugin_prices(struct json_object *res, struct json_object *err, int fd, void *arg)
+{
+	struct pricing *pr = arg;
+	struct json_object *v;
+
+	if (fd >= 0)
+		close(fd);
+	if (err == NULL) {
+		if (json_object_object_get_ex(res, "plugins", &v))
+			plugins_running = json_object_get_int64(v);
+		if (plugins_running > 0 && json_object_object_get_ex(res, "prices", &v))
+			pr->s->plugin_prices = json_object_get(v);
+		if (json_object_object_get_ex(res, "errors", &v) &&
+		    json_object_array_length(v) > 0)
+			pr->s->plugin_errors = json_object_get(v);
+	}
+	/* Without plugins' answers the spec files and the catalogue price it. */
+	pr->cb(pr->call, pr->s, pr->arg);
+	free(pr);
+}
+
+/* The stack, with what plugins price of it, to cb. */
+static void
+priced(struct tool_call *c, struct pstack *s, stack_cb cb, void *arg, drop_fn drop)
+{
+	struct json_object *params, *descs;
+	struct cost_opts none;
+	struct pricing *pr;
+
+	memset(&none, 0, sizeof(none));
+	if (plugins_running == 0 || broker == NULL) {
+		cb(c, s, arg);
+		return;
+	}
+	if (json_object_array_length(descs = cost_descriptors(s, &none)) == 0) {
+		json_object_put(descs);
+		cb(c, s, arg);
+		return;
+	}
+	if ((pr = calloc(1, sizeof(*pr))) == NULL) {
+		json_object_put(descs);
+		pulumi_free(s);
+		load_fail(c, drop, arg, "out of memory");
+		return;
+	}
+	pr->call = c;
+	pr->s = s;
+	pr->cb = cb;
+	pr->arg = arg;
+	params = json_object_new_object();
+	json_object_object_add(params, "resources", descs);
+	json_object_object_add(params, "timeout_ms", json_object_new_int64(cf->plugin_timeout));
+	if (broker_call(broker, "plugin_price", params, cf->plugin_timeout + 5000,
+	    on_plugin_prices, pr) == -1) {
+		free(pr);
+		cb(c, s, arg);
 	}
 }
 

@@ -1185,6 +1185,32 @@ free_type(const char *type, const char **why)
 	return 0;
 }
 
+/* A cost-source plugin's answer for this resource, when one gave one. */
+static int
+price_by_plugin(struct rctx *x)
+{
+	struct json_object *a;
+	const char *plugin, *cur, *detail;
+	char source[400], origin[200];
+
+	/* The stack's plugin answers ({plugin, cost_per_month, currency,
+	 * unit_price, billing_detail}) come ahead of spec files and the
+	 * catalogue. */
+	if (x->s->plugin_prices == NULL ||
+	    !json_object_object_get_ex(x->s->plugin_prices, x->r->urn, &a))
+		return 0;
+	plugin = in_str(a, "plugin") ? in_str(a, "plugin") : "plugin";
+	cur = in_str(a, "currency") ? in_str(a, "currency") : "USD";
+	detail = in_str(a, "billing_detail") ? in_str(a, "billing_detail") : "";
+	snprintf(source, sizeof(source), "plugin %s%s%s", plugin, *detail ? ": " : "",
+	    detail);
+	snprintf(origin, sizeof(origin), "plugin:%s", plugin);
+	component_at(x, "plugin estimate", resource_sku(x), 1, "month",
+	    json_object_get_double(json_object_object_get(a, "cost_per_month")), cur,
+	    source, "", origin);
+	return 1;
+}
+
 static void
 price_one(struct rctx *x)
 {
@@ -1196,7 +1222,7 @@ price_one(struct rctx *x)
 		no_charge(x, why);
 		return;
 	}
-	if (price_by_spec(x))
+	if (price_by_plugin(x) || price_by_spec(x))
 		return;
 	for (i = 0; i < nitems(pricers); i++)
 		if (strcmp(pricers[i].type, x->r->type) == 0) {
@@ -1322,6 +1348,47 @@ resource_record(const struct pstack *s, const struct presource *r,
 			    json_object_new_double(money_round(before)));
 	}
 	return rec;
+}
+
+struct json_object *
+cost_descriptors(const struct pstack *s, const struct cost_opts *o)
+{
+	struct json_object *arr = json_object_new_array(), *d, *t;
+	const char *why, *sku;
+	struct rctx x;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		const struct presource *r = &s->r[i];
+
+		if (!r->custom || strncmp(r->type, "pulumi:", 7) == 0 ||
+		    free_type(r->type, &why) || (r->op != NULL && strcmp(r->op, "delete") == 0))
+			continue;
+		rctx_init(&x, s, r, o, pulumi_inputs(r));
+		d = json_object_new_object();
+		json_object_object_add(d, "urn", json_object_new_string(r->urn));
+		json_object_object_add(d, "provider", json_object_new_string(
+		    strncmp(x.pkg, "azure", 5) == 0 ? "azure" : x.pkg));
+		json_object_object_add(d, "resource_type", json_object_new_string(r->type));
+		if ((sku = resource_sku(&x)) != NULL)
+			json_object_object_add(d, "sku", json_object_new_string(sku));
+		if (x.region[0])
+			json_object_object_add(d, "region", json_object_new_string(x.region));
+		if ((t = tags_of(x.in)) != NULL) {
+			struct json_object *st = json_object_new_object();
+
+			/* The protocol's tags are strings. */
+			json_object_object_foreach(t, k, v)
+				if (json_object_is_type(v, json_type_string))
+					json_object_object_add(st, k, json_object_get(v));
+			json_object_object_add(d, "tags", st);
+			json_object_put(t);
+		}
+		json_object_array_add(arr, d);
+		pulumi_release(r);
+		rctx_free(&x);
+	}
+	return arr;
 }
 
 /* --- filters and grouping ------------------------------------------------- */
@@ -1649,8 +1716,14 @@ cost_projected(const struct pstack *s, const struct cost_opts *o)
 	json_object_object_add(cov, "removed_by_update", json_object_new_int64((int64_t)ngone));
 	json_object_object_add(cov, "percent_priced", json_object_new_double(nlisted ?
 	    round(1000.0 * (double)(npriced + nfree) / (double)nlisted) / 10 : 100));
+	if (s->plugin_prices != NULL)
+		json_object_object_add(cov, "priced_by_plugins", json_object_new_int64(
+		    (int64_t)json_object_object_length(s->plugin_prices)));
 	json_object_object_add(ans, "coverage", cov);
 	json_object_object_add(ans, "unpriced", unp);
+	/* Plugins that failed: their resources were priced without them. */
+	if (s->plugin_errors != NULL)
+		json_object_object_add(ans, "plugin_errors", json_object_get(s->plugin_errors));
 	assume = json_object_new_array();
 	json_object_object_foreach(used_all, uk, uv) {
 		struct json_object *a = json_object_new_object();

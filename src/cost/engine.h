@@ -25,6 +25,13 @@ struct cost_opts {
 	int			 include_unchanged;	/* previews: list sames */
 };
 
+/*
+ * What a plugin is asked about each priceable resource: [{urn, provider,
+ * resource_type, sku, region, tags}] (the plugin protocol's
+ * ResourceDescriptor), a new array.
+ */
+struct json_object *cost_descriptors(const struct pstack *, const struct cost_opts *);
+
 /* Check usage, filters and group_by: 0, or -1 with why naming the field. */
 int		 cost_check_opts(const struct cost_opts *, char *why, size_t len);
 /*

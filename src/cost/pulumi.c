@@ -179,6 +179,8 @@ pulumi_free(struct pstack *s)
 	free(s->project);
 	json_object_put(s->config);
 	json_object_put(s->by_urn);
+	json_object_put(s->plugin_prices);
+	json_object_put(s->plugin_errors);
 	free(s);
 }
 

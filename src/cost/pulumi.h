@@ -67,6 +67,9 @@ struct pstack {
 	/* Previews without --show-sames count unchanged resources they do
 	 * not list: changeSummary.same against the same steps present. */
 	int64_t			 sames_counted, sames_listed;
+	/* What cost-source plugins priced of it, by URN (NULL: none asked). */
+	struct json_object	*plugin_prices;
+	struct json_object	*plugin_errors;
 };
 
 /* Inputs after the update, before it, outputs, dependencies: parsed on

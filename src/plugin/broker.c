@@ -257,6 +257,22 @@ answer_later(struct json_object *result, const char *code, const char *msg,
 	free(w);
 }
 
+/* Prices come back as they are, without the latency wrapper. */
+static void
+answer_price(struct json_object *result, const char *code, const char *msg,
+    struct json_object *details, int64_t latency, void *arg)
+{
+	struct later *w = arg;
+	struct link *l = link_by_serial(w->serial);
+
+	(void)latency;
+	if (l != NULL)
+		reply_ext(l, w->id, result ? json_object_get(result) : NULL, code, msg,
+		    details, -1);
+	json_object_put(w->id);
+	free(w);
+}
+
 static struct later *
 later_new(struct link *l, struct json_object *id)
 {
@@ -279,6 +295,16 @@ plugin_request(struct link *l, struct json_object *id, const char *method,
 
 	if ((w = later_new(l, id)) == NULL) {
 		reply(l, id, NULL, "INTERNAL", "out of memory", -1);
+		return;
+	}
+	if (strcmp(method, "plugin_price") == 0) {
+		struct json_object *res = NULL;
+
+		if (p)
+			json_object_object_get_ex(p, "resources", &res);
+		if (p && json_object_object_get_ex(p, "timeout_ms", &v))
+			timeout = json_object_get_int64(v);
+		plugins_price(res, timeout, answer_price, w);
 		return;
 	}
 	if (strcmp(method, "plugin_health") == 0) {
@@ -347,7 +373,7 @@ handle_request(struct link *l, const char *buf, size_t len)
 	} else if (strcmp(method, "plugins") == 0) {
 		reply(l, id, plugins_list(), NULL, NULL, -1);
 	} else if (strcmp(method, "plugin_call") == 0 ||
-	    strcmp(method, "plugin_health") == 0) {
+	    strcmp(method, "plugin_health") == 0 || strcmp(method, "plugin_price") == 0) {
 		plugin_request(l, id, method, p);
 	} else if (strcmp(method, "billing_image") == 0) {
 		int64_t rows, bad;

@@ -796,6 +796,235 @@ plugins_check(const char *plugin, plugin_done done, void *arg)
 	submit(p, cs_rpc("Name"), NULL, P.conf->plugin_timeout, 1, done, arg);
 }
 
+/* --- projected prices, plugin by plugin ----------------------------------- */
+
+struct price_job {
+	struct json_object	*prices, *errors;
+	size_t			 pending;
+	int64_t			 timeout;
+	plugin_done		 done;
+	void			*arg;
+};
+
+struct price_item {
+	struct price_job	*job;
+	struct json_object	*desc;		/* the ResourceDescriptor */
+	char			*urn;
+	struct plugin		*cand[32];
+	size_t			 ncand, at;
+};
+
+static void	price_next(struct price_item *);
+
+static int
+declares(const struct plugin *p, const char *provider)
+{
+	struct json_object *pr;
+	size_t i;
+
+	if (p->info == NULL || !json_object_object_get_ex(p->info, "providers", &pr) ||
+	    json_object_array_length(pr) == 0)
+		return 1;	/* says nothing: it may know */
+	for (i = 0; i < json_object_array_length(pr); i++) {
+		const char *v = json_object_get_string(json_object_array_get_idx(pr, i));
+
+		if (strcmp(v, provider) == 0 || strcmp(v, "*") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+priority_of(const struct plugin *p)
+{
+	size_t i;
+
+	for (i = 0; i < P.conf->plugin_priority.n; i++)
+		if (strcmp(P.conf->plugin_priority.v[i], p->e.name) == 0)
+			return (int)i;
+	return (int)P.conf->plugin_priority.n;
+}
+
+static void
+job_release(struct price_job *j)
+{
+	struct json_object *r;
+
+	if (--j->pending > 0)
+		return;
+	r = json_object_new_object();
+	json_object_object_add(r, "prices", j->prices);
+	json_object_object_add(r, "errors", j->errors);
+	json_object_object_add(r, "plugins", json_object_new_int64((int64_t)P.n));
+	j->done(r, NULL, NULL, NULL, 0, j->arg);
+	json_object_put(r);
+	free(j);
+}
+
+static void
+price_item_end(struct price_item *it)
+{
+	struct price_job *j = it->job;
+
+	json_object_put(it->desc);
+	free(it->urn);
+	free(it);
+	job_release(j);
+}
+
+static void
+price_error(struct price_item *it, const char *rpc, const char *code, const char *msg)
+{
+	struct json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "urn", json_object_new_string(it->urn));
+	json_object_object_add(e, "plugin", json_object_new_string(it->cand[it->at]->e.name));
+	json_object_object_add(e, "rpc", json_object_new_string(rpc));
+	json_object_object_add(e, "code", json_object_new_string(code));
+	json_object_object_add(e, "message", json_object_new_string(msg ? msg : ""));
+	json_object_array_add(it->job->errors, e);
+}
+
+/* A $0 that says the plugin does not price it is no answer. */
+static int
+says_unsupported(struct json_object *r)
+{
+	const char *d = str_member(r, "billing_detail", "");
+	struct json_object *v;
+	double m = json_object_object_get_ex(r, "cost_per_month", &v) ?
+	    json_object_get_double(v) : 0;
+
+	return m == 0 && (strcasestr(d, "not supported") != NULL ||
+	    strcasestr(d, "unsupported") != NULL || strcasestr(d, "not priced") != NULL ||
+	    strcasestr(d, "not implemented") != NULL);
+}
+
+static void
+on_projected(struct json_object *r, const char *code, const char *msg,
+    struct json_object *details, int64_t latency, void *arg)
+{
+	struct price_item *it = arg;
+	struct json_object *a;
+
+	(void)details;
+	(void)latency;
+	if (code != NULL)
+		price_error(it, "GetProjectedCost", code, msg);
+	else if (!says_unsupported(r) && *str_member(r, "currency", "") != '\0') {
+		a = json_object_new_object();
+		json_object_object_add(a, "plugin", json_object_new_string(
+		    it->cand[it->at]->e.name));
+		json_object_object_add(a, "cost_per_month", json_object_new_double(
+		    json_object_get_double(json_object_object_get(r, "cost_per_month"))));
+		json_object_object_add(a, "currency", json_object_new_string(
+		    str_member(r, "currency", "")));
+		if (json_object_object_get_ex(r, "unit_price", NULL))
+			json_object_object_add(a, "unit_price", json_object_get(
+			    json_object_object_get(r, "unit_price")));
+		json_object_object_add(a, "billing_detail", json_object_new_string(
+		    str_member(r, "billing_detail", "")));
+		json_object_object_add(it->job->prices, it->urn, a);
+		price_item_end(it);
+		return;
+	}
+	it->at++;
+	price_next(it);
+}
+
+static void
+on_supports(struct json_object *r, const char *code, const char *msg,
+    struct json_object *details, int64_t latency, void *arg)
+{
+	struct price_item *it = arg;
+	struct json_object *req, *v;
+
+	(void)details;
+	(void)latency;
+	/* No Supports (UNIMPLEMENTED): ask for the price all the same. */
+	if (code != NULL && strcmp(code, "UNIMPLEMENTED") != 0) {
+		price_error(it, "Supports", code, msg);
+		it->at++;
+		price_next(it);
+		return;
+	}
+	if (code == NULL && (!json_object_object_get_ex(r, "supported", &v) ||
+	    !json_object_get_boolean(v))) {
+		it->at++;
+		price_next(it);
+		return;
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "resource", json_object_get(it->desc));
+	submit(it->cand[it->at], cs_rpc("GetProjectedCost"), req, it->job->timeout, 0,
+	    on_projected, it);
+	json_object_put(req);
+}
+
+static void
+price_next(struct price_item *it)
+{
+	struct json_object *req;
+
+	if (it->at >= it->ncand) {
+		price_item_end(it);	/* no plugin prices it: the engine will */
+		return;
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "resource", json_object_get(it->desc));
+	submit(it->cand[it->at], cs_rpc("Supports"), req, it->job->timeout, 0,
+	    on_supports, it);
+	json_object_put(req);
+}
+
+void
+plugins_price(struct json_object *resources, int64_t timeout_ms, plugin_done done,
+    void *arg)
+{
+	struct price_job *j = calloc(1, sizeof(*j));
+	size_t i, n = json_object_array_length(resources), k, m;
+
+	if (j == NULL) {
+		done(NULL, "INTERNAL", "out of memory", NULL, 0, arg);
+		return;
+	}
+	j->prices = json_object_new_object();
+	j->errors = json_object_new_array();
+	j->timeout = timeout_ms > 0 && timeout_ms < P.conf->plugin_timeout ? timeout_ms :
+	    P.conf->plugin_timeout;
+	j->done = done;
+	j->arg = arg;
+	j->pending = 1;		/* held until every item is out */
+	for (i = 0; i < n && P.n > 0; i++) {
+		struct json_object *d = json_object_array_get_idx(resources, i), *desc;
+		struct price_item *it = calloc(1, sizeof(*it));
+		const char *prov = str_member(d, "provider", "");
+
+		if (it == NULL)
+			break;
+		it->job = j;
+		it->urn = strdup(str_member(d, "urn", ""));
+		desc = NULL;
+		json_object_deep_copy(d, &desc, NULL);
+		json_object_object_del(desc, "urn");
+		it->desc = desc;
+		for (k = 0; k < P.n && it->ncand < nitems(it->cand); k++)
+			if (P.v[k].state == P_READY && declares(&P.v[k], prov))
+				it->cand[it->ncand++] = &P.v[k];
+		/* By priority, then by name (discovery order). */
+		for (k = 1; k < it->ncand; k++)
+			for (m = k; m > 0 && priority_of(it->cand[m]) <
+			    priority_of(it->cand[m - 1]); m--) {
+				struct plugin *tmp = it->cand[m];
+
+				it->cand[m] = it->cand[m - 1];
+				it->cand[m - 1] = tmp;
+			}
+		j->pending++;
+		price_next(it);
+	}
+	job_release(j);	/* the hold: answers now if nothing was asked */
+}
+
 /* --- periodic health checks ------------------------------------------------- */
 
 static void

@@ -40,6 +40,17 @@ typedef void (*plugin_done)(struct json_object *result, const char *code,
 /* Call rpc of plugin with request (protojson); done always runs. */
 void	 plugins_call(const char *plugin, const char *rpc, struct json_object *request,
 	    int64_t timeout_ms, plugin_done, void *arg);
+/*
+ * Projected prices for resources ([{urn, provider, resource_type, sku,
+ * region, tags}]): for each, the ready plugins that declare its provider
+ * (or declare none), in plugins.priority order then by name, are asked
+ * Supports and then GetProjectedCost; the first answer counts, a $0 that
+ * says "not supported" does not.  result: {prices: {urn: {plugin,
+ * cost_per_month, currency, unit_price, billing_detail}}, errors: [...],
+ * plugins: N}.
+ */
+void	 plugins_price(struct json_object *resources, int64_t timeout_ms, plugin_done,
+	    void *arg);
 /* Check a plugin's health now: result {status, latency_ms, error?}. */
 void	 plugins_check(const char *plugin, plugin_done, void *arg);
 

@@ -8,6 +8,8 @@
 // crash (exits after TEST_PLUGIN_CRASH_AFTER calls, default 0: at once),
 // oldpkg (serves only pulumicost.v1), http1 (speaks HTTP/1.1), noport
 // (never listens), garbage (answers with bytes that are not protobuf).
+// TEST_PLUGIN_UNSUPPORTED: every price is $0 "not supported";
+// TEST_PLUGIN_FAIL_PROJECTED: every price fails with UNAVAILABLE.
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -91,11 +93,14 @@ const handlers = {
     const r = req.resource;
     if (!r) return cb(status(grpc.status.INVALID_ARGUMENT, 'resource is required'));
     const ok = r.provider === 'aws' && /ec2\/instance|ebs\/volume/.test(r.resource_type || '');
+    if (process.env.TEST_PLUGIN_UNSUPPORTED || process.env.TEST_PLUGIN_FAIL_PROJECTED) return cb(null, { supported: r.provider === 'aws' });
     cb(null, { supported: ok, reason: ok ? '' : `${r.resource_type} is not priced by ${name}`,
       capabilities_enum: ['PLUGIN_CAPABILITY_PROJECTED_COSTS'] });
   },
   GetProjectedCost(req, cb) {
     const r = req.resource;
+    if (process.env.TEST_PLUGIN_FAIL_PROJECTED) return cb(status(grpc.status.UNAVAILABLE, 'pricing backend down'));
+    if (process.env.TEST_PLUGIN_UNSUPPORTED) return cb(null, { currency: 'USD', cost_per_month: 0, billing_detail: 'not supported by this plugin' });
     if (!r || !r.provider) return cb(status(grpc.status.INVALID_ARGUMENT, 'resource.provider is required'));
     switch (r.resource_type) {
       case 'invalid:resource': return cb(status(grpc.status.INVALID_ARGUMENT, 'unknown resource type'));

@@ -1,0 +1,60 @@
+#!/usr/bin/perl
+# Projected costs ask the plugins first: those that support a resource, in
+# plugins.priority order; a $0 "not supported" answer or a failure falls
+# through to the next plugin and then to spec files and the catalogue;
+# each resource is priced once.
+
+use strict;
+use warnings;
+use JSON::PP;
+use Test::More;
+use Test::PCM qw(catalog_price);
+use Test::PCM::Plugins qw(node_ready install_plugin);
+
+plan(skip_all => 'the Node test peers are not installed (cd t/npm && npm ci)') unless node_ready();
+
+my $t = Test::PCM->new;
+my $d = $t->dir;
+my $root = "$d/plugins";
+mkdir $root;
+chmod 0755, $root;
+install_plugin($root, 'aws-test', '1.0.0');
+install_plugin($root, 'zero', '1.0.0', env => { TEST_PLUGIN_UNSUPPORTED => 1 });
+install_plugin($root, 'down', '1.0.0', env => { TEST_PLUGIN_FAIL_PROJECTED => 1 });
+$t->write_config($t->base_config(extra => <<"Y"));
+stacks:
+  example: builtin:example
+pulumicost:
+  plugin_dir: $root
+plugins:
+  timeout: 5s
+  priority: [down, zero, aws-test]
+cache:
+  enabled: false
+Y
+$t->run;
+
+sub listed { my $r = $t->tool(list_cost_plugins => {}); return { map { $_->{name} => $_->{state} } @{$r->{structuredContent}{plugins}} }; }
+ok(Test::PCM::wait_for(sub { my $p = listed(); !grep { ($p->{$_} // '') ne 'ready' } qw(aws-test zero down) }, 30),
+    'three plugins ready') or diag explain listed();
+
+my $a = $t->tool(analyze_projected_costs => { stack_name => 'example' })->{structuredContent};
+my %rec = map { $_->{name} => $_ } @{$a->{resources}};
+my $web = $rec{'web-1'};
+ok(abs($web->{monthly_cost} - 0.0444 * 730) < 1e-6, 'web-1 (t3.medium) priced by the plugin: 0.0444 x 730')
+    or diag explain $web;
+like($web->{components}[0]{source}, qr/^plugin aws-test: aws-test: on-demand Linux/, 'the plugin named as the source');
+is(scalar @{$web->{components}}, 1, 'one answer for the resource: never counted twice');
+my $ci = $rec{'ci-runner'};
+ok(abs($ci->{monthly_cost} - $ci->{components}[0]{monthly_cost} - ($ci->{components}[1]{monthly_cost} // 0)) < 1e-6
+    && $ci->{components}[0]{source} =~ /aws\.amazon\.com/, 'a $0 "not supported" answer falls through to the catalogue')
+    or diag explain $ci;
+ok(abs($ci->{components}[0]{unit_price} - catalog_price(qw(aws ec2 t3.large us-east-1))) < 1e-9, 'at the catalogue\'s price');
+is($a->{coverage}{priced_by_plugins}, 2, 'two resources priced by plugins (web-1, web-2)');
+ok((grep { $_->{plugin} eq 'down' && $_->{code} eq 'UNAVAILABLE' } @{$a->{plugin_errors} // []}),
+    'a failing plugin is reported, and passed over');
+my $sum = 0;
+$sum += $_->{monthly_cost} // 0 for grep { $_->{status} eq 'priced' } @{$a->{resources}};
+ok(abs($sum - $a->{total_monthly}) < 0.01, 'the total is the sum of the resources');
+$t->finish;
+done_testing;
