@@ -28,6 +28,10 @@ install_plugin($root, 'crashy', '0.1.0', mode => 'crash');
 install_plugin($root, 'silent', '0.1.0', mode => 'noport');
 install_plugin($root, 'http1', '0.1.0', mode => 'http1');
 install_plugin($root, 'noexec', '0.1.0', mode_bits => 0644);
+mkdir "$d/marks";
+chmod 0777, "$d/marks";
+install_plugin($root, 'once', '0.1.0', env => { TEST_PLUGIN_CRASH_ONCE => "$d/marks/once" });
+install_plugin($root, 'garbage', '0.1.0', mode => 'garbage');
 install_plugin($root, 'slowprice', '0.1.0', mode => 'slow',
     env => { TEST_PLUGIN_DELAY_MS => 300, TEST_PLUGIN_SLOW_RPCS => 'GetProjectedCost' });
 install_plugin($root, 'stuck', '0.1.0', mode => 'slow',
@@ -50,7 +54,7 @@ $t->run;
 sub tool { my $r = $t->tool(@_); return $r->{structuredContent} // $r; }
 sub listed { my %p = map { $_->{name} => $_ } @{tool(list_cost_plugins => {})->{plugins}}; return \%p; }
 
-ok(wait_for(sub { my $p = listed(); !grep { ($p->{$_}{state} // '') ne 'ready' } qw(aws-test legacy linked slowprice stuck) }, 30),
+ok(wait_for(sub { my $p = listed(); !grep { ($p->{$_}{state} // '') ne 'ready' } qw(aws-test legacy linked slowprice stuck once) }, 30),
     'the plugins answer Name and become ready') or diag explain listed();
 my $p = listed();
 is($p->{'aws-test'}{version}, '1.10.0', 'the highest semantic version (1.10.0 over 1.0.0)');
@@ -113,7 +117,16 @@ ok(time - $t0 < 30, 'answered in time, not after the plugin');
 $r = $t->tool(validate_plugin_spec => { plugin_path => '/bin/true' });
 like($r->{content}[0]{text}, qr/is not a plugin the server runs/, 'an unknown path, said plainly');
 
+# A call that meets a crash is sent again to the restarted plugin.
+$v = tool(validate_plugin_spec => { plugin_name => 'once', conformance_level => 'BASIC' });
+ok($v->{passed}, 'a call survives the plugin\'s crash (plugins.retry_attempts)')
+    or diag explain [ grep { !$_->{passed} } @{$v->{test_results}} ];
+ok(-e "$d/marks/once", 'the plugin did crash');
+is(listed()->{once}{restarts}, 1, 'and was restarted once');
+
 # Bad plugins: each with a clear reason, restarted with back-off.
+ok(wait_for(sub { (listed()->{garbage}{health}{error} // '') =~ /malformed/ }, 20),
+    'a plugin answering garbage: said so') or diag explain listed()->{garbage};
 ok(wait_for(sub { (listed()->{crashy}{restarts} // 0) >= 2 }, 20), 'a crashing plugin is restarted');
 like(listed()->{crashy}{health}{error} // '', qr/exited with status 3/, 'saying how it ended');
 ok(wait_for(sub { (listed()->{silent}{health}{error} // '') =~ /did not answer Name within 3000 ms/ }, 20),

@@ -64,6 +64,7 @@ struct plugin {
 	int			 inflight;
 	struct pcallq		 queue;
 	size_t			 queued;
+	struct pcallq		 retrying;	/* waiting to be sent again */
 };
 
 struct pcall {
@@ -78,6 +79,7 @@ struct pcall {
 	int			 health;	/* a health check: record it */
 	struct event		*qtimer;	/* its deadline while queued */
 	int			 fallback;	/* retried under pulumicost.v1 */
+	int			 attempts;	/* retries after UNAVAILABLE */
 };
 
 static struct {
@@ -603,6 +605,42 @@ status_details(const uint8_t *d, size_t n)
 }
 
 static void next_queued(struct plugin *);
+static void dispatch(struct pcall *);
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct pcall *k = arg;
+
+	(void)fd;
+	(void)what;
+	TAILQ_REMOVE(&k->p->retrying, k, entry);
+	event_free(k->qtimer);
+	k->qtimer = NULL;
+	dispatch(k);
+}
+
+/*
+ * UNAVAILABLE (the plugin restarting, a connection lost) is tried again,
+ * plugins.retry_attempts times, plugins.retry_delay apart, while the
+ * deadline leaves room.
+ */
+static int
+retry_later(struct pcall *k)
+{
+	int64_t wait = P.conf->plugin_retry_delay > 0 ? P.conf->plugin_retry_delay : 50;
+	struct timeval tv;
+
+	if (k->health || k->attempts >= P.conf->plugin_retry_attempts ||
+	    k->deadline - now_ms() <= 2 * wait ||
+	    (k->qtimer = evtimer_new(P.base, on_retry, k)) == NULL)
+		return 0;
+	k->attempts++;
+	TAILQ_INSERT_TAIL(&k->p->retrying, k, entry);
+	tv = tv_ms(wait);
+	evtimer_add(k->qtimer, &tv);
+	return 1;
+}
 
 static void
 on_call_done(int status, const char *msg, const uint8_t *resp, size_t len,
@@ -623,6 +661,10 @@ on_call_done(int status, const char *msg, const uint8_t *resp, size_t len,
 		return;
 	}
 	record(p, status, msg, latency);
+	if (status == GRPC_UNAVAILABLE && retry_later(k)) {
+		next_queued(p);
+		return;
+	}
 	if (k->health) {
 		p->health_at = wall_ms();
 		p->latency_ms = latency;
@@ -739,6 +781,16 @@ submit(struct plugin *p, const struct cs_rpc *rpc, struct json_object *req,
 		pcall_end(k, NULL, "INVALID_ARGUMENT", msg, NULL);
 		return;
 	}
+	dispatch(k);
+}
+
+/* Send now, or wait (starting, restarting, busy) within the deadline. */
+static void
+dispatch(struct pcall *k)
+{
+	struct plugin *p = k->p;
+	int64_t left = k->deadline - now_ms();
+
 	if (p->state == P_READY && p->inflight < P.conf->plugin_max_concurrent) {
 		send_call(k);
 		return;
@@ -748,11 +800,10 @@ submit(struct plugin *p, const struct cs_rpc *rpc, struct json_object *req,
 		    " plugin", NULL);
 		return;
 	}
-	/* Starting, restarting or busy: wait for it, within the deadline. */
 	TAILQ_INSERT_TAIL(&p->queue, k, entry);
 	p->queued++;
 	if ((k->qtimer = evtimer_new(P.base, on_queued_deadline, k)) != NULL) {
-		struct timeval tv = tv_ms(timeout_ms);
+		struct timeval tv = tv_ms(left > 0 ? left : 0);
 
 		evtimer_add(k->qtimer, &tv);
 	}
@@ -1177,6 +1228,7 @@ plugins_start(struct event_base *base, const struct conf *c)
 			memset(&d->v[i], 0, sizeof(d->v[i]));
 			p->out_fd = p->err_fd = -1;
 			TAILQ_INIT(&p->queue);
+			TAILQ_INIT(&p->retrying);
 			p->probe_ev = evtimer_new(base, on_probe, p);
 			p->restart_ev = evtimer_new(base, on_restart, p);
 			p->deadline_ev = evtimer_new(base, on_deadline, p);
@@ -1205,6 +1257,10 @@ plugins_stop(void)
 
 		while ((k = TAILQ_FIRST(&p->queue)) != NULL) {
 			TAILQ_REMOVE(&p->queue, k, entry);
+			pcall_end(k, NULL, "UNAVAILABLE", "the broker is stopping", NULL);
+		}
+		while ((k = TAILQ_FIRST(&p->retrying)) != NULL) {
+			TAILQ_REMOVE(&p->retrying, k, entry);
 			pcall_end(k, NULL, "UNAVAILABLE", "the broker is stopping", NULL);
 		}
 		drop_conn(p);

@@ -10,8 +10,10 @@
 // (never listens), garbage (answers with bytes that are not protobuf).
 // TEST_PLUGIN_UNSUPPORTED: every price is $0 "not supported";
 // TEST_PLUGIN_FAIL_PROJECTED: every price fails with UNAVAILABLE.
+// TEST_PLUGIN_CRASH_ONCE=FILE: the first GetProjectedCost of all (FILE marks
+// it) exits the process.
 import { createRequire } from 'node:module';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -54,6 +56,12 @@ function serve() {
   for (const [rpc, fn] of Object.entries(handlers)) {
     impl[rpc] = (call, cb) => {
       calls++;
+      const once = process.env.TEST_PLUGIN_CRASH_ONCE;
+      if (once && rpc === 'GetProjectedCost' && !existsSync(once)) {
+        writeFileSync(once, 'crashed\n');
+        console.error(`${name}: crashing once, on ${rpc}`);
+        process.exit(3);
+      }
       if (mode === 'crash' && calls > Number(process.env.TEST_PLUGIN_CRASH_AFTER || 0)) {
         console.error(`${name}: crashing on call ${calls}`);
         process.exit(3);
