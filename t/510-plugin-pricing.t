@@ -18,7 +18,7 @@ my $d = $t->dir;
 my $root = "$d/plugins";
 mkdir $root;
 chmod 0755, $root;
-install_plugin($root, 'aws-test', '1.0.0');
+install_plugin($root, 'aws-test', '1.0.0', env => { TEST_PLUGIN_REC_ID => 'i-0a11b2c3d4e5f60711' });
 install_plugin($root, 'zero', '1.0.0', env => { TEST_PLUGIN_UNSUPPORTED => 1 });
 install_plugin($root, 'down', '1.0.0', env => { TEST_PLUGIN_FAIL_PROJECTED => 1 });
 $t->write_config($t->base_config(extra => <<"Y"));
@@ -56,5 +56,19 @@ ok((grep { $_->{plugin} eq 'down' && $_->{code} eq 'UNAVAILABLE' } @{$a->{plugin
 my $sum = 0;
 $sum += $_->{monthly_cost} // 0 for grep { $_->{status} eq 'priced' } @{$a->{resources}};
 ok(abs($sum - $a->{total_monthly}) < 0.01, 'the total is the sum of the resources');
+
+# Recommendations: the plugins' own, merged with ours and labelled.
+my ($rr, $raw) = $t->tool(get_optimization_recommendations => { stack_name => 'example' });
+my $r = $rr->{structuredContent};
+diag("no answer: " . length($raw // '') . " " . (eval { decode_json($raw); 1 } ? 'ok' : $@)) unless $r;
+my ($pr) = grep { $_->{source} =~ /^plugin aws-test/ } @{$r->{recommendations}};
+ok($pr, 'a plugin\'s recommendation is in the answer') or diag explain $r;
+is($pr->{resource_urn}, 'urn:pulumi:prod::shop::aws:ec2/instance:Instance::web-1', 'on the stack resource its id names');
+is($pr->{type}, 'RIGHTSIZING', 'RIGHTSIZE as RIGHTSIZING');
+is($pr->{projected_savings}, 12.5, 'with the plugin\'s own saving');
+is($pr->{basis}, 'plugin: its own figures', 'labelled as the plugin\'s');
+ok((grep { $_->{source} !~ /^plugin/ } @{$r->{recommendations}}), 'next to ours');
+ok((grep { $_->{type} eq 'OTHER' && $_->{reason} =~ /2 recommendations of the plugins for resources that are not in this stack/ }
+    @{$r->{not_recommended}}), 'recommendations for other resources: counted, not shown');
 $t->finish;
 done_testing;

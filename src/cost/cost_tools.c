@@ -1448,6 +1448,7 @@ struct with_billing {
 	void			*arg;
 	drop_fn			 drop;
 	struct pstack		*s;
+	int			 optional;	/* no billing configured: go on */
 };
 
 static void
@@ -1472,8 +1473,14 @@ on_billing(struct json_object *res, struct json_object *err, int fd, void *arg)
 	(void)res;
 	if (err != NULL || fd < 0) {
 		json_object_object_get_ex(err, "message", &m);
-		tool_call_fail(w->call, "%s", m ? json_object_get_string(m) :
-		    "the broker sent no billing data");
+		if (w->optional && m != NULL && strncmp(json_object_get_string(m),
+		    "no billing data", 15) == 0 && (st = focus_store_new()) != NULL) {
+			/* Nothing billed: the tool works from the catalogue. */
+			w->fn(w->call, w->s, st, w->arg);
+			focus_store_free(st);
+		} else
+			tool_call_fail(w->call, "%s", m ? json_object_get_string(m) :
+			    "the broker sent no billing data");
 		with_billing_free(w);
 		return;
 	}
@@ -1517,6 +1524,13 @@ void
 cost_with_billing(struct tool_call *c, struct json_object *args, billing_fn fn,
     void *arg, void (*drop)(void *))
 {
+	cost_with_billing_opt(c, args, fn, arg, drop, 0);
+}
+
+void
+cost_with_billing_opt(struct tool_call *c, struct json_object *args, billing_fn fn,
+    void *arg, void (*drop)(void *), int optional)
+{
 	struct with_billing *w;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
@@ -1529,6 +1543,7 @@ cost_with_billing(struct tool_call *c, struct json_object *args, billing_fn fn,
 	w->fn = fn;
 	w->arg = arg;
 	w->drop = drop;
+	w->optional = optional;
 	if (!json_object_object_get_ex(args, "stack_name", NULL) &&
 	    !json_object_object_get_ex(args, "pulumi_json", NULL))
 		billing_for_stack(c, NULL, w);	/* all the billing data */
@@ -1540,6 +1555,18 @@ const struct conf *
 cost_conf(void)
 {
 	return cf;
+}
+
+struct broker_client *
+cost_broker(void)
+{
+	return broker;
+}
+
+int64_t
+cost_plugins_running(void)
+{
+	return plugins_running;
 }
 
 /* --- get_actual_costs ------------------------------------------------------ */

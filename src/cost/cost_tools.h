@@ -39,8 +39,14 @@ typedef void (*billing_fn)(struct tool_call *, struct pstack *,
 	    const struct focus_store *, void *arg);
 void	 cost_with_billing(struct tool_call *, struct json_object *args,
 	    billing_fn fn, void *arg, void (*drop)(void *));
+/* The same; with optional set, no billing configured is an empty store. */
+void	 cost_with_billing_opt(struct tool_call *, struct json_object *args,
+	    billing_fn fn, void *arg, void (*drop)(void *), int optional);
 /* The configuration the tools were registered with. */
 const struct conf *cost_conf(void);
+/* The broker, and how many plugins it runs (-1: not asked yet). */
+struct broker_client *cost_broker(void);
+int64_t	 cost_plugins_running(void);
 /* The analysis tools (src/cost/insight_tools.c). */
 void	 insight_tools_init(void);
 /* query_cost_by_tags with a time_range: from actual spend. */

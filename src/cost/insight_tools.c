@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <ctype.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/conf.h"
 #include "../core/util.h"
@@ -30,6 +31,7 @@
 #include "jget.h"
 #include "join.h"
 #include "money.h"
+#include "../plugin/broker.h"
 
 #define DAY		86400
 #define MAX_CURRENCIES	8
@@ -43,6 +45,7 @@ struct insight {
 	struct join		*j;
 	struct daily_query	 q;
 	const struct conf_budget *budget;	/* track_budget by name */
+	struct json_object	*plugin_recs, *plugin_errors;	/* plugins' own */
 };
 
 static const char *
@@ -65,6 +68,8 @@ insight_free(void *arg)
 	free(in->tag_values.v);
 	join_free(in->j);
 	json_object_put(in->args);
+	json_object_put(in->plugin_recs);
+	json_object_put(in->plugin_errors);
 	free(in);
 }
 
@@ -184,10 +189,12 @@ iso_time(int64_t t)
 	    sizeof(buf)));
 }
 
+/* An amount, rounded; null when there is none (JSON has no NaN). */
 static struct json_object *
 money(double v)
 {
-	return json_object_new_double(money_round(v));
+	return isfinite(v) ? json_object_new_double(money_round(v)) :
+	    json_object_new_null();
 }
 
 static struct json_object *
@@ -1283,7 +1290,7 @@ static const struct tool t_track_budget = {
 /* --- get_optimization_recommendations ------------------------------------ */
 
 enum rec_type { R_RIGHTSIZING, R_GENERATION, R_STORAGE, R_IDLE, R_SCHEDULING,
-	R_COMMITMENT, R_SPOT, NREC };
+	R_COMMITMENT, R_SPOT, R_OTHER, NREC };
 
 static const struct {
 	const char	*name, *alias;
@@ -1328,6 +1335,9 @@ static const struct {
 	{ "SPOT_INSTANCES", NULL, "not computed: the catalogue has no spot prices"
 	    " and billing data cannot tell whether a workload tolerates interruption",
 	    { NULL, NULL, NULL } },
+	{ "OTHER", NULL, "a cost-source plugin's recommendation of another kind"
+	    " (its own rule and figures, labelled with its source)",
+	    { "Read the plugin's description and reasoning", NULL, NULL } },
 };
 
 static int
@@ -1605,6 +1615,79 @@ observed_discounts(struct recs *rc)
 	return 0;
 }
 
+/* A plugin's action type, as one of ours. */
+static int
+rec_type_of_plugin(const char *action)
+{
+	static const struct {
+		const char	*suffix;
+		int		 type;
+	} map[] = {
+		{ "RIGHTSIZE", R_RIGHTSIZING }, { "PURCHASE_COMMITMENT", R_COMMITMENT },
+		{ "TERMINATE", R_IDLE }, { "DELETE_UNUSED", R_IDLE },
+		{ "SCHEDULE", R_SCHEDULING },
+	};
+	size_t i, n = strlen(action);
+
+	for (i = 0; i < nitems(map); i++)
+		if (n >= strlen(map[i].suffix) &&
+		    strcmp(action + n - strlen(map[i].suffix), map[i].suffix) == 0)
+			return map[i].type;
+	return R_OTHER;
+}
+
+/* The plugins' recommendations for this stack's resources, labelled. */
+static void
+plugin_rules(struct recs *rc)
+{
+	struct json_object *list = rc->in->plugin_recs;
+	size_t i, skipped = 0;
+	char text[600], source[200];
+
+	for (i = 0; list != NULL && i < json_object_array_length(list); i++) {
+		struct json_object *r = json_object_array_get_idx(list, i), *res, *imp, *v;
+		const char *period, *cur;
+		double saving, current, conf;
+		int idx;
+
+		json_object_object_get_ex(r, "resource", &res);
+		json_object_object_get_ex(r, "impact", &imp);
+		idx = rc->in->j != NULL ? join_id(rc->in->j, jstr(res, "id")) : -1;
+		if (idx < 0) {
+			skipped++;
+			continue;
+		}
+		saving = json_object_object_get_ex(imp, "estimated_savings", &v) ?
+		    json_object_get_double(v) : 0;
+		/* Its current cost: the plugin's, else what we project. */
+		current = json_object_object_get_ex(imp, "current_cost", &v) ?
+		    json_object_get_double(v) : jnum(json_object_object_get(rc->by_urn,
+		    join_name(rc->in->j, idx)), "monthly_cost");
+		/* Savings per month: a plugin may state another period. */
+		period = jstr(imp, "projection_period") ? jstr(imp, "projection_period") : "";
+		if (strcasestr(period, "year") || strcasestr(period, "annual"))
+			saving /= 12, current /= 12;
+		else if (strcasestr(period, "day"))
+			saving *= DAYS_PER_MONTH, current *= DAYS_PER_MONTH;
+		cur = jstr(imp, "currency") && *jstr(imp, "currency") ? jstr(imp, "currency") :
+		    "USD";
+		conf = json_object_object_get_ex(r, "confidence_score", &v) ?
+		    json_object_get_double(v) : 0.5;
+		snprintf(text, sizeof(text), "%s", jstr(r, "description") ?
+		    jstr(r, "description") : "(no description)");
+		snprintf(source, sizeof(source), "plugin %s%s%s", jstr(r, "plugin"),
+		    jstr(r, "id") ? ", recommendation " : "", jstr(r, "id") ? jstr(r, "id") : "");
+		recommend(rc, rec_type_of_plugin(jstr(r, "action_type") ? jstr(r, "action_type") :
+		    ""), join_name(rc->in->j, idx), current, saving, cur, conf >= 0.8 ? "HIGH" :
+		    conf >= 0.5 ? "MEDIUM" : "LOW", text, "plugin: its own figures", source);
+	}
+	if (skipped > 0) {
+		snprintf(text, sizeof(text), "%zu recommendation%s of the plugins for"
+		    " resources that are not in this stack", skipped, skipped == 1 ? "" : "s");
+		skip(rc, R_OTHER, NULL, text);
+	}
+}
+
 static int
 rec_args(struct tool_call *c, struct recs *rc)
 {
@@ -1729,6 +1812,7 @@ recs_billing(struct tool_call *c, struct pstack *s, const struct focus_store *st
 	}
 	if (rc.want[R_SPOT])
 		skip(&rc, R_SPOT, NULL, rec_types[R_SPOT].rule);
+	plugin_rules(&rc);
 	json_object_array_sort(rc.list, by_saving);
 	ans = json_object_new_object();
 	json_object_object_add(ans, "stack_name", json_object_new_string(
@@ -1746,6 +1830,8 @@ recs_billing(struct tool_call *c, struct pstack *s, const struct focus_store *st
 	json_object_object_add(m, "lookback", lb);
 	json_object_object_add(m, "billing_data_used", json_object_new_boolean(rc.d != NULL));
 	json_object_object_add(m, "minimum_savings", json_object_new_double(rc.min_saving));
+	if (in->plugin_errors != NULL && json_object_array_length(in->plugin_errors) > 0)
+		json_object_object_add(m, "plugin_errors", json_object_get(in->plugin_errors));
 	json_object_object_add(ans, "metadata", m);
 	snprintf(text, sizeof(text), "%zu recommendation%s for stack %s%s",
 	    json_object_array_length(rc.list), json_object_array_length(rc.list) == 1 ?
@@ -1761,13 +1847,50 @@ recs_billing(struct tool_call *c, struct pstack *s, const struct focus_store *st
 	tool_call_done(c, ans, text);
 }
 
+struct recs_wait {
+	struct tool_call	*call;
+	struct insight		*in;
+};
+
+static void
+on_plugin_recs(struct json_object *res, struct json_object *err, int fd, void *arg)
+{
+	struct recs_wait *w = arg;
+	struct json_object *v;
+
+	if (fd >= 0)
+		close(fd);
+	if (err == NULL && json_object_object_get_ex(res, "recommendations", &v))
+		w->in->plugin_recs = json_object_get(v);
+	if (err == NULL && json_object_object_get_ex(res, "errors", &v))
+		w->in->plugin_errors = json_object_get(v);
+	cost_with_billing_opt(w->call, w->in->args, recs_billing, w->in, insight_free, 1);
+	free(w);
+}
+
 static void
 t_recs(struct tool_call *c, struct json_object *args)
 {
 	struct insight *in = insight_new(c, args);
+	struct recs_wait *w;
+	struct json_object *params;
 
-	if (in != NULL)
-		cost_with_billing(c, args, recs_billing, in, insight_free);
+	if (in == NULL)
+		return;
+	/* The plugins' own recommendations first, when there are plugins. */
+	if (cost_plugins_running() != 0 && cost_broker() != NULL &&
+	    (w = calloc(1, sizeof(*w))) != NULL) {
+		w->call = c;
+		w->in = in;
+		params = json_object_new_object();
+		json_object_object_add(params, "timeout_ms", json_object_new_int64(
+		    cost_conf()->plugin_timeout));
+		if (broker_call(cost_broker(), "plugin_recommendations", params,
+		    cost_conf()->plugin_timeout + 5000, on_plugin_recs, w) == 0)
+			return;
+		free(w);
+	}
+	cost_with_billing_opt(c, args, recs_billing, in, insight_free, 1);
 }
 
 static const char *const recs_aliases[] = { "get_recommendations", NULL };

@@ -211,6 +211,12 @@ join_row(struct join *j, const struct focus_store *st, const struct focus_row *r
 	return j->by_tags[r->tags];
 }
 
+int
+join_id(const struct join *j, const char *id)
+{
+	return id != NULL ? by_id(j, id) : -1;
+}
+
 const char *
 join_name(const struct join *j, int i)
 {

@@ -29,6 +29,8 @@ void		 join_free(struct join *);
 int		 join_row(struct join *, const struct focus_store *,
 		    const struct focus_row *);
 const char	*join_name(const struct join *, int);
+/* The resource of a cloud id, ARN or URN: its index, or -1. */
+int		 join_id(const struct join *, const char *id);
 /* How many names, and how many ids the stack's resources carry. */
 size_t		 join_count(const struct join *);
 size_t		 join_ids(const struct join *);

@@ -11,6 +11,7 @@
 #include <sys/queue.h>
 
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,6 +587,39 @@ text_content(const char *text)
 }
 
 /*
+ * JSON has no NaN or infinity: a figure that could not be computed is
+ * null, never an invalid document.  Returns how many were replaced.
+ */
+static size_t
+finite_numbers(struct json_object *o)
+{
+	size_t n = 0, i;
+
+	if (json_object_is_type(o, json_type_array)) {
+		for (i = 0; i < json_object_array_length(o); i++) {
+			struct json_object *v = json_object_array_get_idx(o, i);
+
+			if (json_object_is_type(v, json_type_double) &&
+			    !isfinite(json_object_get_double(v))) {
+				json_object_array_put_idx(o, i, json_object_new_null());
+				n++;
+			} else
+				n += finite_numbers(v);
+		}
+	} else if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v) {
+			if (json_object_is_type(v, json_type_double) &&
+			    !isfinite(json_object_get_double(v))) {
+				json_object_object_add(o, k, NULL);
+				n++;
+			} else
+				n += finite_numbers(v);
+		}
+	}
+	return n;
+}
+
+/*
  * A result: the structured content (which conforms to the tool's
  * outputSchema) and, for clients that read only text, the same as JSON
  * or the given text.
@@ -594,6 +628,11 @@ void
 tool_call_done(struct tool_call *c, struct json_object *structured,
     const char *text)
 {
+	size_t bad;
+
+	if (structured != NULL && (bad = finite_numbers(structured)) > 0)
+		logmsg(LOG_WARN, "a tool answer had %zu figure%s that were not numbers"
+		    " (NaN or infinite): sent as null", bad, bad == 1 ? "" : "s");
 	tool_call_result(c, text_content(text ? text : structured ?
 	    rpc_string(structured) : ""), structured, 0);
 }

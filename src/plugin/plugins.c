@@ -1076,6 +1076,122 @@ plugins_price(struct json_object *resources, int64_t timeout_ms, plugin_done don
 	job_release(j);	/* the hold: answers now if nothing was asked */
 }
 
+/* --- recommendations from every plugin ----------------------------------- */
+
+#define MAX_REC_PAGES	10
+
+struct recs_job {
+	struct json_object	*recs, *errors;
+	size_t			 pending;
+	int64_t			 timeout;
+	plugin_done		 done;
+	void			*arg;
+};
+
+struct recs_item {
+	struct recs_job		*job;
+	struct plugin		*p;
+	int			 pages;
+};
+
+static void	recs_page(struct recs_item *, const char *token);
+
+static void
+recs_release(struct recs_job *j)
+{
+	struct json_object *r;
+
+	if (--j->pending > 0)
+		return;
+	r = json_object_new_object();
+	json_object_object_add(r, "recommendations", j->recs);
+	json_object_object_add(r, "errors", j->errors);
+	j->done(r, NULL, NULL, NULL, 0, j->arg);
+	json_object_put(r);
+	free(j);
+}
+
+static void
+on_recs(struct json_object *r, const char *code, const char *msg,
+    struct json_object *details, int64_t latency, void *arg)
+{
+	struct recs_item *it = arg;
+	struct json_object *list, *e;
+	const char *next;
+	size_t i;
+
+	(void)details;
+	(void)latency;
+	if (code != NULL) {
+		if (strcmp(code, "UNIMPLEMENTED") != 0) {
+			e = json_object_new_object();
+			json_object_object_add(e, "plugin", json_object_new_string(it->p->e.name));
+			json_object_object_add(e, "rpc", json_object_new_string("GetRecommendations"));
+			json_object_object_add(e, "code", json_object_new_string(code));
+			json_object_object_add(e, "message", json_object_new_string(msg));
+			json_object_array_add(it->job->errors, e);
+		}
+	} else {
+		if (json_object_object_get_ex(r, "recommendations", &list))
+			for (i = 0; i < json_object_array_length(list); i++) {
+				struct json_object *rec = NULL;
+
+				json_object_deep_copy(json_object_array_get_idx(list, i), &rec, NULL);
+				json_object_object_add(rec, "plugin",
+				    json_object_new_string(it->p->e.name));
+				json_object_array_add(it->job->recs, rec);
+			}
+		next = str_member(r, "next_page_token", "");
+		if (*next != '\0' && ++it->pages < MAX_REC_PAGES) {
+			recs_page(it, next);
+			return;
+		}
+	}
+	recs_release(it->job);
+	free(it);
+}
+
+static void
+recs_page(struct recs_item *it, const char *token)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "page_size", json_object_new_int(100));
+	if (token != NULL)
+		json_object_object_add(req, "page_token", json_object_new_string(token));
+	submit(it->p, cs_rpc("GetRecommendations"), req, it->job->timeout, 0, on_recs, it);
+	json_object_put(req);
+}
+
+void
+plugins_recommendations(int64_t timeout_ms, plugin_done done, void *arg)
+{
+	struct recs_job *j = calloc(1, sizeof(*j));
+	struct recs_item *it;
+	size_t i;
+
+	if (j == NULL) {
+		done(NULL, "INTERNAL", "out of memory", NULL, 0, arg);
+		return;
+	}
+	j->recs = json_object_new_array();
+	j->errors = json_object_new_array();
+	j->timeout = timeout_ms > 0 && timeout_ms < P.conf->plugin_timeout ? timeout_ms :
+	    P.conf->plugin_timeout;
+	j->done = done;
+	j->arg = arg;
+	j->pending = 1;
+	for (i = 0; i < P.n; i++) {
+		if (P.v[i].state != P_READY || (it = calloc(1, sizeof(*it))) == NULL)
+			continue;
+		it->job = j;
+		it->p = &P.v[i];
+		j->pending++;
+		recs_page(it, NULL);
+	}
+	recs_release(j);
+}
+
 /* --- periodic health checks ------------------------------------------------- */
 
 static void

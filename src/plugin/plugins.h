@@ -51,6 +51,12 @@ void	 plugins_call(const char *plugin, const char *rpc, struct json_object *requ
  */
 void	 plugins_price(struct json_object *resources, int64_t timeout_ms, plugin_done,
 	    void *arg);
+/*
+ * Every ready plugin's recommendations (GetRecommendations, paged, 10 pages
+ * at most; UNIMPLEMENTED plugins are passed over): result
+ * {recommendations: [{plugin, ...Recommendation}], errors: [...]}.
+ */
+void	 plugins_recommendations(int64_t timeout_ms, plugin_done, void *arg);
 /* Check a plugin's health now: result {status, latency_ms, error?}. */
 void	 plugins_check(const char *plugin, plugin_done, void *arg);
 

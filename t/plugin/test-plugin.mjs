@@ -146,7 +146,7 @@ const handlers = {
   GetRecommendations(req, cb) {
     cb(null, { recommendations: [{ id: 'r1', category: 'RECOMMENDATION_CATEGORY_COST',
       action_type: 'RECOMMENDATION_ACTION_TYPE_RIGHTSIZE', description: 'smaller instance',
-      resource: { id: 'i-1', provider: 'aws', resource_type: 'ec2' },
+      resource: { id: process.env.TEST_PLUGIN_REC_ID || 'i-1', provider: 'aws', resource_type: 'ec2' },
       impact: { estimated_savings: 12.5, currency: 'USD' }, source: name }] });
   },
   GetBudgets(req, cb) { cb(null, { budgets: [], summary: { total_budgets: 0 } }); },
