@@ -39,6 +39,12 @@ install_plugin($root, 'stuck', '0.1.0', mode => 'slow',
 install_plugin("$d/elsewhere", 'linked', '2.0.0');
 symlink("$d/elsewhere/linked", "$root/linked") or die $!;
 chmod 0755, "$d/elsewhere";
+# The FinFocus home is searched after plugin_dir: a name there loses to one in it.
+mkdir "$d/ffhome";
+chmod 0755, "$d/ffhome";
+install_plugin("$d/ffhome/plugins", 'fromhome', '1.0.0');
+install_plugin("$d/ffhome/plugins", 'aws-test', '9.0.0');
+$t->env(FINFOCUS_HOME => "$d/ffhome");
 
 $t->write_config($t->base_config(extra => <<"Y"));
 pulumicost:
@@ -68,6 +74,10 @@ my %skip = map { $_->{path} =~ s{^\Q$root\E/}{}r => $_->{reason} } @{$all->{skip
 like($skip{'aws-test/latest'}, qr/not a semantic version/, 'a non-semver version directory: skipped, said why');
 like($skip{'aws-test/1.0.0'}, qr/higher version/, 'a lower version: skipped, said why');
 like($skip{'noexec/0.1.0'}, qr/no executable file/, 'no executable: skipped, said why');
+ok($p->{fromhome}, 'a plugin of $FINFOCUS_HOME/plugins is found too');
+is_deeply($all->{directories}, [$root, "$d/ffhome/plugins"], 'the directories searched, in order');
+ok((grep { $_->{path} eq "$d/ffhome/plugins/aws-test" && $_->{reason} =~ /found earlier/ } @{$all->{skipped}}),
+    'a name in plugin_dir wins over the same name in the FinFocus home');
 
 my $legacy = tool(get_plugin_info => { plugin_name => 'legacy' });
 is($legacy->{package}, 'pulumicost.v1', 'a plugin of the old package is called as pulumicost.v1');

@@ -311,7 +311,7 @@ scan_name(struct discovery *d, const char *root, const char *name)
 }
 
 struct discovery *
-discover_plugins(const char *const *dirs, size_t ndirs)
+discover_plugins(const char *const *dirs, size_t ndirs, size_t nreport)
 {
 	struct discovery *d = calloc(1, sizeof(*d));
 	char **names;
@@ -326,7 +326,7 @@ discover_plugins(const char *const *dirs, size_t ndirs)
 			continue;
 		json_object_array_add(d->dirs, json_object_new_string(dirs[i]));
 		if (dir_names(dirs[i], any_name, &names, &n) == -1) {
-			if (errno != ENOENT)
+			if (errno != ENOENT && (i < nreport || errno != EACCES))
 				skipped(d, dirs[i], "cannot read the plugin directory: %s",
 				    strerror(errno));
 			continue;

@@ -27,9 +27,11 @@ struct discovery {
 
 /*
  * Scan the directories in order (a name found in an earlier one wins);
- * missing directories are noted, not errors.  NULL when out of memory.
+ * missing directories are not errors, nor unreadable ones after the
+ * first nreport (the implicit homes).  NULL when out of memory.
  */
-struct discovery *discover_plugins(const char *const *dirs, size_t ndirs);
+struct discovery *discover_plugins(const char *const *dirs, size_t ndirs,
+		    size_t nreport);
 void		 discovery_free(struct discovery *);
 /* Compare two versions by semver precedence (a leading "v" allowed); -2
  * when either is not one. */

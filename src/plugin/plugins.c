@@ -1315,18 +1315,51 @@ plugins_list(void)
 
 /* --- start and stop -------------------------------------------------------- */
 
+/*
+ * Where plugins live: the configured directory, then the FinFocus home
+ * ($FINFOCUS_HOME, else $PULUMI_HOME/finfocus, else ~/.finfocus) and the
+ * PulumiCost one under $PULUMI_HOME, each with its plugins/ directory.
+ */
+static size_t
+plugin_dirs(const struct conf *c, char bufs[3][4096], const char *dirs[4])
+{
+	const char *fh = getenv("FINFOCUS_HOME"), *ph = getenv("PULUMI_HOME");
+	const char *home = getenv("HOME");
+	size_t n = 0;
+
+	dirs[n++] = c->plugin_dir;
+	if (fh != NULL && *fh)
+		snprintf(bufs[0], sizeof(bufs[0]), "%s/plugins", fh);
+	else if (ph != NULL && *ph)
+		snprintf(bufs[0], sizeof(bufs[0]), "%s/finfocus/plugins", ph);
+	else if (home != NULL && *home)
+		snprintf(bufs[0], sizeof(bufs[0]), "%s/.finfocus/plugins", home);
+	else
+		bufs[0][0] = '\0';
+	if (bufs[0][0] && strcmp(bufs[0], c->plugin_dir) != 0)
+		dirs[n++] = bufs[0];
+	if (ph != NULL && *ph) {
+		snprintf(bufs[1], sizeof(bufs[1]), "%s/pulumicost/plugins", ph);
+		if (strcmp(bufs[1], c->plugin_dir) != 0)
+			dirs[n++] = bufs[1];
+	}
+	return n;
+}
+
 void
 plugins_start(struct event_base *base, const struct conf *c)
 {
-	const char *dirs[1] = { c->plugin_dir };
+	const char *dirs[4];
+	char bufs[3][4096];
 	struct discovery *d;
 	struct timeval tv;
-	size_t i;
+	size_t i, ndirs;
 
 	memset(&P, 0, sizeof(P));
 	P.base = base;
 	P.conf = c;
-	if ((d = discover_plugins(dirs, nitems(dirs))) == NULL)
+	ndirs = plugin_dirs(c, bufs, dirs);
+	if ((d = discover_plugins(dirs, ndirs, 1)) == NULL)
 		return;
 	P.skipped = json_object_get(d->skipped);
 	P.dirs = json_object_get(d->dirs);

@@ -37,7 +37,9 @@ sub new {
 		bin => $bin, dir => $dir, ports => {}, pid => undef,
 		allowed_alerts => [], sandbox => $ENV{PCM_TEST_SANDBOX} //
 		    (index(slurp($bin), '__asan_init') >= 0 ? 'off' : 'enforce'),
-		env => {},
+		# Plugins come from the configured directory only, not this
+		# machine's FinFocus or Pulumi homes.
+		env => { FINFOCUS_HOME => "$dir/finfocus-home", PULUMI_HOME => '' },
 	}, $class;
 	push @ALL, $self;
 	return $self;
