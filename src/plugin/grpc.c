@@ -132,7 +132,8 @@ conn_fail(struct grpc_conn *c, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	c->dead = 1;
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (c->bev != NULL)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	fail_all(c, GRPC_UNAVAILABLE, why);
 	if (c->on_close != NULL && !c->closing)
 		c->on_close(c, why, c->arg);
@@ -147,8 +148,10 @@ grpc_close(struct grpc_conn *c)
 		return;
 	c->closing = 1;
 	c->dead = 1;
-	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (c->bev != NULL) {
+		bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	}
 	/* Freed from the loop, never under a callback of its own. */
 	event_add(c->reaper, &zero);
 }
