@@ -431,8 +431,10 @@ encode_msg(struct enc *e, const struct pb_msg *m, struct json_object *in,
 			    *e->path ? "." : "", k, m->name);
 			return -1;
 		}
-		snprintf(e->path + plen, sizeof(e->path) - plen, "%s%s",
-		    plen ? "." : "", f->type == PB_MESSAGE || f->type == PB_MAP_SM ? k : "");
+		/* Messages extend the path errors name; scalars name themselves. */
+		if (f->type == PB_MESSAGE || f->type == PB_MAP_SM)
+			snprintf(e->path + plen, sizeof(e->path) - plen, "%s%s",
+			    plen ? "." : "", k);
 		rc = encode_field(e, f, v, b, depth);
 		e->path[plen] = '\0';
 	}

@@ -132,6 +132,11 @@ bad_input(void)
 	ok(pb_encode(m, in, &b, why, sizeof(why)) == -1 && strstr(why, "expected a number"),
 	    "a string for a double is refused");
 	json_object_put(in);
+	b.len = 0;
+	in = json_tokener_parse("{\"resource\":{\"sku\":7}}");
+	is_str(pb_encode(cs_rpc("GetProjectedCost")->req, in, &b, why, sizeof(why)) == -1 ?
+	    why : "", "resource.sku: expected a string", "a nested field's error names its path");
+	json_object_put(in);
 	pb_buf_free(&b);
 	ok(pb_decode(m, (const uint8_t *)"\x19\x00\x00", 3, why, sizeof(why)) == NULL,
 	    "a truncated double is refused (%s)", why);
