@@ -10,6 +10,7 @@ use JSON::PP;
 use Test::More;
 use Test::PCM qw(catalog_price);
 use Test::PCM::Plugins qw(node_ready install_plugin);
+use Test::PCM::Billing qw(focus_csv day_of);
 
 plan(skip_all => 'the Node test peers are not installed (cd t/npm && npm ci)') unless node_ready();
 
@@ -21,6 +22,10 @@ chmod 0755, $root;
 install_plugin($root, 'aws-test', '1.0.0', env => { TEST_PLUGIN_REC_ID => 'i-0a11b2c3d4e5f60711' });
 install_plugin($root, 'zero', '1.0.0', env => { TEST_PLUGIN_UNSUPPORTED => 1 });
 install_plugin($root, 'down', '1.0.0', env => { TEST_PLUGIN_FAIL_PROJECTED => 1 });
+mkdir "$d/billing";
+$t->write_file('billing/b.csv', focus_csv(
+    { start => day_of('2024-09-01', 0), cost => 100, id => 'i-0a11b2c3d4e5f60711', service => 'Amazon EC2' },
+    { start => day_of('2024-09-01', 0), cost => 5, id => 'i-other', service => 'Amazon EC2' }));
 $t->write_config($t->base_config(extra => <<"Y"));
 stacks:
   example: builtin:example
@@ -28,7 +33,11 @@ pulumicost:
   plugin_dir: $root
 plugins:
   timeout: 5s
+  retry_delay: 100ms
   priority: [down, zero, aws-test]
+billing:
+  focus:
+    - $d/billing
 cache:
   enabled: false
 Y
@@ -68,7 +77,20 @@ is($pr->{type}, 'RIGHTSIZING', 'RIGHTSIZE as RIGHTSIZING');
 is($pr->{projected_savings}, 12.5, 'with the plugin\'s own saving');
 is($pr->{basis}, 'plugin: its own figures', 'labelled as the plugin\'s');
 ok((grep { $_->{source} !~ /^plugin/ } @{$r->{recommendations}}), 'next to ours');
-ok((grep { $_->{type} eq 'OTHER' && $_->{reason} =~ /2 recommendations of the plugins for resources that are not in this stack/ }
-    @{$r->{not_recommended}}), 'recommendations for other resources: counted, not shown');
+ok((grep { $_->{type} eq 'OTHER' && $_->{reason} =~ /^\d+ recommendations? of the plugins for resources that are not in this stack/ }
+    @{$r->{not_recommended}}), 'recommendations for other resources: counted, not shown') or diag explain $r->{not_recommended};
+
+# Actual costs: the plugins that report them first, the exports for the rest.
+my $act = $t->tool(get_actual_costs => { stack_name => 'example',
+    time_range => { start => '2024-09-01', end => '2024-09-06' } })->{structuredContent};
+my $w1 = 'urn:pulumi:prod::shop::aws:ec2/instance:Instance::web-1';
+is($act->{by_resource}{$w1}{USD}, 22.5, 'web-1: the plugin\'s five daily results (1.5 + 3 + 4.5 + 6 + 7.5)')
+    or diag explain $act;
+is_deeply($act->{series_by_resource}{$w1}{USD}, [1.5, 3, 4.5, 6, 7.5], 'day by day');
+like($act->{sources_by_resource}{$w1}{source}, qr/^plugin aws-test/, 'the source of each figure');
+is($act->{metadata}{rows_superseded}, 1, 'the export\'s row for web-1 is superseded, not added');
+is($act->{unattributed}{USD}, 5, 'spend of no stack resource: unattributed');
+ok((grep { $_->{plugin} eq 'down' && $_->{rpc} eq 'GetActualCost' } @{$act->{metadata}{plugin_errors} // []}),
+    'a failing plugin is reported, and passed over');
 $t->finish;
 done_testing;

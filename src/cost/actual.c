@@ -217,6 +217,7 @@ struct sums {
 	int		 cat_i;
 	struct line_sums *ls, *lg;
 	int		 oom;
+	size_t		 superseded, extra_used;
 };
 
 static size_t
@@ -316,6 +317,24 @@ service_line(struct sums *m, const struct focus_store *s, uint32_t id)
 		m->svc_of[id] = (int)++m->nsvc;
 	}
 	return &m->svc[m->svc_of[id] - 1];
+}
+
+/* A service line by name (the caller's charges have no interned id). */
+static struct line_sums *
+service_named(struct sums *m, const char *name)
+{
+	struct line_sums *nl;
+	size_t i;
+
+	for (i = 0; i < m->nsvc; i++)
+		if (strcmp(m->svc[i].name, name) == 0)
+			return &m->svc[i];
+	if ((nl = reallocarray(m->svc, m->nsvc + 1, sizeof(*nl))) == NULL)
+		return NULL;
+	m->svc = nl;
+	memset(&m->svc[m->nsvc], 0, sizeof(*nl));
+	m->svc[m->nsvc].name = name;
+	return &m->svc[m->nsvc++];
 }
 
 static struct line_sums *
@@ -444,7 +463,11 @@ sum_rows(struct sums *m, const struct focus_store *s, size_t *used, size_t *no_a
 
 		if (!actual_overlaps(r, q->from, q->to) || filtered_out(s, r, q))
 			continue;
-		kept = q->keep == NULL || q->keep(s, r, q->arg);
+		kept = q->keep == NULL ? 1 : q->keep(s, r, q->arg);
+		if (kept < 0) {
+			m->superseded++;
+			continue;
+		}
 		if (!kept && !q->aside)
 			continue;
 		m->v = actual_amount(r, q->basis);
@@ -478,6 +501,59 @@ sum_rows(struct sums *m, const struct focus_store *s, size_t *used, size_t *no_a
 			break;
 		}
 		actual_split(r, q->from, q->to, q->gran, add_share, m);
+	}
+}
+
+/* The caller's own charges, counted as usage of their group and service. */
+static void
+sum_extra(struct sums *m, const struct focus_store *s)
+{
+	const struct actual_query *q = m->q;
+	struct json_object *e;
+	struct focus_row r;
+	const char *cur;
+	size_t i, c;
+	int ci;
+
+	(void)s;
+	for (i = 0; q->extra != NULL && i < json_object_array_length(q->extra) &&
+	    !m->oom; i++) {
+		e = json_object_array_get_idx(q->extra, i);
+		memset(&r, 0, sizeof(r));
+		r.start = json_object_get_int64(json_object_object_get(e, "start"));
+		r.end = json_object_get_int64(json_object_object_get(e, "end"));
+		if (!actual_overlaps(&r, q->from, q->to))
+			continue;
+		cur = json_object_get_string(json_object_object_get(e, "currency"));
+		for (c = 0; c < m->ncur && strcmp(m->curname[c], cur) != 0; c++)
+			;
+		if (c == m->ncur) {
+			/* A currency no row has: interned by the caller's string. */
+			if (m->ncur == nitems(m->cur) ||
+			    (m->buckets[m->ncur] = calloc(m->nb + 1, sizeof(double))) == NULL) {
+				m->oom = 1;
+				return;
+			}
+			m->cur[m->ncur] = UINT32_MAX;
+			m->curname[m->ncur] = cur;
+			m->ncur++;
+		}
+		ci = (int)c;
+		m->c = (size_t)ci;
+		m->v = json_object_get_double(json_object_object_get(e, "amount"));
+		m->cat_i = FC_USAGE;
+		m->cat_seen[ci][FC_USAGE] = 1;
+		m->ls = service_named(m, json_object_get_string(json_object_object_get(e,
+		    "service")));
+		m->lg = group_line(m, json_object_get_string(json_object_object_get(e,
+		    "group")));
+		if (m->ls == NULL || m->lg == NULL || line_at(m, m->ls, m->c) == NULL ||
+		    line_at(m, m->lg, m->c) == NULL) {
+			m->oom = 1;
+			return;
+		}
+		m->extra_used++;
+		actual_split(&r, q->from, q->to, q->gran, add_share, m);
 	}
 }
 
@@ -529,6 +605,7 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 		return NULL;
 	}
 	sum_rows(&m, s, &used, &no_amount);
+	sum_extra(&m, s);
 	if (m.oom) {
 		sums_free(&m);
 		return NULL;
@@ -600,6 +677,12 @@ actual_costs(const struct focus_store *s, const struct actual_query *q)
 	json_object_object_add(meta, "method", json_object_new_string("each charge's"
 	    " amount on the cost basis, split over the periods its charge period"
 	    " overlaps in proportion to the time; currencies summed apart"));
+	if (m.superseded > 0)
+		json_object_object_add(meta, "rows_superseded", json_object_new_int64(
+		    (int64_t)m.superseded));
+	if (q->extra != NULL)
+		json_object_object_add(meta, "charges_from_plugins", json_object_new_int64(
+		    (int64_t)m.extra_used));
 	if (m.nb == MAX_BUCKETS && m.bstart[m.nb] < q->to)
 		json_object_object_add(meta, "series_truncated", json_object_new_string(
 		    "the series stops after 100000 periods"));

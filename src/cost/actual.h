@@ -24,8 +24,9 @@ struct actual_query {
 	const char		*group_by;	/* service, resource, region,
 						 * account, category, tag:KEY; NULL */
 	const char		*service, *region, *account, *resource;	/* filters */
-	/* Optional: which rows count, and a group of the caller's own
-	 * (group_by "custom"), e.g. the Pulumi resource a charge joins to. */
+	/* Optional: which rows count (1), are set aside (0, with aside) or
+	 * are superseded by another source (-1), and a group of the caller's
+	 * own (group_by "custom"), e.g. the Pulumi resource a charge joins to. */
 	int			(*keep)(const struct focus_store *,
 				    const struct focus_row *, void *);
 	const char		*(*group)(const struct focus_store *,
@@ -35,6 +36,9 @@ struct actual_query {
 						 * what keep left out */
 	int			 series_by_line;	/* series per service
 							 * and per group */
+	/* Charges from elsewhere (a plugin), added as usage:
+	 * [{start, end (epoch s), amount, currency, group, service}]. */
+	struct json_object	*extra;
 };
 
 /* Parse "hourly".. and "effective".., -1 when unknown. */

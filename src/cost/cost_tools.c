@@ -49,6 +49,7 @@ struct load {
 	stack_cb		 cb;
 	void			*arg;
 	drop_fn			 drop;	/* frees arg when the load fails */
+	int			 prices;	/* ask plugins to price it */
 	char			 what[300];	/* for messages */
 };
 
@@ -139,8 +140,10 @@ on_stack_file(struct json_object *res, struct json_object *err, int fd, void *ar
 	}
 	if (fd >= 0)
 		close(fd);
-	if (s != NULL)
+	if (s != NULL && l->prices)
 		priced(l->call, s, l->cb, l->arg, l->drop);
+	else if (s != NULL)
+		l->cb(l->call, s, l->arg);
 	else {
 		if (l->drop != NULL)
 			l->drop(l->arg);
@@ -172,9 +175,10 @@ load_fail(struct tool_call *c, drop_fn drop, void *arg, const char *fmt, ...)
 	tool_call_fail(c, "%s", msg);
 }
 
+/* Load the stack a call names; with prices set, with what plugins price of it. */
 static void
-load_stack_or(struct tool_call *c, struct json_object *side, const char *label,
-    stack_cb cb, void *arg, drop_fn drop)
+load_stack_as(struct tool_call *c, struct json_object *side, const char *label,
+    stack_cb cb, void *arg, drop_fn drop, int prices)
 {
 	struct json_object *pj = NULL, *sn = NULL, *src = NULL, *p;
 	char why[1024], buf[1024];
@@ -196,7 +200,10 @@ load_stack_or(struct tool_call *c, struct json_object *side, const char *label,
 		load_fail(c, drop, arg, "%spulumi_json: %s", label, why);
 			return;
 		}
-		priced(c, s, cb, arg, drop);
+		if (prices)
+			priced(c, s, cb, arg, drop);
+		else
+			cb(c, s, arg);
 		return;
 	}
 	if (sn == NULL) {
@@ -227,7 +234,10 @@ load_stack_or(struct tool_call *c, struct json_object *side, const char *label,
 		load_fail(c, drop, arg, "%s%s: %s", label, path, why);
 			return;
 		}
-		priced(c, s, cb, arg, drop);
+		if (prices)
+			priced(c, s, cb, arg, drop);
+		else
+			cb(c, s, arg);
 		return;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
@@ -238,6 +248,7 @@ load_stack_or(struct tool_call *c, struct json_object *side, const char *label,
 	l->cb = cb;
 	l->arg = arg;
 	l->drop = drop;
+	l->prices = prices;
 	snprintf(l->what, sizeof(l->what), "%sstack %s (%s)", label,
 	    json_object_get_string(sn), path);
 	p = json_object_new_object();
@@ -247,6 +258,14 @@ load_stack_or(struct tool_call *c, struct json_object *side, const char *label,
 		free(l);
 		load_fail(c, drop, arg, "cannot reach the broker to read %s", path);
 	}
+}
+
+/* The projected-cost tools: the stack with what plugins price of it. */
+static void
+load_stack_or(struct tool_call *c, struct json_object *side, const char *label,
+    stack_cb cb, void *arg, drop_fn drop)
+{
+	load_stack_as(c, side, label, cb, arg, drop, 1);
 }
 
 /* --- what cost-source plugins say ---------------------------------------- */
@@ -1529,7 +1548,7 @@ cost_with_billing(struct tool_call *c, struct json_object *args, billing_fn fn,
 
 void
 cost_with_billing_opt(struct tool_call *c, struct json_object *args, billing_fn fn,
-    void *arg, void (*drop)(void *), int optional)
+    void *arg, void (*drop)(void *), int flags)
 {
 	struct with_billing *w;
 
@@ -1543,12 +1562,13 @@ cost_with_billing_opt(struct tool_call *c, struct json_object *args, billing_fn 
 	w->fn = fn;
 	w->arg = arg;
 	w->drop = drop;
-	w->optional = optional;
+	w->optional = flags & WB_OPTIONAL;
 	if (!json_object_object_get_ex(args, "stack_name", NULL) &&
 	    !json_object_object_get_ex(args, "pulumi_json", NULL))
 		billing_for_stack(c, NULL, w);	/* all the billing data */
 	else
-		load_stack_or(c, args, "", billing_for_stack, w, with_billing_drop);
+		load_stack_as(c, args, "", billing_for_stack, w, with_billing_drop,
+		    flags & WB_PRICES);
 }
 
 const struct conf *
@@ -1576,14 +1596,22 @@ struct actual_call {
 	struct join		*j;
 	const struct focus_store *st;
 	struct actual_query	 q;
+	struct json_object	*plugin_actual;	/* URN -> {plugin, results} */
+	struct json_object	*plugin_errors;
 };
 
+/* The stack's charges count; a resource a plugin reported supersedes its
+ * rows in the exports (one source per resource). */
 static int
 joined(const struct focus_store *st, const struct focus_row *r, void *arg)
 {
 	struct actual_call *a = arg;
+	int i = join_row(a->j, st, r);
 
-	return join_row(a->j, st, r) >= 0;
+	if (i < 0)
+		return 0;
+	return a->plugin_actual != NULL && json_object_object_get_ex(a->plugin_actual,
+	    join_name(a->j, i), NULL) ? -1 : 1;
 }
 
 static const char *
@@ -1600,7 +1628,88 @@ actual_free(void *arg)
 	struct actual_call *a = arg;
 
 	one_free(a->p);
+	json_object_put(a->plugin_actual);
+	json_object_put(a->plugin_errors);
+	json_object_put(a->q.extra);
 	free(a);
+}
+
+/*
+ * The plugins' results as charges: each from its timestamp to the next
+ * result's (the last as long as the one before, or a day).  The protocol's
+ * ActualCostResult has no currency: USD, and the answer says so.
+ */
+static struct json_object *
+plugin_charges(struct json_object *actual)
+{
+	struct json_object *out = json_object_new_array(), *res, *e;
+	char svc[160];
+	size_t i, n;
+
+	json_object_object_foreach(actual, urn, v) {
+		int64_t *ts, prev = 0;
+		int32_t ns;
+
+		json_object_object_get_ex(v, "results", &res);
+		n = json_object_array_length(res);
+		if (n == 0 || (ts = calloc(n, sizeof(*ts))) == NULL)
+			continue;
+		for (i = 0; i < n; i++) {
+			const char *t = str(json_object_array_get_idx(res, i), "timestamp");
+
+			if (time_parse(t, strlen(t), &ts[i], &ns) == -1)
+				ts[i] = INT64_MIN;
+		}
+		snprintf(svc, sizeof(svc), "plugin %s", str(v, "plugin"));
+		for (i = 0; i < n; i++) {
+			int64_t end = i + 1 < n && ts[i + 1] > ts[i] ? ts[i + 1] :
+			    i > 0 && prev > 0 ? ts[i] + prev : ts[i] + 86400;
+
+			if (ts[i] == INT64_MIN)
+				continue;
+			prev = end - ts[i];
+			e = json_object_new_object();
+			json_object_object_add(e, "start", json_object_new_int64(ts[i]));
+			json_object_object_add(e, "end", json_object_new_int64(end));
+			json_object_object_add(e, "amount", json_object_new_double(jnum(
+			    json_object_array_get_idx(res, i), "cost")));
+			json_object_object_add(e, "currency", json_object_new_string("USD"));
+			json_object_object_add(e, "group", json_object_new_string(urn));
+			json_object_object_add(e, "service", json_object_new_string(svc));
+			json_object_array_add(out, e);
+		}
+		free(ts);
+	}
+	return out;
+}
+
+/* Where each resource's figures come from, and how sure they are. */
+static void
+sources_by_resource(struct json_object *ans, struct actual_call *a)
+{
+	struct json_object *src = json_object_new_object(), *pa;
+	char text[200];
+
+	json_object_object_foreach(json_object_object_get(ans, "by_resource"), urn, v) {
+		struct json_object *o = json_object_new_object();
+
+		(void)v;
+		if (a->plugin_actual != NULL &&
+		    json_object_object_get_ex(a->plugin_actual, urn, &pa)) {
+			snprintf(text, sizeof(text), "plugin %s (GetActualCost)", str(pa, "plugin"));
+			json_object_object_add(o, "source", json_object_new_string(text));
+			/* No currency in the protocol's results: stated, not known. */
+			json_object_object_add(o, "confidence", json_object_new_string("medium"));
+			json_object_object_add(o, "note", json_object_new_string("the plugin"
+			    " protocol's ActualCostResult carries no currency: counted as USD"));
+		} else {
+			json_object_object_add(o, "source", json_object_new_string(
+			    "FOCUS billing export"));
+			json_object_object_add(o, "confidence", json_object_new_string("high"));
+		}
+		json_object_object_add(src, urn, o);
+	}
+	json_object_object_add(ans, "sources_by_resource", src);
 }
 
 static void
@@ -1643,6 +1752,8 @@ actual_billing(struct tool_call *c, struct pstack *s, const struct focus_store *
 	a->q.arg = a;
 	a->q.aside = 1;
 	a->q.series_by_line = 1;
+	if (a->plugin_actual != NULL && json_object_object_length(a->plugin_actual) > 0)
+		a->q.extra = plugin_charges(a->plugin_actual);
 	if ((ans = actual_costs(st, &a->q)) == NULL) {
 		join_free(a->j);
 		tool_call_fail(c, "out of memory");
@@ -1668,10 +1779,112 @@ actual_billing(struct tool_call *c, struct pstack *s, const struct focus_store *
 	json_object_object_add(m, "join", json_object_new_string(join_rule(a->j)));
 	json_object_object_add(m, "stack_resources_with_ids", json_object_new_int64(
 	    (int64_t)join_ids(a->j)));
+	sources_by_resource(ans, a);
+	if (a->plugin_errors != NULL && json_object_array_length(a->plugin_errors) > 0)
+		json_object_object_add(m, "plugin_errors", json_object_get(a->plugin_errors));
 	join_free(a->j);
 	actual_text(ans, str(a->p->args, "stack_name"), &text);
 	tool_call_done(c, ans, text);
 	free(text);
+}
+
+/* The stack, then (with plugins) their actual costs, then the exports. */
+static void
+actual_to_billing(struct tool_call *c, struct pstack *s, struct actual_call *a)
+{
+	struct with_billing *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		pulumi_free(s);
+		actual_free(a);
+		tool_call_fail(c, "out of memory");
+		return;
+	}
+	w->call = c;
+	w->fn = actual_billing;
+	w->arg = a;
+	w->drop = actual_free;
+	/* Plugins reported costs: no exports configured is no error. */
+	w->optional = a->plugin_actual != NULL &&
+	    json_object_object_length(a->plugin_actual) > 0;
+	billing_for_stack(c, s, w);
+}
+
+struct actual_wait {
+	struct tool_call	*call;
+	struct pstack		*s;
+	struct actual_call	*a;
+};
+
+static void
+on_plugin_actual(struct json_object *res, struct json_object *err, int fd, void *arg)
+{
+	struct actual_wait *aw = arg;
+	struct json_object *v;
+
+	if (fd >= 0)
+		close(fd);
+	if (err == NULL) {
+		if (json_object_object_get_ex(res, "plugins", &v))
+			plugins_running = json_object_get_int64(v);
+		if (json_object_object_get_ex(res, "actual", &v))
+			aw->a->plugin_actual = json_object_get(v);
+		if (json_object_object_get_ex(res, "errors", &v))
+			aw->a->plugin_errors = json_object_get(v);
+	}
+	actual_to_billing(aw->call, aw->s, aw->a);
+	free(aw);
+}
+
+static void
+actual_loaded(struct tool_call *c, struct pstack *s, void *arg)
+{
+	struct actual_call *a = arg;
+	struct json_object *params, *list, *d, *out;
+	struct actual_wait *aw;
+	char t1[32], t2[32];
+	struct tm tm;
+	time_t tt;
+	size_t i;
+
+	if (plugins_running == 0 || broker == NULL ||
+	    (aw = calloc(1, sizeof(*aw))) == NULL) {
+		actual_to_billing(c, s, a);
+		return;
+	}
+	list = json_object_new_array();
+	for (i = 0; i < s->n; i++) {
+		const struct presource *r = &s->r[i];
+
+		if (!r->custom || r->id == NULL || !r->id[0] ||
+		    strncmp(r->type, "pulumi:", 7) == 0)
+			continue;
+		d = json_object_new_object();
+		json_object_object_add(d, "urn", json_object_new_string(r->urn));
+		json_object_object_add(d, "resource_id", json_object_new_string(r->id));
+		out = pulumi_outputs(r);
+		if (jstr(out, "arn") != NULL)
+			json_object_object_add(d, "arn", json_object_new_string(jstr(out, "arn")));
+		pulumi_release(r);
+		json_object_array_add(list, d);
+	}
+	tt = (time_t)a->q.from;
+	strftime(t1, sizeof(t1), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+	tt = (time_t)a->q.to;
+	strftime(t2, sizeof(t2), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+	aw->call = c;
+	aw->s = s;
+	aw->a = a;
+	params = json_object_new_object();
+	json_object_object_add(params, "resources", list);
+	json_object_object_add(params, "start", json_object_new_string(t1));
+	json_object_object_add(params, "end", json_object_new_string(t2));
+	json_object_object_add(params, "timeout_ms", json_object_new_int64(cf->plugin_timeout));
+	if (broker_call(broker, "plugin_actual", params, cf->plugin_timeout + 5000,
+	    on_plugin_actual, aw) == -1) {
+		free(aw);
+		actual_to_billing(c, s, a);
+	}
 }
 
 static void
@@ -1709,7 +1922,7 @@ t_actual(struct tool_call *c, struct json_object *args)
 		a->q.account = str(v, "account")[0] ? str(v, "account") : NULL;
 		a->q.resource = str(v, "resource")[0] ? str(v, "resource") : NULL;
 	}
-	cost_with_billing(c, args, actual_billing, a, actual_free);
+	load_stack_as(c, args, "", actual_loaded, a, actual_free, 0);
 }
 
 static const char *const actual_aliases[] = { "get_actual_cost", NULL };

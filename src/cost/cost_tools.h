@@ -39,9 +39,14 @@ typedef void (*billing_fn)(struct tool_call *, struct pstack *,
 	    const struct focus_store *, void *arg);
 void	 cost_with_billing(struct tool_call *, struct json_object *args,
 	    billing_fn fn, void *arg, void (*drop)(void *));
-/* The same; with optional set, no billing configured is an empty store. */
+/*
+ * The same, with flags: WB_OPTIONAL, no billing configured is an empty
+ * store; WB_PRICES, the stack comes with what plugins price of it.
+ */
+#define WB_OPTIONAL	1
+#define WB_PRICES	2
 void	 cost_with_billing_opt(struct tool_call *, struct json_object *args,
-	    billing_fn fn, void *arg, void (*drop)(void *), int optional);
+	    billing_fn fn, void *arg, void (*drop)(void *), int flags);
 /* The configuration the tools were registered with. */
 const struct conf *cost_conf(void);
 /* The broker, and how many plugins it runs (-1: not asked yet). */

@@ -1864,7 +1864,8 @@ on_plugin_recs(struct json_object *res, struct json_object *err, int fd, void *a
 		w->in->plugin_recs = json_object_get(v);
 	if (err == NULL && json_object_object_get_ex(res, "errors", &v))
 		w->in->plugin_errors = json_object_get(v);
-	cost_with_billing_opt(w->call, w->in->args, recs_billing, w->in, insight_free, 1);
+	cost_with_billing_opt(w->call, w->in->args, recs_billing, w->in, insight_free,
+	    WB_OPTIONAL | WB_PRICES);
 	free(w);
 }
 
@@ -1890,7 +1891,8 @@ t_recs(struct tool_call *c, struct json_object *args)
 			return;
 		free(w);
 	}
-	cost_with_billing_opt(c, args, recs_billing, in, insight_free, 1);
+	cost_with_billing_opt(c, args, recs_billing, in, insight_free,
+	    WB_OPTIONAL | WB_PRICES);
 }
 
 static const char *const recs_aliases[] = { "get_recommendations", NULL };

@@ -307,6 +307,18 @@ plugin_request(struct link *l, struct json_object *id, const char *method,
 		plugins_price(res, timeout, answer_price, w);
 		return;
 	}
+	if (strcmp(method, "plugin_actual") == 0) {
+		struct json_object *res = NULL;
+
+		if (p)
+			json_object_object_get_ex(p, "resources", &res);
+		if (p && json_object_object_get_ex(p, "timeout_ms", &v))
+			timeout = json_object_get_int64(v);
+		plugins_actual(res, p ? json_object_get_string(json_object_object_get(p,
+		    "start")) : "", p ? json_object_get_string(json_object_object_get(p,
+		    "end")) : "", timeout, answer_price, w);
+		return;
+	}
 	if (strcmp(method, "plugin_recommendations") == 0) {
 		if (p && json_object_object_get_ex(p, "timeout_ms", &v))
 			timeout = json_object_get_int64(v);
@@ -380,7 +392,8 @@ handle_request(struct link *l, const char *buf, size_t len)
 		reply(l, id, plugins_list(), NULL, NULL, -1);
 	} else if (strcmp(method, "plugin_call") == 0 ||
 	    strcmp(method, "plugin_health") == 0 || strcmp(method, "plugin_price") == 0 ||
-	    strcmp(method, "plugin_recommendations") == 0) {
+	    strcmp(method, "plugin_recommendations") == 0 ||
+	    strcmp(method, "plugin_actual") == 0) {
 		plugin_request(l, id, method, p);
 	} else if (strcmp(method, "billing_image") == 0) {
 		int64_t rows, bad;

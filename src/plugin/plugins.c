@@ -850,6 +850,7 @@ plugins_check(const char *plugin, plugin_done done, void *arg)
 /* --- projected prices, plugin by plugin ----------------------------------- */
 
 struct price_job {
+	const char		*key;		/* "prices" or "actual" */
 	struct json_object	*prices, *errors;
 	size_t			 pending;
 	int64_t			 timeout;
@@ -904,7 +905,7 @@ job_release(struct price_job *j)
 	if (--j->pending > 0)
 		return;
 	r = json_object_new_object();
-	json_object_object_add(r, "prices", j->prices);
+	json_object_object_add(r, j->key ? j->key : "prices", j->prices);
 	json_object_object_add(r, "errors", j->errors);
 	json_object_object_add(r, "plugins", json_object_new_int64((int64_t)P.n));
 	j->done(r, NULL, NULL, NULL, 0, j->arg);
@@ -1074,6 +1075,190 @@ plugins_price(struct json_object *resources, int64_t timeout_ms, plugin_done don
 		price_next(it);
 	}
 	job_release(j);	/* the hold: answers now if nothing was asked */
+}
+
+/* --- actual costs, resource by resource ---------------------------------- */
+
+#define MAX_ACTUAL_PAGES	100
+
+struct actual_item {
+	struct price_job	*job;		/* the same bookkeeping as prices */
+	struct json_object	*req;		/* GetActualCostRequest */
+	struct json_object	*results;
+	char			*urn;
+	struct plugin		*cand[32];
+	size_t			 ncand, at;
+	int			 pages;
+};
+
+static void	actual_next(struct actual_item *);
+
+static int
+reports_actual(const struct plugin *p)
+{
+	struct json_object *caps;
+	size_t i;
+
+	if (p->info == NULL || !json_object_object_get_ex(p->info, "capabilities", &caps))
+		return 0;
+	for (i = 0; i < json_object_array_length(caps); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(caps, i)),
+		    "PLUGIN_CAPABILITY_ACTUAL_COSTS") == 0)
+			return 1;
+	return 0;
+}
+
+static void
+actual_item_end(struct actual_item *it)
+{
+	struct price_job *j = it->job;
+
+	json_object_put(it->req);
+	json_object_put(it->results);
+	free(it->urn);
+	free(it);
+	job_release(j);
+}
+
+static void
+on_actual(struct json_object *r, const char *code, const char *msg,
+    struct json_object *details, int64_t latency, void *arg)
+{
+	struct actual_item *it = arg;
+	struct json_object *list, *a;
+	const char *next;
+	size_t i;
+
+	(void)details;
+	(void)latency;
+	if (code != NULL) {
+		if (strcmp(code, "UNIMPLEMENTED") != 0 && strcmp(code, "NOT_FOUND") != 0) {
+			struct json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "urn", json_object_new_string(it->urn));
+			json_object_object_add(e, "plugin", json_object_new_string(
+			    it->cand[it->at]->e.name));
+			json_object_object_add(e, "rpc", json_object_new_string("GetActualCost"));
+			json_object_object_add(e, "code", json_object_new_string(code));
+			json_object_object_add(e, "message", json_object_new_string(msg));
+			json_object_array_add(it->job->errors, e);
+		}
+		json_object_put(it->results);
+		it->results = json_object_new_array();
+		it->at++;
+		it->pages = 0;
+		actual_next(it);
+		return;
+	}
+	if (json_object_object_get_ex(r, "results", &list))
+		for (i = 0; i < json_object_array_length(list); i++)
+			json_object_array_add(it->results, json_object_get(
+			    json_object_array_get_idx(list, i)));
+	next = str_member(r, "next_page_token", "");
+	if (*next != '\0' && ++it->pages < MAX_ACTUAL_PAGES) {
+		json_object_object_add(it->req, "page_token", json_object_new_string(next));
+		submit(it->cand[it->at], cs_rpc("GetActualCost"), it->req, it->job->timeout,
+		    0, on_actual, it);
+		return;
+	}
+	if (json_object_array_length(it->results) == 0) {
+		it->at++;	/* nothing for it here: the next plugin */
+		it->pages = 0;
+		actual_next(it);
+		return;
+	}
+	a = json_object_new_object();
+	json_object_object_add(a, "plugin", json_object_new_string(it->cand[it->at]->e.name));
+	json_object_object_add(a, "results", json_object_get(it->results));
+	json_object_object_add(it->job->prices, it->urn, a);
+	actual_item_end(it);
+}
+
+static void
+actual_next(struct actual_item *it)
+{
+	if (it->at >= it->ncand) {
+		actual_item_end(it);
+		return;
+	}
+	json_object_object_del(it->req, "page_token");
+	submit(it->cand[it->at], cs_rpc("GetActualCost"), it->req, it->job->timeout, 0,
+	    on_actual, it);
+}
+
+/* The candidates for a job item, by priority then name. */
+static size_t
+candidates(struct plugin **cand, size_t max, int (*want)(const struct plugin *, const char *),
+    const char *arg)
+{
+	size_t k, m, n = 0;
+
+	for (k = 0; k < P.n && n < max; k++)
+		if (P.v[k].state == P_READY && want(&P.v[k], arg))
+			cand[n++] = &P.v[k];
+	for (k = 1; k < n; k++)
+		for (m = k; m > 0 && priority_of(cand[m]) < priority_of(cand[m - 1]); m--) {
+			struct plugin *tmp = cand[m];
+
+			cand[m] = cand[m - 1];
+			cand[m - 1] = tmp;
+		}
+	return n;
+}
+
+static int
+want_actual(const struct plugin *p, const char *unused)
+{
+	(void)unused;
+	return reports_actual(p);
+}
+
+void
+plugins_actual(struct json_object *resources, const char *start, const char *end,
+    int64_t timeout_ms, plugin_done done, void *arg)
+{
+	struct price_job *j = calloc(1, sizeof(*j));
+	size_t i, n = json_object_array_length(resources);
+
+	if (j == NULL) {
+		done(NULL, "INTERNAL", "out of memory", NULL, 0, arg);
+		return;
+	}
+	start = start != NULL ? start : "";
+	end = end != NULL ? end : "";
+	j->key = "actual";
+	j->prices = json_object_new_object();
+	j->errors = json_object_new_array();
+	j->timeout = timeout_ms > 0 && timeout_ms < P.conf->plugin_timeout ? timeout_ms :
+	    P.conf->plugin_timeout;
+	j->done = done;
+	j->arg = arg;
+	j->pending = 1;
+	for (i = 0; i < n && P.n > 0; i++) {
+		struct json_object *d = json_object_array_get_idx(resources, i), *v;
+		struct actual_item *it = calloc(1, sizeof(*it));
+
+		if (it == NULL)
+			break;
+		it->job = j;
+		it->urn = strdup(str_member(d, "urn", ""));
+		it->results = json_object_new_array();
+		it->req = json_object_new_object();
+		json_object_object_add(it->req, "resource_id", json_object_new_string(
+		    str_member(d, "resource_id", "")));
+		if (*str_member(d, "arn", "") != '\0')
+			json_object_object_add(it->req, "arn", json_object_new_string(
+			    str_member(d, "arn", "")));
+		if (json_object_object_get_ex(d, "tags", &v))
+			json_object_object_add(it->req, "tags", json_object_get(v));
+		json_object_object_add(it->req, "start", json_object_new_string(start));
+		json_object_object_add(it->req, "end", json_object_new_string(end));
+		json_object_object_add(it->req, "page_size", json_object_new_int(1000));
+		it->ncand = candidates(it->cand, nitems(it->cand), want_actual, NULL);
+		j->pending++;
+		actual_next(it);
+	}
+	job_release(j);
 }
 
 /* --- recommendations from every plugin ----------------------------------- */

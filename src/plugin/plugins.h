@@ -52,6 +52,15 @@ void	 plugins_call(const char *plugin, const char *rpc, struct json_object *requ
 void	 plugins_price(struct json_object *resources, int64_t timeout_ms, plugin_done,
 	    void *arg);
 /*
+ * Actual costs of resources ([{urn, resource_id, arn, tags}]) over
+ * [start, end) (RFC 3339): for each, the ready plugins that report the
+ * ACTUAL_COSTS capability, in plugins.priority order, are asked
+ * GetActualCost, paged; the first with results counts.  result: {actual:
+ * {urn: {plugin, results: [...]}}, errors: [...], plugins: N}.
+ */
+void	 plugins_actual(struct json_object *resources, const char *start,
+	    const char *end, int64_t timeout_ms, plugin_done, void *arg);
+/*
  * Every ready plugin's recommendations (GetRecommendations, paged, 10 pages
  * at most; UNIMPLEMENTED plugins are passed over): result
  * {recommendations: [{plugin, ...Recommendation}], errors: [...]}.

@@ -8,8 +8,8 @@
 // crash (exits after TEST_PLUGIN_CRASH_AFTER calls, default 0: at once),
 // oldpkg (serves only pulumicost.v1), http1 (speaks HTTP/1.1), noport
 // (never listens), garbage (answers with bytes that are not protobuf).
-// TEST_PLUGIN_UNSUPPORTED: every price is $0 "not supported";
-// TEST_PLUGIN_FAIL_PROJECTED: every price fails with UNAVAILABLE.
+// TEST_PLUGIN_UNSUPPORTED: every price is $0 "not supported", no actual costs;
+// TEST_PLUGIN_FAIL_PROJECTED: every price and actual cost fails with UNAVAILABLE.
 // TEST_PLUGIN_CRASH_ONCE=FILE: the first GetProjectedCost of all (FILE marks
 // it) exits the process.
 import { createRequire } from 'node:module';
@@ -130,6 +130,8 @@ const handlers = {
     const secs = (t) => (t ? Number(t.seconds || 0) : 0);
     if (!req.resource_id && !req.arn) return cb(status(grpc.status.INVALID_ARGUMENT, 'resource_id is required'));
     if (secs(req.start) > secs(req.end)) return cb(status(grpc.status.INVALID_ARGUMENT, 'start is after end'));
+    if (process.env.TEST_PLUGIN_FAIL_PROJECTED) return cb(status(grpc.status.UNAVAILABLE, 'cost backend down'));
+    if (process.env.TEST_PLUGIN_UNSUPPORTED) return cb(null, { results: [] });
     // Five daily results, paged.
     const all = [1, 2, 3, 4, 5].map((d) => ({ timestamp: { seconds: 1725148800 + 86400 * (d - 1), nanos: 0 },
       cost: d * 1.5, usage_amount: 24, usage_unit: 'Hrs', source: name }));
