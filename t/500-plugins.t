@@ -9,15 +9,9 @@ use warnings;
 use JSON::PP;
 use Test::More;
 use Test::PCM qw(wait_for);
-use Test::PCM::Plugins qw(node_ready install_plugin);
+use Test::PCM::Plugins qw(install_plugin plugin_server);
 
-plan(skip_all => 'the Node test peers are not installed (cd t/npm && npm ci)') unless node_ready();
-
-my $t = Test::PCM->new;
-my $d = $t->dir;
-my $root = "$d/plugins";
-mkdir $root;
-chmod 0755, $root;
+my ($t, $d, $root) = plugin_server();
 install_plugin($root, 'aws-test', '1.0.0');
 install_plugin($root, 'aws-test', '1.10.0', manifest => '{"name":"aws-test","version":"1.10.0",'
     . '"description":"grpc-js test plugin","author":"tests","providers":["aws"],'

@@ -9,16 +9,10 @@ use warnings;
 use JSON::PP;
 use Test::More;
 use Test::PCM qw(catalog_price);
-use Test::PCM::Plugins qw(node_ready install_plugin);
+use Test::PCM::Plugins qw(install_plugin plugin_server);
 use Test::PCM::Billing qw(focus_csv day_of);
 
-plan(skip_all => 'the Node test peers are not installed (cd t/npm && npm ci)') unless node_ready();
-
-my $t = Test::PCM->new;
-my $d = $t->dir;
-my $root = "$d/plugins";
-mkdir $root;
-chmod 0755, $root;
+my ($t, $d, $root) = plugin_server();
 install_plugin($root, 'aws-test', '1.0.0', env => { TEST_PLUGIN_REC_ID => 'i-0a11b2c3d4e5f60711' });
 install_plugin($root, 'zero', '1.0.0', env => { TEST_PLUGIN_UNSUPPORTED => 1 });
 install_plugin($root, 'down', '1.0.0', env => { TEST_PLUGIN_FAIL_PROJECTED => 1 });

@@ -924,17 +924,26 @@ price_item_end(struct price_item *it)
 	job_release(j);
 }
 
+/* A plugin's failure for a job's answer: {urn?, plugin, rpc, code, message}. */
 static void
-price_error(struct price_item *it, const char *rpc, const char *code, const char *msg)
+job_error(struct price_job *j, const char *urn, const struct plugin *p,
+    const char *rpc, const char *code, const char *msg)
 {
 	struct json_object *e = json_object_new_object();
 
-	json_object_object_add(e, "urn", json_object_new_string(it->urn));
-	json_object_object_add(e, "plugin", json_object_new_string(it->cand[it->at]->e.name));
+	if (urn != NULL)
+		json_object_object_add(e, "urn", json_object_new_string(urn));
+	json_object_object_add(e, "plugin", json_object_new_string(p->e.name));
 	json_object_object_add(e, "rpc", json_object_new_string(rpc));
 	json_object_object_add(e, "code", json_object_new_string(code));
 	json_object_object_add(e, "message", json_object_new_string(msg ? msg : ""));
-	json_object_array_add(it->job->errors, e);
+	json_object_array_add(j->errors, e);
+}
+
+static void
+price_error(struct price_item *it, const char *rpc, const char *code, const char *msg)
+{
+	job_error(it->job, it->urn, it->cand[it->at], rpc, code, msg);
 }
 
 /* A $0 that says the plugin does not price it is no answer. */
@@ -1132,17 +1141,8 @@ on_actual(struct json_object *r, const char *code, const char *msg,
 	(void)details;
 	(void)latency;
 	if (code != NULL) {
-		if (strcmp(code, "UNIMPLEMENTED") != 0 && strcmp(code, "NOT_FOUND") != 0) {
-			struct json_object *e = json_object_new_object();
-
-			json_object_object_add(e, "urn", json_object_new_string(it->urn));
-			json_object_object_add(e, "plugin", json_object_new_string(
-			    it->cand[it->at]->e.name));
-			json_object_object_add(e, "rpc", json_object_new_string("GetActualCost"));
-			json_object_object_add(e, "code", json_object_new_string(code));
-			json_object_object_add(e, "message", json_object_new_string(msg));
-			json_object_array_add(it->job->errors, e);
-		}
+		if (strcmp(code, "UNIMPLEMENTED") != 0 && strcmp(code, "NOT_FOUND") != 0)
+			job_error(it->job, it->urn, it->cand[it->at], "GetActualCost", code, msg);
 		json_object_put(it->results);
 		it->results = json_object_new_array();
 		it->at++;
@@ -1265,16 +1265,8 @@ plugins_actual(struct json_object *resources, const char *start, const char *end
 
 #define MAX_REC_PAGES	10
 
-struct recs_job {
-	struct json_object	*recs, *errors;
-	size_t			 pending;
-	int64_t			 timeout;
-	plugin_done		 done;
-	void			*arg;
-};
-
 struct recs_item {
-	struct recs_job		*job;
+	struct price_job	*job;	/* prices: an array of recommendations */
 	struct plugin		*p;
 	int			 pages;
 };
@@ -1282,40 +1274,19 @@ struct recs_item {
 static void	recs_page(struct recs_item *, const char *token);
 
 static void
-recs_release(struct recs_job *j)
-{
-	struct json_object *r;
-
-	if (--j->pending > 0)
-		return;
-	r = json_object_new_object();
-	json_object_object_add(r, "recommendations", j->recs);
-	json_object_object_add(r, "errors", j->errors);
-	j->done(r, NULL, NULL, NULL, 0, j->arg);
-	json_object_put(r);
-	free(j);
-}
-
-static void
 on_recs(struct json_object *r, const char *code, const char *msg,
     struct json_object *details, int64_t latency, void *arg)
 {
 	struct recs_item *it = arg;
-	struct json_object *list, *e;
+	struct json_object *list;
 	const char *next;
 	size_t i;
 
 	(void)details;
 	(void)latency;
 	if (code != NULL) {
-		if (strcmp(code, "UNIMPLEMENTED") != 0) {
-			e = json_object_new_object();
-			json_object_object_add(e, "plugin", json_object_new_string(it->p->e.name));
-			json_object_object_add(e, "rpc", json_object_new_string("GetRecommendations"));
-			json_object_object_add(e, "code", json_object_new_string(code));
-			json_object_object_add(e, "message", json_object_new_string(msg));
-			json_object_array_add(it->job->errors, e);
-		}
+		if (strcmp(code, "UNIMPLEMENTED") != 0)
+			job_error(it->job, NULL, it->p, "GetRecommendations", code, msg);
 	} else {
 		if (json_object_object_get_ex(r, "recommendations", &list))
 			for (i = 0; i < json_object_array_length(list); i++) {
@@ -1324,7 +1295,7 @@ on_recs(struct json_object *r, const char *code, const char *msg,
 				json_object_deep_copy(json_object_array_get_idx(list, i), &rec, NULL);
 				json_object_object_add(rec, "plugin",
 				    json_object_new_string(it->p->e.name));
-				json_object_array_add(it->job->recs, rec);
+				json_object_array_add(it->job->prices, rec);
 			}
 		next = str_member(r, "next_page_token", "");
 		if (*next != '\0' && ++it->pages < MAX_REC_PAGES) {
@@ -1332,7 +1303,7 @@ on_recs(struct json_object *r, const char *code, const char *msg,
 			return;
 		}
 	}
-	recs_release(it->job);
+	job_release(it->job);
 	free(it);
 }
 
@@ -1351,7 +1322,7 @@ recs_page(struct recs_item *it, const char *token)
 void
 plugins_recommendations(int64_t timeout_ms, plugin_done done, void *arg)
 {
-	struct recs_job *j = calloc(1, sizeof(*j));
+	struct price_job *j = calloc(1, sizeof(*j));
 	struct recs_item *it;
 	size_t i;
 
@@ -1359,7 +1330,8 @@ plugins_recommendations(int64_t timeout_ms, plugin_done done, void *arg)
 		done(NULL, "INTERNAL", "out of memory", NULL, 0, arg);
 		return;
 	}
-	j->recs = json_object_new_array();
+	j->key = "recommendations";
+	j->prices = json_object_new_array();
 	j->errors = json_object_new_array();
 	j->timeout = timeout_ms > 0 && timeout_ms < P.conf->plugin_timeout ? timeout_ms :
 	    P.conf->plugin_timeout;
@@ -1374,7 +1346,7 @@ plugins_recommendations(int64_t timeout_ms, plugin_done done, void *arg)
 		j->pending++;
 		recs_page(it, NULL);
 	}
-	recs_release(j);
+	job_release(j);
 }
 
 /* --- periodic health checks ------------------------------------------------- */

