@@ -13,7 +13,8 @@ use Test::PCM::Plugins qw(install_plugin plugin_server);
 use Test::PCM::Billing qw(focus_csv day_of);
 
 my ($t, $d, $root) = plugin_server();
-install_plugin($root, 'aws-test', '1.0.0', env => { TEST_PLUGIN_REC_ID => 'i-0a11b2c3d4e5f60711' });
+install_plugin($root, 'aws-test', '1.0.0', env => { TEST_PLUGIN_REC_ID => 'i-0a11b2c3d4e5f60711',
+    TEST_PLUGIN_BUDGET => 'plugin-monthly' });
 install_plugin($root, 'zero', '1.0.0', env => { TEST_PLUGIN_UNSUPPORTED => 1 });
 install_plugin($root, 'down', '1.0.0', env => { TEST_PLUGIN_FAIL_PROJECTED => 1 });
 mkdir "$d/billing";
@@ -86,5 +87,17 @@ is($act->{metadata}{rows_superseded}, 1, 'the export\'s row for web-1 is superse
 is($act->{unattributed}{USD}, 5, 'spend of no stack resource: unattributed');
 ok((grep { $_->{plugin} eq 'down' && $_->{rpc} eq 'GetActualCost' } @{$act->{metadata}{plugin_errors} // []}),
     'a failing plugin is reported, and passed over');
+
+# A budget a plugin reports, tracked against the data.
+my $b = $t->tool(track_budget => { stack_name => 'example', budget_name => 'plugin-monthly',
+    as_of => '2024-09-16' })->{structuredContent};
+is($b->{budget_amount}, 150, 'a plugin\'s budget: its limit') or diag explain $b;
+is($b->{budget_source}, 'plugin aws-test', 'labelled with its source');
+is($b->{current_spending}, 100, 'the spend from the data');
+is($b->{plugin_status}{current_spend}, 42, 'next to what the plugin says');
+is(join(',', map { $_->{threshold} } @{$b->{alerts}}), '50', 'its thresholds');
+my $nb = $t->tool(track_budget => { stack_name => 'example', budget_name => 'nowhere' });
+like($nb->{content}[0]{text}, qr/^unknown budget "nowhere".*no plugin reports one by that name/,
+    'a budget nobody declares, said plainly');
 $t->finish;
 done_testing;

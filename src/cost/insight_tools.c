@@ -46,6 +46,7 @@ struct insight {
 	struct daily_query	 q;
 	const struct conf_budget *budget;	/* track_budget by name */
 	struct json_object	*plugin_recs, *plugin_errors;	/* plugins' own */
+	struct json_object	*plugin_budget;	/* track_budget of a plugin's */
 };
 
 static const char *
@@ -70,6 +71,7 @@ insight_free(void *arg)
 	json_object_put(in->args);
 	json_object_put(in->plugin_recs);
 	json_object_put(in->plugin_errors);
+	json_object_put(in->plugin_budget);
 	free(in);
 }
 
@@ -977,6 +979,52 @@ struct budget_args {
 	int64_t		 as_of;
 };
 
+/* A plugin's budget (GetBudgets): its limit, currency, period, thresholds. */
+static int
+plugin_budget_args(struct tool_call *c, struct insight *in, struct budget_args *b)
+{
+	static const char *const periods[] = { "BUDGET_PERIOD_DAILY",
+	    "BUDGET_PERIOD_WEEKLY", "BUDGET_PERIOD_MONTHLY", "BUDGET_PERIOD_QUARTERLY",
+	    "BUDGET_PERIOD_ANNUALLY" };
+	struct json_object *pb = in->plugin_budget, *amt, *th, *f, *v;
+	const char *per = jstr(pb, "period");
+	size_t i;
+
+	json_object_object_get_ex(pb, "amount", &amt);
+	b->amount = jnum(amt, "limit");
+	b->currency = jstr(amt, "currency") && *jstr(amt, "currency") ?
+	    jstr(amt, "currency") : NULL;
+	for (b->period = -1, i = 0; per != NULL && i < nitems(periods); i++)
+		if (strcmp(per, periods[i]) == 0)
+			b->period = (int)i;
+	if (isnan(b->amount) || b->period < 0) {
+		tool_call_fail(c, "the plugin %s's budget \"%s\" has no limit or period we"
+		    " can track (%s)", jstr(pb, "plugin"), b->name, per ? per : "no period");
+		return -1;
+	}
+	if (json_object_object_get_ex(pb, "thresholds", &th) &&
+	    json_object_array_length(th) > 0) {
+		b->nthresholds = 0;
+		for (i = 0; i < json_object_array_length(th) && i < BUDGET_MAX_THRESHOLDS; i++)
+			b->thresholds[b->nthresholds++] = jnum(json_object_array_get_idx(th, i),
+			    "percentage");
+	}
+	/* Its filter, as far as the billing data can apply it. */
+	if (json_object_object_get_ex(pb, "filter", &f)) {
+		if (json_object_object_get_ex(f, "regions", &v) &&
+		    json_object_array_length(v) == 1)
+			in->q.region = json_object_get_string(json_object_array_get_idx(v, 0));
+		if (json_object_object_get_ex(f, "tags", &v)) {
+			json_object_object_foreach(v, k, tv)
+				if (add_tag_filter(in, k, json_object_get_string(tv)) == -1) {
+					tool_call_fail(c, "out of memory");
+					return -1;
+				}
+		}
+	}
+	return 0;
+}
+
 /* The budget a call asks about: by name from the configuration, or given. */
 static int
 budget_args(struct tool_call *c, struct insight *in, struct budget_args *b)
@@ -1002,17 +1050,23 @@ budget_args(struct tool_call *c, struct insight *in, struct budget_args *b)
 	if ((b->name = arg_str(in, "budget_name")) != NULL) {
 		for (i = 0; i < cf->nbudgets && strcmp(cf->budgets[i].name, b->name); i++)
 			;
-		if (i == cf->nbudgets) {
+		if (i == cf->nbudgets && in->plugin_budget != NULL) {
+			if (plugin_budget_args(c, in, b) == -1)
+				return -1;
+		} else if (i == cf->nbudgets) {
 			tool_call_fail(c, "unknown budget \"%s\": the configuration"
-			    " declares %zu (budgets section)", b->name, cf->nbudgets);
+			    " declares %zu (budgets section)%s", b->name, cf->nbudgets,
+			    cost_plugins_running() > 0 ? " and no plugin reports one by"
+			    " that name or id" : "");
 			return -1;
+		} else {
+			in->budget = &cf->budgets[i];
+			b->amount = in->budget->amount;
+			b->currency = in->budget->currency;
+			b->period = in->budget->period;
+			memcpy(b->thresholds, in->budget->thresholds, sizeof(b->thresholds));
+			b->nthresholds = in->budget->nthresholds;
 		}
-		in->budget = &cf->budgets[i];
-		b->amount = in->budget->amount;
-		b->currency = in->budget->currency;
-		b->period = in->budget->period;
-		memcpy(b->thresholds, in->budget->thresholds, sizeof(b->thresholds));
-		b->nthresholds = in->budget->nthresholds;
 	}
 	if (json_object_object_get_ex(in->args, "budget_amount", &v))
 		b->amount = json_object_get_double(v);
@@ -1188,6 +1242,17 @@ budget_billing(struct tool_call *c, struct pstack *s, const struct focus_store *
 	ans = json_object_new_object();
 	if (b.name != NULL)
 		json_object_object_add(ans, "budget_name", json_object_new_string(b.name));
+	if (in->plugin_budget != NULL) {
+		char src[200];
+
+		snprintf(src, sizeof(src), "plugin %s", jstr(in->plugin_budget, "plugin"));
+		json_object_object_add(ans, "budget_source", json_object_new_string(src));
+		/* What the plugin itself says, next to what the data says. */
+		if (json_object_object_get_ex(in->plugin_budget, "status", &m))
+			json_object_object_add(ans, "plugin_status", json_object_get(m));
+	} else
+		json_object_object_add(ans, "budget_source", json_object_new_string(
+		    in->budget != NULL ? "configuration" : "arguments"));
 	json_object_object_add(ans, "stack_name", json_object_new_string(
 	    arg_str(in, "stack_name") ? arg_str(in, "stack_name") : in->budget &&
 	    in->budget->stack ? in->budget->stack : ""));
@@ -1233,17 +1298,62 @@ budget_billing(struct tool_call *c, struct pstack *s, const struct focus_store *
 	tool_call_done(c, ans, text);
 }
 
+struct budget_wait {
+	struct tool_call	*call;
+	struct insight		*in;
+};
+
+static void
+on_plugin_budgets(struct json_object *res, struct json_object *err, int fd, void *arg)
+{
+	struct budget_wait *w = arg;
+	struct json_object *list = NULL;
+	const char *bn = jstr(w->in->args, "budget_name");
+	size_t i;
+
+	if (fd >= 0)
+		close(fd);
+	if (err == NULL && json_object_object_get_ex(res, "budgets", &list))
+		for (i = 0; i < json_object_array_length(list); i++) {
+			struct json_object *b = json_object_array_get_idx(list, i);
+
+			if ((jstr(b, "name") && strcmp(jstr(b, "name"), bn) == 0) ||
+			    (jstr(b, "id") && strcmp(jstr(b, "id"), bn) == 0)) {
+				w->in->plugin_budget = json_object_get(b);
+				break;
+			}
+		}
+	cost_with_billing(w->call, w->in->args, budget_billing, w->in, insight_free);
+	free(w);
+}
+
 static void
 t_budget(struct tool_call *c, struct json_object *args)
 {
 	struct insight *in = insight_new(c, args);
 	const struct conf *cf = cost_conf();
-	struct json_object *a2;
+	struct json_object *a2, *params;
 	const char *bn = jstr(args, "budget_name");
+	struct budget_wait *w;
 	size_t i;
 
 	if (in == NULL)
 		return;
+	for (i = 0; bn && i < cf->nbudgets && strcmp(cf->budgets[i].name, bn) != 0; i++)
+		;
+	/* Not one of ours: a plugin's, when there are plugins. */
+	if (bn && i == cf->nbudgets && cost_plugins_running() != 0 && cost_broker() != NULL &&
+	    (w = calloc(1, sizeof(*w))) != NULL) {
+		w->call = c;
+		w->in = in;
+		params = json_object_new_object();
+		json_object_object_add(params, "timeout_ms", json_object_new_int64(
+		    cf->plugin_timeout));
+		if (broker_call(cost_broker(), "plugin_budgets", params, cf->plugin_timeout +
+		    5000, on_plugin_budgets, w) == 0)
+			return;
+		free(w);
+	}
 	/* A configured budget's stack, when the call names none. */
 	for (i = 0; bn && !jstr(args, "stack_name") && i < cf->nbudgets; i++)
 		if (strcmp(cf->budgets[i].name, bn) == 0 && cf->budgets[i].stack) {

@@ -319,10 +319,12 @@ plugin_request(struct link *l, struct json_object *id, const char *method,
 		    "end")) : "", timeout, answer_price, w);
 		return;
 	}
-	if (strcmp(method, "plugin_recommendations") == 0) {
+	if (strcmp(method, "plugin_recommendations") == 0 ||
+	    strcmp(method, "plugin_budgets") == 0) {
 		if (p && json_object_object_get_ex(p, "timeout_ms", &v))
 			timeout = json_object_get_int64(v);
-		plugins_recommendations(timeout, answer_price, w);
+		(strcmp(method, "plugin_budgets") == 0 ? plugins_budgets :
+		    plugins_recommendations)(timeout, answer_price, w);
 		return;
 	}
 	if (strcmp(method, "plugin_health") == 0) {
@@ -393,7 +395,7 @@ handle_request(struct link *l, const char *buf, size_t len)
 	} else if (strcmp(method, "plugin_call") == 0 ||
 	    strcmp(method, "plugin_health") == 0 || strcmp(method, "plugin_price") == 0 ||
 	    strcmp(method, "plugin_recommendations") == 0 ||
-	    strcmp(method, "plugin_actual") == 0) {
+	    strcmp(method, "plugin_budgets") == 0 || strcmp(method, "plugin_actual") == 0) {
 		plugin_request(l, id, method, p);
 	} else if (strcmp(method, "billing_image") == 0) {
 		int64_t rows, bad;

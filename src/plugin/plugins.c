@@ -1265,19 +1265,31 @@ plugins_actual(struct json_object *resources, const char *start, const char *end
 
 #define MAX_REC_PAGES	10
 
-struct recs_item {
-	struct price_job	*job;	/* prices: an array of recommendations */
+/* What every ready plugin lists: recommendations, budgets. */
+struct collect {
+	const char		*rpc;		/* GetRecommendations, GetBudgets */
+	const char		*list;		/* the response's repeated field */
+	int			 paged;
+};
+
+static const struct collect collect_recs = { "GetRecommendations",
+	"recommendations", 1 };
+static const struct collect collect_budgets = { "GetBudgets", "budgets", 0 };
+
+struct collect_item {
+	struct price_job	*job;	/* prices: the array collected */
+	const struct collect	*what;
 	struct plugin		*p;
 	int			 pages;
 };
 
-static void	recs_page(struct recs_item *, const char *token);
+static void	collect_page(struct collect_item *, const char *token);
 
 static void
-on_recs(struct json_object *r, const char *code, const char *msg,
+on_collect(struct json_object *r, const char *code, const char *msg,
     struct json_object *details, int64_t latency, void *arg)
 {
-	struct recs_item *it = arg;
+	struct collect_item *it = arg;
 	struct json_object *list;
 	const char *next;
 	size_t i;
@@ -1286,20 +1298,20 @@ on_recs(struct json_object *r, const char *code, const char *msg,
 	(void)latency;
 	if (code != NULL) {
 		if (strcmp(code, "UNIMPLEMENTED") != 0)
-			job_error(it->job, NULL, it->p, "GetRecommendations", code, msg);
+			job_error(it->job, NULL, it->p, it->what->rpc, code, msg);
 	} else {
-		if (json_object_object_get_ex(r, "recommendations", &list))
+		if (json_object_object_get_ex(r, it->what->list, &list))
 			for (i = 0; i < json_object_array_length(list); i++) {
-				struct json_object *rec = NULL;
+				struct json_object *e = NULL;
 
-				json_object_deep_copy(json_object_array_get_idx(list, i), &rec, NULL);
-				json_object_object_add(rec, "plugin",
+				json_object_deep_copy(json_object_array_get_idx(list, i), &e, NULL);
+				json_object_object_add(e, "plugin",
 				    json_object_new_string(it->p->e.name));
-				json_object_array_add(it->job->prices, rec);
+				json_object_array_add(it->job->prices, e);
 			}
 		next = str_member(r, "next_page_token", "");
-		if (*next != '\0' && ++it->pages < MAX_REC_PAGES) {
-			recs_page(it, next);
+		if (it->what->paged && *next != '\0' && ++it->pages < MAX_REC_PAGES) {
+			collect_page(it, next);
 			return;
 		}
 	}
@@ -1308,29 +1320,32 @@ on_recs(struct json_object *r, const char *code, const char *msg,
 }
 
 static void
-recs_page(struct recs_item *it, const char *token)
+collect_page(struct collect_item *it, const char *token)
 {
 	struct json_object *req = json_object_new_object();
 
-	json_object_object_add(req, "page_size", json_object_new_int(100));
+	if (it->what->paged)
+		json_object_object_add(req, "page_size", json_object_new_int(100));
+	else
+		json_object_object_add(req, "include_status", json_object_new_boolean(1));
 	if (token != NULL)
 		json_object_object_add(req, "page_token", json_object_new_string(token));
-	submit(it->p, cs_rpc("GetRecommendations"), req, it->job->timeout, 0, on_recs, it);
+	submit(it->p, cs_rpc(it->what->rpc), req, it->job->timeout, 0, on_collect, it);
 	json_object_put(req);
 }
 
-void
-plugins_recommendations(int64_t timeout_ms, plugin_done done, void *arg)
+static void
+collect_all(const struct collect *what, int64_t timeout_ms, plugin_done done, void *arg)
 {
 	struct price_job *j = calloc(1, sizeof(*j));
-	struct recs_item *it;
+	struct collect_item *it;
 	size_t i;
 
 	if (j == NULL) {
 		done(NULL, "INTERNAL", "out of memory", NULL, 0, arg);
 		return;
 	}
-	j->key = "recommendations";
+	j->key = what->list;
 	j->prices = json_object_new_array();
 	j->errors = json_object_new_array();
 	j->timeout = timeout_ms > 0 && timeout_ms < P.conf->plugin_timeout ? timeout_ms :
@@ -1342,11 +1357,24 @@ plugins_recommendations(int64_t timeout_ms, plugin_done done, void *arg)
 		if (P.v[i].state != P_READY || (it = calloc(1, sizeof(*it))) == NULL)
 			continue;
 		it->job = j;
+		it->what = what;
 		it->p = &P.v[i];
 		j->pending++;
-		recs_page(it, NULL);
+		collect_page(it, NULL);
 	}
 	job_release(j);
+}
+
+void
+plugins_recommendations(int64_t timeout_ms, plugin_done done, void *arg)
+{
+	collect_all(&collect_recs, timeout_ms, done, arg);
+}
+
+void
+plugins_budgets(int64_t timeout_ms, plugin_done done, void *arg)
+{
+	collect_all(&collect_budgets, timeout_ms, done, arg);
 }
 
 /* --- periodic health checks ------------------------------------------------- */

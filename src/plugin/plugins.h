@@ -66,6 +66,9 @@ void	 plugins_actual(struct json_object *resources, const char *start,
  * {recommendations: [{plugin, ...Recommendation}], errors: [...]}.
  */
 void	 plugins_recommendations(int64_t timeout_ms, plugin_done, void *arg);
+/* Every ready plugin's budgets (GetBudgets with their status): result
+ * {budgets: [{plugin, ...Budget}], errors: [...]}. */
+void	 plugins_budgets(int64_t timeout_ms, plugin_done, void *arg);
 /* Check a plugin's health now: result {status, latency_ms, error?}. */
 void	 plugins_check(const char *plugin, plugin_done, void *arg);
 

@@ -10,6 +10,7 @@
 // (never listens), garbage (answers with bytes that are not protobuf).
 // TEST_PLUGIN_UNSUPPORTED: every price is $0 "not supported", no actual costs;
 // TEST_PLUGIN_FAIL_PROJECTED: every price and actual cost fails with UNAVAILABLE.
+// TEST_PLUGIN_BUDGET=NAME: GetBudgets reports a monthly budget of 150 USD by that name.
 // TEST_PLUGIN_CRASH_ONCE=FILE: the first GetProjectedCost of all (FILE marks
 // it) exits the process.
 import { createRequire } from 'node:module';
@@ -151,7 +152,14 @@ const handlers = {
       resource: { id: process.env.TEST_PLUGIN_REC_ID || 'i-1', provider: 'aws', resource_type: 'ec2' },
       impact: { estimated_savings: 12.5, currency: 'USD' }, source: name }] });
   },
-  GetBudgets(req, cb) { cb(null, { budgets: [], summary: { total_budgets: 0 } }); },
+  GetBudgets(req, cb) {
+    if (!process.env.TEST_PLUGIN_BUDGET) return cb(null, { budgets: [], summary: { total_budgets: 0 } });
+    cb(null, { budgets: [{ id: 'pb-1', name: process.env.TEST_PLUGIN_BUDGET, source: name,
+      amount: { limit: 150, currency: 'USD' }, period: 'BUDGET_PERIOD_MONTHLY',
+      thresholds: [{ percentage: 50, type: 'THRESHOLD_TYPE_ACTUAL' }],
+      status: { current_spend: 42, currency: 'USD', health: 'BUDGET_HEALTH_STATUS_OK' } }],
+      summary: { total_budgets: 1, budgets_ok: 1 } });
+  },
   DryRun(req, cb) { cb(null, { configuration_valid: true, resource_type_supported: true }); },
 };
 
