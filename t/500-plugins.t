@@ -162,6 +162,12 @@ is(decode_json($out)->{plugin_info}{metadata}{api_key}, '(redacted)', 'plugin in
 ($rc, undef, $err) = $t->cmd('plugin', 'info', 'nope', '--plugin-dir', $root);
 is($rc, 1, 'an unknown plugin: exit 1');
 like($err, qr/no plugin "nope" in \Q$root\E/, 'saying where it looked');
+($rc, $out) = $t->cmd('plugin', 'validate', "$root/aws-test/1.0.0/finfocus-plugin-aws-test", '--level', 'basic');
+is($rc, 0, 'plugin validate PATH: a binary validated by its path (here the lower version)');
+like($out, qr/^aws-test at BASIC: conformant$/m, 'named after the binary');
+($rc, undef, $err) = $t->cmd('plugin', 'validate', '/nonexistent/plugin');
+is($rc, 1, 'a path that is not there: exit 1');
+like($err, qr{/nonexistent/plugin: No such file or directory}, 'saying why');
 ($rc, undef, $err) = $t->cmd('plugin', 'validate', 'aws-test', '--level', 'extreme');
 is($rc, 2, 'a bad level: exit 2');
 

@@ -188,6 +188,19 @@ pick_binary(const char *vdir, const char *name, char *why, size_t whylen)
 	return found;
 }
 
+/* The version a manifest states (either shape), or NULL. */
+static const char *
+jver(struct json_object *m)
+{
+	struct json_object *meta, *v;
+
+	if (json_object_object_get_ex(m, "metadata", &meta) &&
+	    json_object_object_get_ex(meta, "version", &v))
+		return json_object_get_string(v);
+	return json_object_object_get_ex(m, "version", &v) ?
+	    json_object_get_string(v) : NULL;
+}
+
 /* plugin.manifest.json: the flat core shape, or the spec schema's. */
 static struct json_object *
 read_manifest(struct discovery *d, const char *vdir, const char *name,
@@ -217,7 +230,7 @@ read_manifest(struct discovery *d, const char *vdir, const char *name,
 	mname = json_object_object_get_ex(meta, "name", &v) ? json_object_get_string(v) : NULL;
 	mver = json_object_object_get_ex(meta, "version", &v) ? json_object_get_string(v) : NULL;
 	if ((mname && strcmp(mname, name) != 0) ||
-	    (mver && semver_cmp(mver, version) != 0)) {
+	    (mver && version != NULL && semver_cmp(mver, version) != 0)) {
 		skipped(d, path, "manifest ignored: its name and version (%s) do not"
 		    " match the directory", mname ? mname : "?");
 		json_object_put(m);
@@ -338,6 +351,47 @@ discover_plugins(const char *const *dirs, size_t ndirs, size_t nreport)
 				return NULL;
 			}
 		dir_names_free(names, n);
+	}
+	return d;
+}
+
+struct discovery *
+discover_binary(const char *path, char *why, size_t whylen)
+{
+	struct discovery *d;
+	char real[PATH_MAX], dir[PATH_MAX], *slash, *bin;
+	const char *base, *name;
+	struct json_object *m;
+
+	if (realpath(path, real) == NULL) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (!is_exec_file(real)) {
+		snprintf(why, whylen, "%s: not an executable regular file", path);
+		return NULL;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->skipped = json_object_new_array();
+	d->dirs = json_object_new_array();
+	snprintf(dir, sizeof(dir), "%s", real);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	base = slash + 1 - dir + real;
+	name = strncmp(base, "finfocus-plugin-", 16) == 0 ? base + 16 :
+	    strncmp(base, "pulumicost-plugin-", 18) == 0 ? base + 18 : base;
+	json_object_array_add(d->dirs, json_object_new_string(dir));
+	if ((bin = strdup(real)) == NULL) {
+		discovery_free(d);
+		return NULL;
+	}
+	/* The version its manifest states, else none known. */
+	m = read_manifest(d, dir, name, NULL);
+	if (add_entry(d, name, m != NULL && jver(m) != NULL ? jver(m) : "0.0.0", dir,
+	    bin, m) == -1) {
+		discovery_free(d);
+		return NULL;
 	}
 	return d;
 }

@@ -32,6 +32,13 @@ struct discovery {
  */
 struct discovery *discover_plugins(const char *const *dirs, size_t ndirs,
 		    size_t nreport);
+/*
+ * One plugin by the path of its binary (validation of a plugin that is not
+ * installed): named after the file without a finfocus-plugin- or
+ * pulumicost-plugin- prefix, its manifest read when one is beside it.
+ * NULL with why when the path is not an executable regular file.
+ */
+struct discovery *discover_binary(const char *path, char *why, size_t whylen);
 void		 discovery_free(struct discovery *);
 /* Compare two versions by semver precedence (a leading "v" allowed); -2
  * when either is not one. */

@@ -19,6 +19,7 @@
 #include "../core/log.h"
 #include "../core/util.h"
 #include "plugin_cli.h"
+#include "discovery.h"
 #include "plugins.h"
 #include "validate.h"
 
@@ -217,7 +218,7 @@ plugin_cli_main(int argc, char *argv[])
 	struct event *schld;
 	struct timeval tv;
 	struct conf *c;
-	char err[1024];
+	char err[1024], *owned = NULL;
 	int ch, verbose = 0;
 
 	memset(&C, 0, sizeof(C));
@@ -273,7 +274,21 @@ plugin_cli_main(int argc, char *argv[])
 	schld = evsignal_new(C.base, SIGCHLD, on_child, NULL);
 	event_add(schld, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	plugins_start(C.base, c);
+	if (C.name != NULL && strchr(C.name, '/') != NULL) {
+		/* A binary that is not installed: validate or show it alone. */
+		struct discovery *d = discover_binary(C.name, err, sizeof(err));
+
+		if (d == NULL) {
+			fprintf(stderr, "%s: %s\n", PCM_NAME, err);
+			event_free(schld);
+			event_base_free(C.base);
+			conf_free(c);
+			return 1;
+		}
+		C.name = owned = strdup(d->v[0].name);
+		plugins_start_from(C.base, c, d);
+	} else
+		plugins_start(C.base, c);
 	C.until = now_ms() + (C.name == NULL && c->plugin_timeout > LIST_WAIT_MS ?
 	    LIST_WAIT_MS : c->plugin_timeout + 1000);
 	C.poll = event_new(C.base, -1, EV_PERSIST, on_poll, NULL);
@@ -285,5 +300,6 @@ plugin_cli_main(int argc, char *argv[])
 	event_free(schld);
 	event_base_free(C.base);
 	conf_free(c);
+	free(owned);
 	return C.rc;
 }

@@ -1536,15 +1536,22 @@ plugins_start(struct event_base *base, const struct conf *c)
 {
 	const char *dirs[4];
 	char bufs[3][4096];
-	struct discovery *d;
+	size_t ndirs;
+
+	ndirs = plugin_dirs(c, bufs, dirs);
+	plugins_start_from(base, c, discover_plugins(dirs, ndirs, 1));
+}
+
+void
+plugins_start_from(struct event_base *base, const struct conf *c, struct discovery *d)
+{
 	struct timeval tv;
-	size_t i, ndirs;
+	size_t i;
 
 	memset(&P, 0, sizeof(P));
 	P.base = base;
 	P.conf = c;
-	ndirs = plugin_dirs(c, bufs, dirs);
-	if ((d = discover_plugins(dirs, ndirs, 1)) == NULL)
+	if (d == NULL)
 		return;
 	P.skipped = json_object_get(d->skipped);
 	P.dirs = json_object_get(d->dirs);

@@ -19,8 +19,13 @@
 
 struct conf;
 
+struct discovery;
+
 /* Discover and launch every plugin. */
 void	 plugins_start(struct event_base *, const struct conf *);
+/* Launch the plugins of a discovery (consumed), e.g. one binary. */
+void	 plugins_start_from(struct event_base *, const struct conf *,
+	    struct discovery *);
 /* SIGTERM every plugin, SIGKILL what is left after the grace period. */
 void	 plugins_stop(void);
 /* A child exited (SIGCHLD): reap it. */
