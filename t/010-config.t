@@ -39,7 +39,7 @@ check("stacks:\n  prod:\n    state: a.json\n    colour: red\n", qr/stacks\.prod\
 check("server:\n  user: nosuchuser-pcm\n", qr/server\.user: no such user "nosuchuser-pcm"/, 'user');
 
 # The seed's production configuration, unchanged except for the paths of
-# files that must exist (TLS certificate and key).
+# files that must exist (TLS certificate and key, API tokens).
 SKIP: {
 	skip 'openssl not installed', 4 unless `which openssl` =~ /\S/;
 	my $d = $t->dir;
@@ -51,6 +51,8 @@ SKIP: {
 	like($err, qr/security\.tls\.cert_file: cannot read "\/etc\/pulumicost-mcp\/tls\/cert\.pem"/,
 	    'seed config as shipped: the missing certificate is named');
 	$seed =~ s{/etc/pulumicost-mcp/tls/}{$d/}g;
+	$seed =~ s{/etc/pulumicost-mcp/api-tokens}{$d/api-tokens}g;
+	$t->write_file('api-tokens', "# identity:token\nops:0123456789abcdef0123456789\n");
 	my $f = $t->write_file('seed.yaml', $seed);
 	($rc, undef, $err) = $t->cmd('-t', '-c', $f);
 	is($rc, 0, 'seed config loads once its certificate exists') or diag $err;

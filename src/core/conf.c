@@ -139,6 +139,7 @@ static const struct key keys[] = {
 	{ "security.auth.token_header", K_STR, O(auth_token_header), 0, 0, NULL, "X-API-Token" },
 	{ "security.auth.tokens", K_SECRETLIST, O(auth_tokens), 0, 0, NULL, NULL },
 	{ "security.auth.token_file", K_PATH, O(auth_token_file), 0, 0, NULL, "" },
+	{ "security.auth.exempt_paths", K_STRLIST, O(auth_exempt), 0, 0, NULL, NULL },
 
 	{ "stacks", K_STACKS, 0, 0, 0, NULL, NULL },
 	SEC("pulumi"),
@@ -1247,6 +1248,12 @@ validate(struct loader *L)
 	    check_readable(L, "security.tls.client_ca_file", c->tls_client_ca) == -1)
 		return -1;
 	if (budgets_check(L) == -1)
+		return -1;
+	/* Probes and scrapes need no token unless the file says otherwise. */
+	if (!was_seen(c, "security.auth.exempt_paths") &&
+	    (strlist_add(&c->auth_exempt, "/health") == -1 ||
+	    strlist_add(&c->auth_exempt, "/ready") == -1 ||
+	    strlist_add(&c->auth_exempt, "/metrics") == -1))
 		return -1;
 	if (*c->user && getpwnam(c->user) == NULL) {
 		snprintf(L->err, L->errlen, "%s: server.user: no such user \"%s\"",

@@ -118,6 +118,7 @@ struct conf {
 	char		*auth_token_header;
 	struct strlist	 auth_tokens;	/* secret */
 	char		*auth_token_file;
+	struct strlist	 auth_exempt;	/* paths that need no token */
 
 	/* inputs read by the broker (later issues fill in their use) */
 	struct conf_stack *stacks;

@@ -19,6 +19,7 @@
 #include "../plugin/plugin_cli.h"
 #include "../cost/cli.h"
 #include "../cost/cost_tools.h"
+#include "../net/auth.h"
 #include "../mcp/bridge.h"
 #include "../net/tls.h"
 #include "../plugin/broker.h"
@@ -231,7 +232,8 @@ main(int argc, char *argv[])
 	if (test || sig) {
 		c = conf_load(conf_path, prefix, NULL, NULL, err, sizeof(err));
 		if (c != NULL && test && (tls_check(c, err, sizeof(err)) == -1 ||
-		    cost_check_config(c, err, sizeof(err)) == -1)) {
+		    (cost_check_config(c, err, sizeof(err)) == -1 ||
+	    auth_check_config(c, err, sizeof(err)) == -1))) {
 			conf_free(c);
 			c = NULL;
 		}

@@ -27,6 +27,7 @@
 
 #include "../net/listen.h"
 #include "../cost/cost_tools.h"
+#include "../net/auth.h"
 #include "../net/tls.h"
 #include "chan.h"
 #include "conf.h"
@@ -845,7 +846,8 @@ start_reload(void)
 	c = conf_load(M.opts->conf_path, M.opts->prefix, &buf, &len, err,
 	    sizeof(err));
 	if (c != NULL && (tls_check(c, err, sizeof(err)) == -1 ||
-	    cost_check_config(c, err, sizeof(err)) == -1)) {
+	    (cost_check_config(c, err, sizeof(err)) == -1 ||
+	    auth_check_config(c, err, sizeof(err)) == -1))) {
 		conf_free(c);
 		free(buf);
 		c = NULL;
@@ -1256,7 +1258,8 @@ master_main(const struct master_opts *o)
 		return 1;
 	}
 	if (tls_check(c, err, sizeof(err)) == -1 ||
-	    cost_check_config(c, err, sizeof(err)) == -1) {
+	    (cost_check_config(c, err, sizeof(err)) == -1 ||
+	    auth_check_config(c, err, sizeof(err)) == -1)) {
 		fprintf(stderr, "%s: %s\n", PCM_NAME, err);
 		conf_free(c);
 		free(buf);

@@ -23,6 +23,7 @@
 #include "../net/http.h"
 #include "../cost/cost_tools.h"
 #include "../plugin/plugin_tools.h"
+#include "../net/auth.h"
 #include "../mcp/conformance.h"
 #include "../mcp/http_transport.h"
 #include "../mcp/mcp.h"
@@ -288,6 +289,8 @@ handle(struct http_request *r, void *arg)
 
 	(void)arg;
 	atomic_fetch_add(&child_sb(&W.cx)->requests, 1);
+	if (!auth_request(r))
+		return;		/* 401 sent */
 	if (strcmp(r->path, "/health") == 0 || strcmp(r->path, "/ready") == 0) {
 		if (!get) {
 			http_add_header(r, "Allow", "GET, HEAD");
@@ -450,6 +453,10 @@ worker_main(const struct child_args *a)
 		exit(EXIT_FATAL_CONFIG);
 	}
 	plugin_tools_init(W.broker);
+	if (auth_init(W.cx.conf, err, sizeof(err)) == -1) {
+		logmsg(LOG_ALERT, "%s", err);
+		exit(EXIT_FATAL_CONFIG);
+	}
 	child_listen_master(&W.cx, &worker_ops);
 	for (i = 0; i < nitems(sigs); i++) {
 		sev[i] = evsignal_new(W.cx.base, sigs[i], on_signal, NULL);

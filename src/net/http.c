@@ -241,6 +241,8 @@ access_log(struct http_request *r, size_t bytes)
 	json_object_object_add(f, "duration_ms",
 	    json_object_new_int64(now_ms() - r->start_ms));
 	json_object_object_add(f, "remote_addr", json_object_new_string(r->remote));
+	if (r->user[0])
+		json_object_object_add(f, "user_id", json_object_new_string(r->user));
 	json_object_object_add(f, "bytes_sent", json_object_new_int64((int64_t)bytes));
 	logkv(LOG_INFO, f, "http request");
 }

@@ -49,6 +49,7 @@ struct http_request {
 	int64_t		 start_ms;
 	char		 request_id[72];
 	char		 remote[64];
+	char		 user[64];		/* the authenticated identity */
 	/* response */
 	struct http_header *rhdrs;
 	size_t		 nrhdrs;

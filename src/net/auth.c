@@ -1,0 +1,223 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "../core/conf.h"
+#include "../core/util.h"
+#include "auth.h"
+#include "http.h"
+
+#define MAX_TOKENS	1024
+#define MAX_TOKEN_FILE	(1024 * 1024)
+
+struct token {
+	unsigned char	 digest[SHA256_DIGEST_LENGTH];
+	char		 identity[64];
+};
+
+static struct {
+	int		 on;
+	const char	*header;
+	const struct strlist *exempt;
+	struct token	*t;
+	size_t		 n;
+} A;
+
+/* "IDENTITY:TOKEN" or "TOKEN" (identity token-N). */
+static int
+add_token(const char *entry, size_t len, char *err, size_t errlen, const char *where)
+{
+	const char *colon = memchr(entry, ':', len), *tok = entry;
+	size_t tlen = len, ilen = 0;
+	struct token *nt;
+
+	while (tlen > 0 && isspace((unsigned char)tok[tlen - 1]))
+		tlen--;
+	if (colon != NULL) {
+		ilen = (size_t)(colon - entry);
+		tok = colon + 1;
+		tlen = (size_t)(entry + len - tok);
+		while (tlen > 0 && isspace((unsigned char)tok[tlen - 1]))
+			tlen--;
+	}
+	if (tlen < 16)
+		return errorf(err, errlen, "%s: a token of %zu characters: at least 16"
+		    " are needed", where, tlen);
+	if (ilen >= sizeof(nt->identity) || A.n == MAX_TOKENS)
+		return errorf(err, errlen, "%s: identity too long or too many tokens", where);
+	if ((nt = reallocarray(A.t, A.n + 1, sizeof(*nt))) == NULL)
+		return errorf(err, errlen, "out of memory");
+	A.t = nt;
+	SHA256((const unsigned char *)tok, tlen, nt[A.n].digest);
+	if (ilen > 0)
+		snprintf(nt[A.n].identity, sizeof(nt[A.n].identity), "%.*s", (int)ilen, entry);
+	else
+		snprintf(nt[A.n].identity, sizeof(nt[A.n].identity), "token-%zu", A.n + 1);
+	A.n++;
+	return 0;
+}
+
+/* Lines of "IDENTITY:TOKEN" or "TOKEN"; blank lines and # comments skipped. */
+static int
+load_text(const char *text, size_t len, const char *name, char *err, size_t errlen)
+{
+	const char *p = text, *end = text + len, *nl;
+	char where[300];
+	size_t line = 0;
+
+	for (; p < end; p = nl + 1) {
+		line++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		while (p < nl && isspace((unsigned char)*p))
+			p++;
+		if (p == nl || *p == '#')
+			continue;
+		snprintf(where, sizeof(where), "%s:%zu", name, line);
+		if (add_token(p, (size_t)(nl - p), err, errlen, where) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+load_all(const struct conf *c, char *err, size_t errlen)
+{
+	const char *env = getenv("PULUMICOST_API_TOKENS");
+	char where[64], *text;
+	size_t i, len;
+	const char *p, *q;
+	int fd, rc;
+
+	for (i = 0; i < c->auth_tokens.n; i++) {
+		snprintf(where, sizeof(where), "security.auth.tokens[%zu]", i);
+		if (add_token(c->auth_tokens.v[i], strlen(c->auth_tokens.v[i]), err,
+		    errlen, where) == -1)
+			return -1;
+	}
+	if (*c->auth_token_file) {
+		if ((fd = open(c->auth_token_file, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    read_all_fd(fd, &text, MAX_TOKEN_FILE, &len) < 0) {
+			rc = errno;
+			if (fd != -1)
+				close(fd);
+			return errorf(err, errlen, "security.auth.token_file: %s: %s",
+			    c->auth_token_file, strerror(rc));
+		}
+		close(fd);
+		rc = load_text(text, len, c->auth_token_file, err, errlen);
+		explicit_bzero(text, len);
+		free(text);
+		if (rc == -1)
+			return -1;
+	}
+	for (p = env; p != NULL && *p; p = *q ? q + 1 : q) {
+		q = p + strcspn(p, ",");
+		if (q > p && add_token(p, (size_t)(q - p), err, errlen,
+		    "PULUMICOST_API_TOKENS") == -1)
+			return -1;
+	}
+	if (A.n == 0)
+		return errorf(err, errlen, "security.auth: method token needs tokens"
+		    " (security.auth.tokens, security.auth.token_file or"
+		    " PULUMICOST_API_TOKENS)");
+	return 0;
+}
+
+int
+auth_check_config(const struct conf *c, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!c->auth_enabled)
+		return 0;
+	if (c->auth_method != 0)
+		return errorf(err, errlen, "security.auth.method: only token is"
+		    " supported in this release (oauth and mtls are not): refusing to"
+		    " serve without the authentication asked for");
+	memset(&A, 0, sizeof(A));
+	rc = load_all(c, err, errlen);
+	free(A.t);
+	memset(&A, 0, sizeof(A));
+	return rc;
+}
+
+int
+auth_init(const struct conf *c, char *err, size_t errlen)
+{
+	memset(&A, 0, sizeof(A));
+	if (!c->auth_enabled)
+		return 0;
+	if (auth_check_config(c, err, errlen) == -1 || load_all(c, err, errlen) == -1)
+		return -1;
+	A.on = 1;
+	A.header = c->auth_token_header;
+	A.exempt = &c->auth_exempt;
+	return 0;
+}
+
+static int
+exempt(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < A.exempt->n; i++)
+		if (strcmp(A.exempt->v[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+/* Which token this is: every configured digest compared, in constant time. */
+static const struct token *
+match(const char *tok, size_t len)
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	const struct token *hit = NULL;
+	size_t i;
+
+	SHA256((const unsigned char *)tok, len, d);
+	for (i = 0; i < A.n; i++)
+		if (CRYPTO_memcmp(d, A.t[i].digest, sizeof(d)) == 0 && hit == NULL)
+			hit = &A.t[i];
+	return hit;
+}
+
+int
+auth_request(struct http_request *r)
+{
+	const char *h, *tok = NULL;
+	const struct token *t;
+	char msg[200];
+
+	r->user[0] = '\0';
+	if (!A.on || exempt(r->path))
+		return 1;
+	if ((h = http_header(r, A.header)) != NULL && *h)
+		tok = h;
+	else if ((h = http_header(r, "Authorization")) != NULL &&
+	    strncasecmp(h, "Bearer ", 7) == 0) {
+		for (tok = h + 7; *tok == ' '; tok++)
+			;
+	}
+	if (tok != NULL && *tok && (t = match(tok, strlen(tok))) != NULL) {
+		snprintf(r->user, sizeof(r->user), "%s", t->identity);
+		return 1;
+	}
+	http_add_header(r, "WWW-Authenticate", tok == NULL ?
+	    "Bearer realm=\"pulumicost-mcp\"" :
+	    "Bearer realm=\"pulumicost-mcp\", error=\"invalid_token\"");
+	snprintf(msg, sizeof(msg), tok == NULL ? "authentication required: send the"
+	    " token in %s or Authorization: Bearer" : "the token is not valid", A.header);
+	http_reply_error(r, 401, msg);
+	return 0;
+}
