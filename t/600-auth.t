@@ -60,6 +60,16 @@ ok((grep { $_ eq 'alice' } @users) && (grep { $_ eq 'ci' } @users) && (grep { $_
 my $log = Test::PCM::slurp($t->log_file);
 ok(!(grep { index($log, $_) >= 0 } values %tok), 'no token value anywhere in the log');
 
+# The stdio bridge to the HTTP endpoint sends PULUMICOST_API_TOKEN.
+my $init = encode_json({ jsonrpc => '2.0', id => 1, method => 'initialize', params => {
+    protocolVersion => '2025-06-18', capabilities => {}, clientInfo => { name => 't', version => '1' } } });
+my $url = 'http://127.0.0.1:' . $t->port . '/mcp';
+my $out = `printf '%s\n' '$init' | PULUMICOST_API_TOKEN=$tok{alice} timeout 20 $t->{bin} bridge --url $url 2>&1`;
+like($out, qr/"serverInfo"/, 'the bridge with PULUMICOST_API_TOKEN is let in') or diag $out;
+$out = `printf '%s\n' '$init' | PULUMICOST_API_TOKEN= timeout 20 $t->{bin} bridge --url $url 2>&1`;
+unlike($out, qr/"serverInfo"/, 'without it, not');
+like($out, qr/"error".*answered 401: set PULUMICOST_API_TOKEN/, 'and the client is told why, as a JSON-RPC error');
+
 # Reload: a token removed stops working, a new one works.
 $conf->("\"carol:carol-token-cccccccccccc\"");
 is($t->reload, 'ok', 'reloaded');

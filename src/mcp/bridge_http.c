@@ -398,6 +398,7 @@ post(const char *line, int emit, char *err, size_t errlen)
 	char hdr[4096], sid[256], ver[32], *l, *body;
 	long long clen = -1;
 	int status = 0, chunked = 0, sse = 0, n;
+	const char *tok;
 	struct conn c;
 	struct body b = { NULL, 0, 0 };
 
@@ -407,12 +408,23 @@ post(const char *line, int emit, char *err, size_t errlen)
 	pthread_mutex_unlock(&H.mu);
 	if (conn_open(&c, err, errlen) == -1)
 		return 0;
+	/* A server with token authentication: the token from the environment. */
+	tok = getenv("PULUMICOST_API_TOKEN");
+	if (tok != NULL && strpbrk(tok, "\r\n") != NULL)
+		tok = NULL;
 	n = snprintf(hdr, sizeof(hdr), "POST %s HTTP/1.1\r\nHost: %s\r\n"
 	    "Accept: application/json, text/event-stream\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n%s%s%s%s%s%s\r\n", H.path, H.hostport,
+	    "Connection: close\r\n%s%s%s%s%s%s%s%s%s\r\n", H.path, H.hostport,
 	    strlen(line), sid[0] ? "Mcp-Session-Id: " : "", sid, sid[0] ? "\r\n" : "",
-	    ver[0] ? "MCP-Protocol-Version: " : "", ver, ver[0] ? "\r\n" : "");
+	    ver[0] ? "MCP-Protocol-Version: " : "", ver, ver[0] ? "\r\n" : "",
+	    tok && *tok ? "Authorization: Bearer " : "", tok && *tok ? tok : "",
+	    tok && *tok ? "\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(hdr)) {
+		snprintf(err, errlen, "the request headers are too long");
+		conn_close(&c);
+		return 0;
+	}
 	if (conn_write(&c, hdr, (size_t)n) == -1 ||
 	    conn_write(&c, line, strlen(line)) == -1) {
 		snprintf(err, errlen, "cannot send to %s", H.hostport);
@@ -466,6 +478,13 @@ post(const char *line, int emit, char *err, size_t errlen)
 		return 0;
 	}
 	body = b.p;
+	if (status == 401 || status == 403) {
+		/* Not JSON-RPC: the client gets an error for its request instead. */
+		snprintf(err, errlen, "%s answered %d: set PULUMICOST_API_TOKEN to a token"
+		    " it accepts", H.hostport, status);
+		free(body);
+		return 0;
+	}
 	if (body != NULL && emit && status != 202 && status != 204 && status != 404)
 		out_line(body, b.len);
 	/* Remember the negotiated version for the header on later requests. */
