@@ -52,7 +52,7 @@ const struct conf *cost_conf(void);
 /* The broker, and how many plugins it runs (-1: not asked yet). */
 struct broker_client *cost_broker(void);
 int64_t	 cost_plugins_running(void);
-/* The analysis tools (src/cost/insight_tools.c). */
+/* The analysis tools (src/cost/insight.c and one file per tool). */
 void	 insight_tools_init(void);
 /* query_cost_by_tags with a time_range: from actual spend. */
 void	 insight_tags_actual(struct tool_call *, struct json_object *args);
