@@ -174,7 +174,7 @@ budget_args(struct tool_call *c, struct insight *in, struct budget_args *b)
 		} else if (i == cf->nbudgets) {
 			tool_call_fail(c, "unknown budget \"%s\": the configuration"
 			    " declares %zu (budgets section)%s", b->name, cf->nbudgets,
-			    cost_plugins_running() > 0 ? " and no plugin reports one by"
+			    in->plugins_asked > 0 ? " and no plugin reports one by"
 			    " that name or id" : "");
 			return -1;
 		} else {
@@ -431,6 +431,9 @@ on_plugin_budgets(struct json_object *res, struct json_object *err, int fd, void
 
 	if (fd >= 0)
 		close(fd);
+	if (err == NULL)
+		w->in->plugins_asked = json_object_get_int64(json_object_object_get(res,
+		    "plugins"));
 	if (err == NULL && json_object_object_get_ex(res, "budgets", &list))
 		for (i = 0; i < json_object_array_length(list); i++) {
 			struct json_object *b = json_object_array_get_idx(list, i);

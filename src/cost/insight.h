@@ -46,6 +46,7 @@ struct insight {
 	const struct conf_budget *budget;	/* track_budget by name */
 	struct json_object	*plugin_recs, *plugin_errors;	/* plugins' own */
 	struct json_object	*plugin_budget;	/* track_budget of a plugin's */
+	int64_t			 plugins_asked;	/* how many plugins answered */
 };
 
 struct insight	*insight_new(struct tool_call *, struct json_object *args);
