@@ -227,6 +227,62 @@ make_request_id(struct http_request *r)
 		snprintf(r->request_id + 4 + 2 * i, 3, "%02x", rnd[i]);
 }
 
+/* Lowercase hex, exactly n characters; nonzero: not all zeros too. */
+static int
+lhex(const char *s, size_t n, int nonzero)
+{
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]) && (s[i] < 'a' || s[i] > 'f'))
+			return 0;
+		any |= s[i] != '0';
+	}
+	return !nonzero || any;
+}
+
+static void
+random_hex(char *out, size_t bytes)
+{
+	unsigned char rnd[16];
+	size_t i;
+
+	evutil_secure_rng_get_bytes(rnd, bytes);
+	for (i = 0; i < bytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/*
+ * W3C traceparent, version 00: "00-" 32 hex "-" 16 hex "-" 2 hex, lowercase,
+ * ids not all zeros (a later version may append fields after a "-").  A
+ * valid one continues the caller's trace; otherwise a new trace starts.
+ * Our span id is always new.
+ */
+static void
+make_trace(struct http_request *r)
+{
+	const char *h = http_header(r, "traceparent");
+	size_t n = h ? strlen(h) : 0;
+
+	r->parent_id[0] = '\0';
+	if (h != NULL && n >= 55 && lhex(h, 2, 0) && strncmp(h, "ff", 2) != 0 &&
+	    h[2] == '-' && lhex(h + 3, 32, 1) && h[35] == '-' && lhex(h + 36, 16, 1) &&
+	    h[52] == '-' && lhex(h + 53, 2, 0) &&
+	    (n == 55 || (strncmp(h, "00", 2) != 0 && h[55] == '-'))) {
+		memcpy(r->trace_id, h + 3, 32);
+		r->trace_id[32] = '\0';
+		memcpy(r->parent_id, h + 36, 16);
+		r->parent_id[16] = '\0';
+		memcpy(r->trace_flags, h + 53, 2);
+		r->trace_flags[2] = '\0';
+	} else {
+		random_hex(r->trace_id, 16);
+		strlcpy_(r->trace_flags, "00", sizeof(r->trace_flags));
+	}
+	random_hex(r->span_id, 8);
+}
+
 /* --- responses ------------------------------------------------------------ */
 
 static void
@@ -241,6 +297,11 @@ access_log(struct http_request *r, size_t bytes)
 	json_object_object_add(f, "duration_ms",
 	    json_object_new_int64(now_ms() - r->start_ms));
 	json_object_object_add(f, "remote_addr", json_object_new_string(r->remote));
+	json_object_object_add(f, "trace_id", json_object_new_string(r->trace_id));
+	json_object_object_add(f, "span_id", json_object_new_string(r->span_id));
+	json_object_object_add(f, "trace_flags", json_object_new_string(r->trace_flags));
+	if (r->parent_id[0])
+		json_object_object_add(f, "parent_span_id", json_object_new_string(r->parent_id));
 	if (r->user[0])
 		json_object_object_add(f, "user_id", json_object_new_string(r->user));
 	json_object_object_add(f, "bytes_sent", json_object_new_int64((int64_t)bytes));
@@ -254,6 +315,7 @@ write_head(struct http_request *r, int status, const char *ctype, ssize_t len)
 	struct http_conn *c = r->conn;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	size_t i, before = evbuffer_get_length(out);
+	const char *ts;
 	char date[64];
 	struct tm tm;
 	time_t t;
@@ -277,6 +339,12 @@ write_head(struct http_request *r, int status, const char *ctype, ssize_t len)
 	else if (r->minor >= 1)
 		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
 	evbuffer_add_printf(out, "X-Request-Id: %s\r\n", r->request_id);
+	/* Our span of the caller's trace, so a client can correlate. */
+	evbuffer_add_printf(out, "traceparent: 00-%s-%s-%s\r\n", r->trace_id, r->span_id,
+	    r->trace_flags);
+	if ((ts = http_header(r, "tracestate")) != NULL && strlen(ts) <= 512 &&
+	    strpbrk(ts, "\r\n") == NULL)
+		evbuffer_add_printf(out, "tracestate: %s\r\n", ts);
 	for (i = 0; i < r->nrhdrs; i++)
 		evbuffer_add_printf(out, "%s: %s\r\n", r->rhdrs[i].name,
 		    r->rhdrs[i].value);
@@ -414,8 +482,10 @@ conn_fail(struct http_conn *c, int status, const char *msg)
 		strlcpy_(r->remote, c->remote, sizeof(r->remote));
 		c->req = r;
 	}
-	if (r->request_id[0] == '\0')
+	if (r->request_id[0] == '\0') {
 		make_request_id(r);
+		make_trace(r);
+	}
 	c->close_after = 1;
 	if (r->streaming) {
 		/* Headers are out: all we can do is end the stream. */
@@ -550,6 +620,7 @@ headers_done(struct http_conn *c)
 	int64_t len = 0;
 
 	make_request_id(r);
+	make_trace(r);
 	if (r->minor >= 1 && http_header(r, "Host") == NULL) {
 		conn_fail(c, 400, "HTTP/1.1 request without a Host header");
 		return -1;

@@ -50,6 +50,8 @@ struct http_request {
 	char		 request_id[72];
 	char		 remote[64];
 	char		 user[64];		/* the authenticated identity */
+	/* W3C trace context: the caller's trace (or a new one), our span. */
+	char		 trace_id[33], span_id[17], parent_id[17], trace_flags[3];
 	/* response */
 	struct http_header *rhdrs;
 	size_t		 nrhdrs;
