@@ -284,23 +284,40 @@ struct pricing {
 	void			*arg;
 };
 
+/*
+ * A broker answer about plugins: how many run (remembered), the answers
+ * under key and the failures, new references (NULL when none or err).
+ */
+static void
+plugin_reply(struct json_object *res, struct json_object *err, const char *key,
+    struct json_object **answers, struct json_object **errors)
+{
+	struct json_object *v;
+
+	*answers = *errors = NULL;
+	if (err != NULL)
+		return;
+	if (json_object_object_get_ex(res, "plugins", &v))
+		plugins_running = json_object_get_int64(v);
+	if (json_object_object_get_ex(res, key, &v))
+		*answers = json_object_get(v);
+	if (json_object_object_get_ex(res, "errors", &v) && json_object_array_length(v) > 0)
+		*errors = json_object_get(v);
+}
+
 static void
 on_plugin_prices(struct json_object *res, struct json_object *err, int fd, void *arg)
 {
 	struct pricing *pr = arg;
-	struct json_object *v;
+	struct json_object *prices;
 
 	if (fd >= 0)
 		close(fd);
-	if (err == NULL) {
-		if (json_object_object_get_ex(res, "plugins", &v))
-			plugins_running = json_object_get_int64(v);
-		if (plugins_running > 0 && json_object_object_get_ex(res, "prices", &v))
-			pr->s->plugin_prices = json_object_get(v);
-		if (json_object_object_get_ex(res, "errors", &v) &&
-		    json_object_array_length(v) > 0)
-			pr->s->plugin_errors = json_object_get(v);
-	}
+	plugin_reply(res, err, "prices", &prices, &pr->s->plugin_errors);
+	if (plugins_running > 0)
+		pr->s->plugin_prices = prices;
+	else
+		json_object_put(prices);
 	/* Without plugins' answers the spec files and the catalogue price it. */
 	pr->cb(pr->call, pr->s, pr->arg);
 	free(pr);
@@ -1820,18 +1837,10 @@ static void
 on_plugin_actual(struct json_object *res, struct json_object *err, int fd, void *arg)
 {
 	struct actual_wait *aw = arg;
-	struct json_object *v;
 
 	if (fd >= 0)
 		close(fd);
-	if (err == NULL) {
-		if (json_object_object_get_ex(res, "plugins", &v))
-			plugins_running = json_object_get_int64(v);
-		if (json_object_object_get_ex(res, "actual", &v))
-			aw->a->plugin_actual = json_object_get(v);
-		if (json_object_object_get_ex(res, "errors", &v))
-			aw->a->plugin_errors = json_object_get(v);
-	}
+	plugin_reply(res, err, "actual", &aw->a->plugin_actual, &aw->a->plugin_errors);
 	actual_to_billing(aw->call, aw->s, aw->a);
 	free(aw);
 }

@@ -897,6 +897,31 @@ priority_of(const struct plugin *p)
 	return (int)P.conf->plugin_priority.n;
 }
 
+/*
+ * A job over many plugin calls: its answers under key (an object by URN,
+ * or an array), held (pending 1) until every call is out.  NULL after
+ * answering done when out of memory.
+ */
+static struct price_job *
+job_new(const char *key, int array, int64_t timeout_ms, plugin_done done, void *arg)
+{
+	struct price_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		done(NULL, "INTERNAL", "out of memory", NULL, 0, arg);
+		return NULL;
+	}
+	j->key = key;
+	j->prices = array ? json_object_new_array() : json_object_new_object();
+	j->errors = json_object_new_array();
+	j->timeout = timeout_ms > 0 && timeout_ms < P.conf->plugin_timeout ? timeout_ms :
+	    P.conf->plugin_timeout;
+	j->done = done;
+	j->arg = arg;
+	j->pending = 1;
+	return j;
+}
+
 static void
 job_release(struct price_job *j)
 {
@@ -905,7 +930,7 @@ job_release(struct price_job *j)
 	if (--j->pending > 0)
 		return;
 	r = json_object_new_object();
-	json_object_object_add(r, j->key ? j->key : "prices", j->prices);
+	json_object_object_add(r, j->key, j->prices);
 	json_object_object_add(r, "errors", j->errors);
 	json_object_object_add(r, "plugins", json_object_new_int64((int64_t)P.n));
 	j->done(r, NULL, NULL, NULL, 0, j->arg);
@@ -1041,20 +1066,11 @@ void
 plugins_price(struct json_object *resources, int64_t timeout_ms, plugin_done done,
     void *arg)
 {
-	struct price_job *j = calloc(1, sizeof(*j));
+	struct price_job *j = job_new("prices", 0, timeout_ms, done, arg);
 	size_t i, n = json_object_array_length(resources), k, m;
 
-	if (j == NULL) {
-		done(NULL, "INTERNAL", "out of memory", NULL, 0, arg);
+	if (j == NULL)
 		return;
-	}
-	j->prices = json_object_new_object();
-	j->errors = json_object_new_array();
-	j->timeout = timeout_ms > 0 && timeout_ms < P.conf->plugin_timeout ? timeout_ms :
-	    P.conf->plugin_timeout;
-	j->done = done;
-	j->arg = arg;
-	j->pending = 1;		/* held until every item is out */
 	for (i = 0; i < n && P.n > 0; i++) {
 		struct json_object *d = json_object_array_get_idx(resources, i), *desc;
 		struct price_item *it = calloc(1, sizeof(*it));
@@ -1217,23 +1233,13 @@ void
 plugins_actual(struct json_object *resources, const char *start, const char *end,
     int64_t timeout_ms, plugin_done done, void *arg)
 {
-	struct price_job *j = calloc(1, sizeof(*j));
+	struct price_job *j = job_new("actual", 0, timeout_ms, done, arg);
 	size_t i, n = json_object_array_length(resources);
 
-	if (j == NULL) {
-		done(NULL, "INTERNAL", "out of memory", NULL, 0, arg);
+	if (j == NULL)
 		return;
-	}
 	start = start != NULL ? start : "";
 	end = end != NULL ? end : "";
-	j->key = "actual";
-	j->prices = json_object_new_object();
-	j->errors = json_object_new_array();
-	j->timeout = timeout_ms > 0 && timeout_ms < P.conf->plugin_timeout ? timeout_ms :
-	    P.conf->plugin_timeout;
-	j->done = done;
-	j->arg = arg;
-	j->pending = 1;
 	for (i = 0; i < n && P.n > 0; i++) {
 		struct json_object *d = json_object_array_get_idx(resources, i), *v;
 		struct actual_item *it = calloc(1, sizeof(*it));
@@ -1337,22 +1343,12 @@ collect_page(struct collect_item *it, const char *token)
 static void
 collect_all(const struct collect *what, int64_t timeout_ms, plugin_done done, void *arg)
 {
-	struct price_job *j = calloc(1, sizeof(*j));
+	struct price_job *j = job_new(what->list, 1, timeout_ms, done, arg);
 	struct collect_item *it;
 	size_t i;
 
-	if (j == NULL) {
-		done(NULL, "INTERNAL", "out of memory", NULL, 0, arg);
+	if (j == NULL)
 		return;
-	}
-	j->key = what->list;
-	j->prices = json_object_new_array();
-	j->errors = json_object_new_array();
-	j->timeout = timeout_ms > 0 && timeout_ms < P.conf->plugin_timeout ? timeout_ms :
-	    P.conf->plugin_timeout;
-	j->done = done;
-	j->arg = arg;
-	j->pending = 1;
 	for (i = 0; i < P.n; i++) {
 		if (P.v[i].state != P_READY || (it = calloc(1, sizeof(*it))) == NULL)
 			continue;
