@@ -103,17 +103,18 @@ struct recs {
 	double			*disc_list, *disc_eff;	/* per SKU id */
 	const struct focus_store *st;
 	struct json_object	*by_urn;	/* the projected records */
+	struct json_object	*line_by_urn;	/* index into d->res */
 };
 
+/* The billed line of a resource, looked up in the index built once per call. */
 static const struct daily_line *
-line_of(const struct daily *d, const char *urn)
+line_of(const struct recs *rc, const char *urn)
 {
-	size_t i;
+	struct json_object *i;
 
-	for (i = 0; d != NULL && i < d->nres; i++)
-		if (strcmp(d->res[i].name, urn) == 0)
-			return &d->res[i];
-	return NULL;
+	if (rc->d == NULL || !json_object_object_get_ex(rc->line_by_urn, urn, &i))
+		return NULL;
+	return &rc->d->res[json_object_get_int64(i)];
 }
 
 static double
@@ -179,7 +180,7 @@ static void
 catalogue_rules(struct recs *rc, const struct presource *pr, struct json_object *rec)
 {
 	struct json_object *hints = json_object_new_array(), *h;
-	const struct daily_line *l = line_of(rc->d, pr->urn);
+	const struct daily_line *l = line_of(rc, pr->urn);
 	double proj = jnum(rec, "monthly_cost"), actual, saving, current;
 	const char *basis;
 	char text[700];
@@ -538,6 +539,11 @@ recs_billing(struct tool_call *c, struct pstack *s, const struct focus_store *st
 	proj = cost_projected(s, &o);
 	json_object_object_get_ex(proj, "resources", &res);
 	rc.by_urn = json_object_new_object();
+	rc.line_by_urn = json_object_new_object();
+	for (i = 0; rc.d != NULL && i < rc.d->nres; i++)
+		if (!json_object_object_get_ex(rc.line_by_urn, rc.d->res[i].name, NULL))
+			json_object_object_add(rc.line_by_urn, rc.d->res[i].name,
+			    json_object_new_int64((int64_t)i));
 	for (i = 0; i < json_object_array_length(res); i++) {
 		struct json_object *r = json_object_array_get_idx(res, i);
 		const struct presource *pr = pulumi_find_urn(s, jstr(r, "urn"));
@@ -584,6 +590,7 @@ recs_billing(struct tool_call *c, struct pstack *s, const struct focus_store *st
 	    " billing data for the stack in the lookback)");
 	json_object_put(proj);
 	json_object_put(rc.by_urn);
+	json_object_put(rc.line_by_urn);
 	json_object_put(rc.totals);
 	free(rc.disc_list);
 	free(rc.disc_eff);
