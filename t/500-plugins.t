@@ -91,13 +91,21 @@ is($h->{status}, 'healthy', 'check_plugin_health: healthy');
 ok(defined $h->{latency_ms}, 'with its latency');
 is(tool(test_plugin => { plugin_name => 'aws-test' })->{status}, 'healthy', 'test_plugin reaches it too');
 
-# Conformance, at each level, against the grpc-js plugin.
+# Conformance, at each level, against the grpc-js plugin.  The latency
+# tests time a Node process on a machine running other tests at once: a
+# run that fails only on time is tried again (three runs at most); any
+# other failure fails at once.
 my %level;
 for my $l (qw(BASIC STANDARD FULL)) {
-    my $v = tool(validate_plugin_spec => { plugin_name => 'aws-test', conformance_level => $l });
+    my $v;
+    for my $try (1 .. 3) {
+        $v = tool(validate_plugin_spec => { plugin_name => 'aws-test', conformance_level => $l });
+        my @failed = grep { !$_->{passed} } @{$v->{test_results} // []};
+        diag(sprintf '%-8s run %d: %d of %d passed%s', $l, $try, $v->{summary}{passed} // 0,
+            $v->{summary}{total} // 0, join('', map { "\n  failed $_->{name}: $_->{error_message}" } @failed));
+        last if $v->{passed} || grep { $_->{category} ne 'performance' } @failed;
+    }
     $level{$l} = $v;
-    diag(sprintf '%-8s %d of %d passed%s', $l, $v->{summary}{passed} // 0, $v->{summary}{total} // 0,
-        join('', map { "\n  failed $_->{name}: $_->{error_message}" } grep { !$_->{passed} } @{$v->{test_results} // []}));
     ok($v->{passed}, "aws-test is conformant at $l");
 }
 ok(@{$level{BASIC}{test_results}} < @{$level{STANDARD}{test_results}}
