@@ -14,8 +14,9 @@ PKGS="build-essential autoconf automake libtool pkg-config make perl curl
 openssl procps libevent-dev libjson-c-dev libyaml-dev libseccomp-dev
 libssl-dev zlib1g-dev libnghttp2-dev mandoc"
 
-# The test suite also runs a real nginx in front of the server, and socat.
-TEST_PKGS="nginx-light socat"
+# The test suite also runs a real nginx in front of the server, socat, and a
+# real Prometheus (and promtool) scraping it.
+TEST_PKGS="nginx-light socat prometheus"
 
 need_install() {
 	local p

@@ -12,6 +12,7 @@
 #include "chan.h"
 #include "child.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "util.h"
@@ -48,6 +49,10 @@ child_init(struct child_ctx *cx, const struct child_args *a)
 	log_set_format(cx->conf->log_format == 1);
 	if ((cx->shm = shm_attach(FD_SHM, err, sizeof(err))) == NULL ||
 	    (cx->sess = shm_attach(FD_SESS, err, sizeof(err))) == NULL) {
+		logmsg(LOG_ALERT, "%s", err);
+		exit(EXIT_FATAL_CONFIG);
+	}
+	if (metrics_attach(FD_METRICS, err, sizeof(err)) == -1) {
 		logmsg(LOG_ALERT, "%s", err);
 		exit(EXIT_FATAL_CONFIG);
 	}

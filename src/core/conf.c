@@ -118,6 +118,7 @@ static const struct key keys[] = {
 	{ "observability.metrics.enabled", K_BOOL, O(metrics_enabled), 0, 0, NULL, "true" },
 	{ "observability.metrics.port", K_INT, O(metrics_port), 0, 65535, NULL, "0" },
 	{ "observability.metrics.path", K_STR, O(metrics_path), 0, 0, NULL, "/metrics" },
+	{ "observability.metrics.host", K_STR, O(metrics_host), 0, 0, NULL, "127.0.0.1" },
 	SEC("observability.tracing"),
 	{ "observability.tracing.enabled", K_BOOL, O(tracing_enabled), 0, 0, NULL, "false" },
 	{ "observability.tracing.endpoint", K_STR, O(tracing_endpoint), 0, 0, NULL, "" },
@@ -1202,6 +1203,41 @@ check_readable(struct loader *L, const char *key, const char *path)
 	return 0;
 }
 
+/*
+ * observability.metrics.port: one more listener, serving only the
+ * metrics path (and the probes), plain HTTP, no token.
+ */
+static int
+metrics_listener(struct loader *L)
+{
+	struct conf *c = L->c;
+	struct conf_listen *v, *l;
+	char addr[300], why[256];
+	size_t i;
+
+	if (!c->metrics_enabled || c->metrics_port == 0)
+		return 0;
+	if ((v = realloc(c->listen, (c->nlisten + 1) * sizeof(*v))) == NULL)
+		return errorf(L->err, L->errlen, "out of memory");
+	c->listen = v;
+	l = &c->listen[c->nlisten++];
+	memset(l, 0, sizeof(*l));
+	listen_init(l);
+	l->proto = PROTO_METRICS;
+	snprintf(addr, sizeof(addr), strchr(c->metrics_host, ':') ? "[%s]:%lld" :
+	    "%s:%lld", c->metrics_host, (long long)c->metrics_port);
+	if (parse_address(c, l, addr, why, sizeof(why)) == -1 ||
+	    (l->address = strdup(addr)) == NULL)
+		return errorf(L->err, L->errlen, "%s: observability.metrics.host: %s",
+		    L->name, why);
+	for (i = 0; i + 1 < c->nlisten; i++)
+		if (conf_listen_same(&c->listen[i], l))
+			return errorf(L->err, L->errlen, "%s: observability.metrics.port:"
+			    " %s is already a server listener (metrics are served on"
+			    " the server's listeners too)", L->name, addr);
+	return 0;
+}
+
 static int
 validate(struct loader *L)
 {
@@ -1237,6 +1273,8 @@ validate(struct loader *L)
 		c->listen[0].address = strdup(addr);
 		c->listen[0].tls = c->tls_enabled;
 	}
+	if (metrics_listener(L) == -1)
+		return -1;
 	for (i = 0; i < c->nlisten; i++)
 		tls_used |= c->listen[i].tls;
 	if (tls_used) {
@@ -1509,6 +1547,8 @@ print_listen(FILE *f, const struct conf *c, int ind)
 	for (i = 0; i < c->nlisten; i++) {
 		const struct conf_listen *l = &c->listen[i];
 
+		if (l->proto == PROTO_METRICS)
+			continue;	/* observability.metrics.port says it */
 		fprintf(f, "%*s- address: ", ind + 2, "");
 		if (l->family == AF_UNIX) {
 			char a[PATH_MAX + 8];

@@ -11,7 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum listen_proto { PROTO_HTTP = 0, PROTO_STREAM = 1 };
+/* PROTO_METRICS: observability.metrics.port, made by the loader, not listed. */
+enum listen_proto { PROTO_HTTP = 0, PROTO_STREAM = 1, PROTO_METRICS = 2 };
 enum sandbox_mode { SANDBOX_ENFORCE = 0, SANDBOX_TRAP, SANDBOX_LOG, SANDBOX_OFF };
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_CRIT, LOG_ALERT };
 
@@ -103,6 +104,7 @@ struct conf {
 	int		 metrics_enabled;
 	int64_t		 metrics_port;
 	char		*metrics_path;
+	char		*metrics_host;	/* of metrics_port's listener */
 	int		 tracing_enabled;
 	char		*tracing_endpoint;
 	double		 tracing_sample_rate;

@@ -32,6 +32,7 @@
 #include "chan.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "master.h"
 #include "notify.h"
 #include "proc.h"
@@ -122,6 +123,7 @@ static struct {
 	char		*pid_file;
 	struct shm	*shm_keep;	/* segment of the active generation */
 	struct shm	*sess;		/* MCP sessions: one for all generations */
+	int		 metrics_fd;	/* the metrics segment: lives as long as we do */
 } M;
 
 static struct {
@@ -504,6 +506,7 @@ spawn_child(struct gen *g, int role, int wslot, int broker_end)
 	fds[FD_SHM - 3] = shm_fd(g->shm);
 	fds[FD_CONF - 3] = g->conf_fd;
 	fds[FD_SESS - 3] = shm_fd(M.sess);
+	fds[FD_METRICS - 3] = M.metrics_fd;
 	nfds = FD_LISTEN0 - 3;
 	if (role == ROLE_WORKER)
 		for (k = 0; k < g->conf->nlisten; k++)
@@ -1305,6 +1308,12 @@ master_main(const struct master_opts *o)
 		cleanup();
 		return 1;
 	}
+	/* Metrics too: counters must never go backwards on a reload. */
+	if ((M.metrics_fd = metrics_create(err, sizeof(err))) == -1) {
+		logmsg(LOG_ALERT, "cannot start: %s", err);
+		cleanup();
+		return 1;
+	}
 	if ((M.pid_file = strdup(c->pid_file)) == NULL ||
 	    write_pid_file(M.pid_file) == -1) {
 		logmsg(LOG_ALERT, "cannot write pid file %s: %s", c->pid_file,
@@ -1344,6 +1353,7 @@ master_main(const struct master_opts *o)
 	if (M.stop_timer)
 		event_free(M.stop_timer);
 	shm_detach(M.sess);
+	close(M.metrics_fd);
 	free(M.pid_file);
 	close(M.exe_fd);
 	event_base_free(M.base);

@@ -14,7 +14,8 @@
 #define FD_SHM		5	/* shared-memory segment */
 #define FD_CONF		6	/* sealed config snapshot (YAML bytes) */
 #define FD_SESS		7	/* shared segment of MCP sessions */
-#define FD_LISTEN0	8	/* first listener; conf->listen order */
+#define FD_METRICS	8	/* the metrics segment */
+#define FD_LISTEN0	9	/* first listener; conf->listen order */
 
 int	 proc_open_self(void);
 /*

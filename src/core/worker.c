@@ -34,6 +34,7 @@
 #include "chan.h"
 #include "child.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "util.h"
@@ -280,32 +281,74 @@ serve_debug(struct http_request *r)
 }
 #endif
 
+/* --- /metrics -------------------------------------------------------------- */
+
+static void
+serve_metrics(struct http_request *r)
+{
+	char *page;
+	size_t len;
+
+	if ((page = metrics_render(W.cx.shm, &len)) == NULL) {
+		http_reply_error(r, 500, "cannot render the metrics page: out of memory");
+		return;
+	}
+	http_reply(r, 200, METRICS_CONTENT_TYPE, page, len);
+	free(page);
+}
+
 /* --- routing -------------------------------------------------------------- */
+
+/* GET and HEAD only: 405 with Allow otherwise. */
+static int
+get_only(struct http_request *r)
+{
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+		return 1;
+	http_add_header(r, "Allow", "GET, HEAD");
+	http_reply_error(r, 405, "method not allowed");
+	return 0;
+}
 
 static void
 handle(struct http_request *r, void *arg)
 {
-	int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+	const struct conf *c = W.cx.conf;
+	int metrics_port = r->listener >= 0 && (size_t)r->listener < c->nlisten &&
+	    c->listen[r->listener].proto == PROTO_METRICS;
 
 	(void)arg;
 	atomic_fetch_add(&child_sb(&W.cx)->requests, 1);
 	if (!auth_request(r))
 		return;		/* 401 sent */
 	if (strcmp(r->path, "/health") == 0 || strcmp(r->path, "/ready") == 0) {
-		if (!get) {
-			http_add_header(r, "Allow", "GET, HEAD");
-			http_reply_error(r, 405, "method not allowed");
-		} else if (r->path[1] == 'h')
+		r->route = r->path[1] == 'h' ? "/health" : "/ready";
+		if (!get_only(r))
+			return;
+		if (r->path[1] == 'h')
 			serve_health(r);
 		else
 			serve_ready(r);
 		return;
 	}
+	if (c->metrics_enabled && strcmp(r->path, c->metrics_path) == 0) {
+		r->route = "/metrics";
+		if (get_only(r))
+			serve_metrics(r);
+		return;
+	}
+	if (metrics_port) {
+		http_reply_error(r, 404, "this port serves the metrics and the"
+		    " probes only");
+		return;
+	}
 	if (strcmp(r->path, "/mcp") == 0) {
+		r->route = "/mcp";
 		mcp_http_endpoint(r);
 		return;
 	}
 	if (strcmp(r->path, "/rpc") == 0) {
+		r->route = "/rpc";
 		mcp_http_rpc(r);
 		return;
 	}
@@ -389,7 +432,7 @@ setup_listeners(void)
 	stream_init(W.cx.base, W.http, c);
 	for (i = 0; i < c->nlisten; i++) {
 		if (http_server_listen_raw(W.http, FD_LISTEN0 + (int)i,
-		    c->listen[i].tls ? W.tls : NULL,
+		    c->listen[i].tls && c->listen[i].proto != PROTO_METRICS ? W.tls : NULL,
 		    c->listen[i].proto == PROTO_STREAM ? stream_accept : NULL,
 		    NULL) == -1) {
 			logmsg(LOG_ALERT, "cannot listen on %s", c->listen[i].address);

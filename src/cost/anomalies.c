@@ -405,6 +405,7 @@ static const char *const anomaly_aliases[] = { "detect_anomalies", NULL };
 
 const struct tool t_detect_anomalies = {
 	.name = "detect_cost_anomalies",
+	.cost_query = 1,
 	.title = "Cost anomalies in actual spend",
 	.description = "Days whose actual spend (FOCUS billing data joined to the"
 	    " stack) departs from a robust weekly baseline, for the stack total,"

@@ -490,6 +490,7 @@ t_budget(struct tool_call *c, struct json_object *args)
 
 const struct tool t_track_budget = {
 	.name = "track_budget",
+	.cost_query = 1,
 	.title = "Budget status from actual spend",
 	.description = "Spend in the current period (daily, weekly, monthly,"
 	    " quarterly or yearly, holding as_of, default now) from the billing"

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "../core/conf.h"
+#include "../core/metrics.h"
 #include "../core/util.h"
 #include "../mcp/mcp.h"
 #include "../mcp/tools.h"
@@ -112,6 +113,24 @@ stack_path(const char *name, const char *source, char *buf, size_t len,
 
 static void	priced(struct tool_call *, struct pstack *, stack_cb, void *, drop_fn);
 
+/*
+ * A stack read for a call: counted in pulumicost_resources_analyzed, then
+ * to cb, priced by plugins first when the tool wants projected prices.
+ */
+static void
+stack_ready(struct tool_call *c, struct pstack *s, stack_cb cb, void *arg,
+    drop_fn drop, int prices)
+{
+	char l[96];
+
+	metrics_observe(MET_RESOURCES_ANALYZED, metrics_labels(l, sizeof(l),
+	    "tool", tool_call_name(c), NULL), (double)s->n);
+	if (prices)
+		priced(c, s, cb, arg, drop);
+	else
+		cb(c, s, arg);
+}
+
 static void
 on_stack_file(struct json_object *res, struct json_object *err, int fd, void *arg)
 {
@@ -140,10 +159,8 @@ on_stack_file(struct json_object *res, struct json_object *err, int fd, void *ar
 	}
 	if (fd >= 0)
 		close(fd);
-	if (s != NULL && l->prices)
-		priced(l->call, s, l->cb, l->arg, l->drop);
-	else if (s != NULL)
-		l->cb(l->call, s, l->arg);
+	if (s != NULL)
+		stack_ready(l->call, s, l->cb, l->arg, l->drop, l->prices);
 	else {
 		if (l->drop != NULL)
 			l->drop(l->arg);
@@ -200,10 +217,7 @@ load_stack_as(struct tool_call *c, struct json_object *side, const char *label,
 		load_fail(c, drop, arg, "%spulumi_json: %s", label, why);
 			return;
 		}
-		if (prices)
-			priced(c, s, cb, arg, drop);
-		else
-			cb(c, s, arg);
+		stack_ready(c, s, cb, arg, drop, prices);
 		return;
 	}
 	if (sn == NULL) {
@@ -234,10 +248,7 @@ load_stack_as(struct tool_call *c, struct json_object *side, const char *label,
 		load_fail(c, drop, arg, "%s%s: %s", label, path, why);
 			return;
 		}
-		if (prices)
-			priced(c, s, cb, arg, drop);
-		else
-			cb(c, s, arg);
+		stack_ready(c, s, cb, arg, drop, prices);
 		return;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
@@ -597,6 +608,7 @@ static const char *const projected_aliases[] = { "analyze_projected_cost", NULL 
 
 static const struct tool t_analyze_projected = {
 	.name = "analyze_projected_costs",
+	.cost_query = 1,
 	.title = "Projected monthly cost of a Pulumi stack",
 	.description = "Prices every resource of a Pulumi preview (pulumi preview"
 	    " --json) or stack (pulumi stack export, or a configured stack) at"
@@ -1938,6 +1950,7 @@ static const char *const actual_aliases[] = { "get_actual_cost", NULL };
 
 static const struct tool t_get_actual = {
 	.name = "get_actual_costs",
+	.cost_query = 1,
 	.title = "Actual spend of a stack from billing data",
 	.description = "What a stack's resources cost in a time range, from the"
 	    " FOCUS billing exports the server is configured with (billing.focus):"
@@ -1987,6 +2000,7 @@ static const char *const stack_aliases[] = { "analyze_stack", NULL };
 
 static const struct tool t_compare_costs = {
 	.name = "compare_costs",
+	.cost_query = 1,
 	.title = "Compare the cost of two stacks or previews",
 	.description = "Projected monthly cost of a baseline and a target (each a"
 	    " configured stack, its preview, or pulumi JSON), their difference,"
@@ -2012,6 +2026,7 @@ static const struct tool t_compare_costs = {
 
 static const struct tool t_analyze_resource = {
 	.name = "analyze_resource_cost",
+	.cost_query = 1,
 	.title = "Cost of one resource, its dependencies and children",
 	.description = "The cost components of one resource (by URN) with their"
 	    " prices and sources, the resources it depends on and that depend on"
@@ -2040,6 +2055,7 @@ static const struct tool t_analyze_resource = {
 
 static const struct tool t_query_by_tags = {
 	.name = "query_cost_by_tags",
+	.cost_query = 1,
 	.title = "Cost by tag value, projected or actual",
 	.description = "Cost of a stack by the values of the given tag keys, with"
 	    " the untagged cost of each key; optionally only what is tagged"
@@ -2072,6 +2088,7 @@ static const struct tool t_query_by_tags = {
 
 static const struct tool t_analyze_stack = {
 	.name = "analyze_stack_comprehensive",
+	.cost_query = 1,
 	.title = "Whole-stack cost analysis",
 	.description = "Everything about a stack's projected cost in one call,"
 	    " with progress per phase: totals by provider, category (compute,"

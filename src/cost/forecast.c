@@ -212,6 +212,7 @@ static const char *const forecast_aliases[] = { "forecast", NULL };
 
 const struct tool t_forecast_costs = {
 	.name = "forecast_costs",
+	.cost_query = 1,
 	.title = "Forecast of daily spend",
 	.description = "Daily spend of the stack (FOCUS billing data) over"
 	    " forecast_period, from a linear trend plus day-of-week model fitted"

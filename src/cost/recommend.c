@@ -650,6 +650,7 @@ static const char *const recs_aliases[] = { "get_recommendations", NULL };
 
 const struct tool t_get_recs = {
 	.name = "get_optimization_recommendations",
+	.cost_query = 1,
 	.title = "Priced optimisation recommendations",
 	.description = "Recommendations for a stack, each by a documented rule and"
 	    " each saving computed from the pricing catalogue and, where the"

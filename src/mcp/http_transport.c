@@ -99,10 +99,17 @@ send_json(struct http_request *r, int status, struct json_object *o)
 	json_object_put(o);
 }
 
+static const char *
+transport_of(const struct http_request *r)
+{
+	return r->route != NULL && strcmp(r->route, "/rpc") == 0 ? "rpc" : "http";
+}
+
 /* A transport-level JSON-RPC error: no id could be trusted. */
 static void
 send_rpc_error(struct http_request *r, int status, int code, const char *msg)
 {
+	mcp_count_error(transport_of(r), code);
 	send_json(r, status, rpc_error(NULL, code, msg, NULL));
 }
 
@@ -118,6 +125,7 @@ send_rpc_error_for(struct http_request *r, struct json_object *o, int status,
 	if (id != NULL && !json_object_is_type(id, json_type_string) &&
 	    !json_object_is_type(id, json_type_int))
 		id = NULL;
+	mcp_count_error(transport_of(r), code);
 	send_json(r, status, rpc_error(id, code, msg, NULL));
 }
 
@@ -397,13 +405,14 @@ tool_as_method(struct json_object *o, const struct rpc_msg *m)
 static void
 dispatch_one(struct exchange *x, struct json_object *o, int rpc)
 {
-	struct mcp_io io = { on_notify, on_respond, x };
+	struct mcp_io io = { on_notify, on_respond, x, rpc ? "rpc" : "http" };
 	struct json_object *alias = NULL;
 	struct rpc_msg m;
 	char why[256];
 	int code;
 
 	if (rpc_classify(o, &m, &code, why, sizeof(why)) == -1) {
+		mcp_count_error(rpc ? "rpc" : "http", code);
 		x->pending++;
 		on_respond(x, rpc_error(NULL, code, why, NULL));
 		return;
@@ -624,6 +633,7 @@ serve(struct http_request *r, int rpc)
 			    json_object_object_get_ex(e, "method", &meth) &&
 			    strcmp(json_object_get_string(meth), "initialize") == 0) {
 				x->pending++;
+				mcp_count_error("http", RPC_INVALID_REQUEST);
 				on_respond(x, rpc_error(NULL, RPC_INVALID_REQUEST,
 				    "initialize must not be part of a batch", NULL));
 				continue;

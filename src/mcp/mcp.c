@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/shm.h"
 #include "../core/util.h"
 #include "conformance.h"
@@ -848,6 +849,12 @@ tool_call_state(const struct tool_call *c)
 	return c->state;
 }
 
+const char *
+tool_call_name(const struct tool_call *c)
+{
+	return c->tool->name;
+}
+
 int
 tool_call_client_can(const struct tool_call *c, int caps)
 {
@@ -1229,18 +1236,169 @@ dispatch_modern(struct mcp_session *s, const struct rpc_msg *m,
 			md->cacheable = 1;
 	{
 		struct mcp_io mio = { io->notify ? modern_notify : NULL,
-		    modern_respond, md };
+		    modern_respond, md, io->transport };
 
 		r = dispatch_method(s, MCP_SESSIONLESS, m, &mio);
 	}
 	return r;
 }
 
+/* --- metrics --------------------------------------------------------------- */
+
+/*
+ * Every request that reaches dispatch is measured from here to its
+ * response: counted by transport, method and tool, timed, and its error
+ * (JSON-RPC or a tool's isError) counted by kind.  Labels come from fixed
+ * sets: a method we do not know is "other", a tool only a registered one.
+ */
+struct measured {
+	struct mcp_io	 io;		/* the transport's */
+	uint64_t	 t0_us;
+	const char	*method;
+	const char	*tool;
+	int		 cost_query;
+};
+
+static const char *
+method_label(const char *m)
+{
+	static const char *const known[] = { "initialize", "ping", "tools/list",
+	    "tools/call", "logging/setLevel", "server/discover", "resources/list",
+	    "resources/read", "resources/templates/list", "resources/subscribe",
+	    "resources/unsubscribe", "prompts/list", "prompts/get",
+	    "completion/complete" };
+	size_t i;
+
+	for (i = 0; i < nitems(known); i++)
+		if (strcmp(m, known[i]) == 0)
+			return known[i];
+	return "other";
+}
+
+static const char *
+error_label(int code)
+{
+	switch (code) {
+	case RPC_PARSE_ERROR:		return "parse_error";
+	case RPC_INVALID_REQUEST:	return "invalid_request";
+	case RPC_METHOD_NOT_FOUND:	return "method_not_found";
+	case RPC_INVALID_PARAMS:	return "invalid_params";
+	case RPC_INTERNAL_ERROR:	return "internal_error";
+	case MCP_ERR_HEADER_MISMATCH:	return "header_mismatch";
+	case MCP_ERR_MISSING_CAP:	return "missing_capability";
+	case MCP_ERR_UNSUPPORTED_VER:	return "unsupported_version";
+	default:			return "other";
+	}
+}
+
+void
+mcp_count_error(const char *transport, int code)
+{
+	char l[128];
+
+	metrics_add(MET_ERRORS, metrics_labels(l, sizeof(l), "transport",
+	    transport ? transport : "other", "type", error_label(code), NULL), 1);
+}
+
+/* The error a response carries: its kind, "tool_error", or NULL. */
+static const char *
+response_error(struct json_object *resp)
+{
+	struct json_object *e, *c, *r, *ie;
+
+	if (json_object_object_get_ex(resp, "error", &e)) {
+		json_object_object_get_ex(e, "code", &c);
+		return error_label(json_object_get_int(c));
+	}
+	if (json_object_object_get_ex(resp, "result", &r) &&
+	    json_object_object_get_ex(r, "isError", &ie) && json_object_get_boolean(ie))
+		return "tool_error";
+	return NULL;
+}
+
+static void
+measured_respond(void *arg, struct json_object *resp)
+{
+	struct measured *w = arg;
+	const char *tr = w->io.transport ? w->io.transport : "other";
+	const char *err = resp ? response_error(resp) : "cancelled";
+	char l[192];
+
+	metrics_add(MET_REQUESTS, metrics_labels(l, sizeof(l), "transport", tr,
+	    "method", w->method, "tool", w->tool, NULL), 1);
+	metrics_observe(MET_REQUEST_DURATION, metrics_labels(l, sizeof(l),
+	    "method", w->method, "tool", w->tool, NULL),
+	    (double)(mono_usec() - w->t0_us) / 1e6);
+	if (err != NULL)
+		metrics_add(MET_ERRORS, metrics_labels(l, sizeof(l), "transport",
+		    tr, "type", err, NULL), 1);
+	if (w->cost_query)
+		metrics_add(MET_COST_QUERIES, metrics_labels(l, sizeof(l), "tool",
+		    w->tool, "result", err ? "error" : "ok", NULL), 1);
+	if (w->io.respond != NULL)
+		w->io.respond(w->io.arg, resp);
+	else
+		json_object_put(resp);
+	free(w);
+}
+
+static void
+measured_notify(void *arg, struct json_object *note)
+{
+	struct measured *w = arg;
+
+	w->io.notify(w->io.arg, note);
+}
+
+static struct measured *
+measure(const struct rpc_msg *m, const struct mcp_io *io)
+{
+	struct json_object *name;
+	const struct tool *t;
+	struct measured *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->io = *io;
+	w->t0_us = mono_usec();
+	w->method = method_label(m->method);
+	w->tool = "";
+	if (strcmp(w->method, "tools/call") == 0 && (name = param(m, "name")) != NULL &&
+	    (t = tools_find(json_object_get_string(name))) != NULL) {
+		w->tool = t->name;
+		w->cost_query = t->cost_query;
+	}
+	return w;
+}
+
 /* --- dispatch ------------------------------------------------------------- */
+
+static int	dispatch_request(struct mcp_session *, enum mcp_mode,
+		    const struct rpc_msg *, const struct mcp_io *);
 
 int
 mcp_dispatch(struct mcp_session *s, enum mcp_mode mode, const struct rpc_msg *m,
     const struct mcp_io *io)
+{
+	struct measured *w;
+	int r;
+
+	if (m->kind != RPC_REQUEST || (w = measure(m, io)) == NULL)
+		return dispatch_request(s, mode, m, io);
+	{
+		struct mcp_io mio = { io->notify ? measured_notify : NULL,
+		    measured_respond, w, io->transport };
+
+		r = dispatch_request(s, mode, m, &mio);
+	}
+	if (r == 0)
+		free(w);	/* no response due: respond was never called */
+	return r;
+}
+
+static int
+dispatch_request(struct mcp_session *s, enum mcp_mode mode,
+    const struct rpc_msg *m, const struct mcp_io *io)
 {
 	const char *meth = m->method;
 

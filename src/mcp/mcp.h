@@ -44,7 +44,11 @@ struct mcp_io {
 	void		(*notify)(void *arg, struct json_object *note);
 	void		(*respond)(void *arg, struct json_object *resp);
 	void		*arg;
+	const char	*transport;	/* metrics label: http, rpc, socket */
 };
+
+/* A JSON-RPC error answered before dispatch (parse errors, batches). */
+void		 mcp_count_error(const char *transport, int code);
 
 void		 mcp_session_init(struct mcp_session *);
 /*
@@ -114,6 +118,8 @@ int		 tool_call_cancelled(const struct tool_call *);
 struct json_object *tool_call_input(struct tool_call *, const char *key);
 const char	*tool_call_state(const struct tool_call *);
 int		 tool_call_client_can(const struct tool_call *, int caps);
+/* The tool being called (its registered name, never an alias). */
+const char	*tool_call_name(const struct tool_call *);
 void		 tool_call_need(struct tool_call *, const char *key,
 		    const char *method, struct json_object *params);
 void		 tool_call_input_required(struct tool_call *, const char *state);

@@ -71,6 +71,18 @@ send_line(struct sconn *c, struct json_object *o)
 	json_object_put(o);
 }
 
+/* An error found before dispatch (framing, parsing): counted, sent. */
+static void
+send_error(struct sconn *c, struct json_object *err)
+{
+	struct json_object *e, *code;
+
+	if (json_object_object_get_ex(err, "error", &e) &&
+	    json_object_object_get_ex(e, "code", &code))
+		mcp_count_error("socket", json_object_get_int(code));
+	send_line(c, err);
+}
+
 /* Close when asked and nothing is due; the write callback finishes it. */
 static void
 maybe_close(struct sconn *c)
@@ -120,13 +132,14 @@ on_respond(void *arg, struct json_object *resp)
 static void
 dispatch(struct sconn *c, struct json_object *o)
 {
-	struct mcp_io io = { on_notify, on_respond, c };
+	struct mcp_io io = { on_notify, on_respond, c, "socket" };
 	struct rpc_msg m;
 	char why[256];
 	int code;
 
 	c->inflight++;
 	if (rpc_classify(o, &m, &code, why, sizeof(why)) == -1) {
+		mcp_count_error("socket", code);
 		on_respond(c, rpc_error(NULL, code, why, NULL));
 		return;
 	}
@@ -145,7 +158,7 @@ handle_line(struct sconn *c, const char *line, size_t len)
 	size_t i, n;
 
 	if ((o = rpc_parse(line, len, why, sizeof(why))) == NULL) {
-		send_line(c, rpc_error(NULL, RPC_PARSE_ERROR, why, NULL));
+		send_error(c, rpc_error(NULL, RPC_PARSE_ERROR, why, NULL));
 		return;
 	}
 	if (!json_object_is_type(o, json_type_array)) {
@@ -155,7 +168,7 @@ handle_line(struct sconn *c, const char *line, size_t len)
 	}
 	n = json_object_array_length(o);
 	if (strcmp(c->session.version, "2025-03-26") != 0 || n == 0 || n > 100) {
-		send_line(c, rpc_error(NULL, RPC_INVALID_REQUEST, n == 0 ?
+		send_error(c, rpc_error(NULL, RPC_INVALID_REQUEST, n == 0 ?
 		    "empty batch" : "batches are only allowed in protocol"
 		    " version 2025-03-26", NULL));
 		json_object_put(o);
@@ -186,7 +199,7 @@ on_read(struct bufferevent *bev, void *arg)
 		eol = evbuffer_search_eol(in, NULL, &len, EVBUFFER_EOL_LF);
 		if (eol.pos < 0) {
 			if (evbuffer_get_length(in) > max) {
-				send_line(c, rpc_error(NULL, RPC_INVALID_REQUEST,
+				send_error(c, rpc_error(NULL, RPC_INVALID_REQUEST,
 				    "message longer than mcp.max_message_size",
 				    NULL));
 				c->closing = 1;
@@ -203,7 +216,7 @@ on_read(struct bufferevent *bev, void *arg)
 		evtimer_del(c->timer);
 		if ((size_t)eol.pos > max) {
 			evbuffer_drain(in, (size_t)eol.pos + len);
-			send_line(c, rpc_error(NULL, RPC_INVALID_REQUEST,
+			send_error(c, rpc_error(NULL, RPC_INVALID_REQUEST,
 			    "message longer than mcp.max_message_size", NULL));
 			continue;
 		}
@@ -252,7 +265,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	logmsg(LOG_INFO, "closing stream connection from %s: a message was not"
 	    " completed within the read timeout", c->remote);
-	send_line(c, rpc_error(NULL, RPC_PARSE_ERROR, "incomplete message:"
+	send_error(c, rpc_error(NULL, RPC_PARSE_ERROR, "incomplete message:"
 	    " no newline within server.read_timeout", NULL));
 	c->closing = 1;
 	maybe_close(c);

@@ -30,6 +30,7 @@ struct tool {
 	int		 requires_client;	/* MCP_CLIENT_* capabilities it needs */
 	int		 cacheable;	/* answers depend only on the arguments
 					 * and the inputs they name: shared cache */
+	int		 cost_query;	/* counted in pulumicost_cost_queries_total */
 	const char *const *aliases;		/* NULL-terminated, or NULL */
 	tool_handler	 handler;
 };

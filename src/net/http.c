@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/util.h"
 #include "http.h"
 
@@ -55,6 +56,7 @@ struct http_conn {
 	struct event		*timer;
 	int			 state;
 	int			 tls;
+	int			 listener;	/* index in srv->ls */
 	struct http_request	*req;
 	char			 remote[64];
 	size_t			 header_bytes;
@@ -285,17 +287,46 @@ make_trace(struct http_request *r)
 
 /* --- responses ------------------------------------------------------------ */
 
+/* A method label from a fixed set: client bytes never become a series. */
+static const char *
+method_label(const char *m)
+{
+	static const char *const known[] = { "GET", "HEAD", "POST", "PUT",
+	    "DELETE", "OPTIONS", "PATCH" };
+	size_t i;
+
+	for (i = 0; i < nitems(known); i++)
+		if (strcmp(m, known[i]) == 0)
+			return known[i];
+	return "other";
+}
+
+static void
+count_request(const struct http_request *r)
+{
+	const char *route = r->route ? r->route : "other";
+	const char *m = method_label(r->method);
+	char l[160], st[16];
+
+	snprintf(st, sizeof(st), "%d", r->status);
+	metrics_add(MET_HTTP_REQUESTS, metrics_labels(l, sizeof(l), "method", m,
+	    "path", route, "status", st, NULL), 1);
+	metrics_observe(MET_HTTP_DURATION, metrics_labels(l, sizeof(l), "method",
+	    m, "path", route, NULL), (double)(mono_usec() - r->start_us) / 1e6);
+}
+
 static void
 access_log(struct http_request *r, size_t bytes)
 {
 	struct json_object *f = json_object_new_object();
+	int64_t ms = now_ms() - r->start_ms;
 
+	count_request(r);
 	json_object_object_add(f, "request_id", json_object_new_string(r->request_id));
 	json_object_object_add(f, "method", json_object_new_string(r->method));
 	json_object_object_add(f, "path", json_object_new_string(r->path ? r->path : "-"));
 	json_object_object_add(f, "status", json_object_new_int(r->status));
-	json_object_object_add(f, "duration_ms",
-	    json_object_new_int64(now_ms() - r->start_ms));
+	json_object_object_add(f, "duration_ms", json_object_new_int64(ms));
 	json_object_object_add(f, "remote_addr", json_object_new_string(r->remote));
 	json_object_object_add(f, "trace_id", json_object_new_string(r->trace_id));
 	json_object_object_add(f, "span_id", json_object_new_string(r->span_id));
@@ -476,8 +507,10 @@ conn_fail(struct http_conn *c, int status, const char *msg)
 			return;
 		}
 		r->conn = c;
+		r->listener = c->listener;
 		r->minor = 1;
 		r->start_ms = now_ms();
+		r->start_us = mono_usec();
 		strlcpy_(r->method, "-", sizeof(r->method));
 		strlcpy_(r->remote, c->remote, sizeof(r->remote));
 		c->req = r;
@@ -845,7 +878,9 @@ conn_process(struct http_conn *c)
 			return;
 		}
 		r->conn = c;
+		r->listener = c->listener;
 		r->start_ms = now_ms();
+		r->start_us = mono_usec();
 		strlcpy_(r->remote, c->remote, sizeof(r->remote));
 		c->req = r;
 		c->header_bytes = 0;
@@ -1020,6 +1055,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	c->srv = s;
+	c->listener = (int)(hl - s->ls);
 	if (hl->is_unix)
 		strlcpy_(c->remote, "unix", sizeof(c->remote));
 	else if (sa->sa_family == AF_INET6) {

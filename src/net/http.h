@@ -47,9 +47,12 @@ struct http_request {
 	size_t		 body_len;
 	int		 keepalive;
 	int64_t		 start_ms;
+	uint64_t	 start_us;		/* for the latency histogram */
 	char		 request_id[72];
 	char		 remote[64];
 	char		 user[64];		/* the authenticated identity */
+	const char	*route;			/* set by the handler: metrics label */
+	int		 listener;		/* index, in http_server_listen order */
 	/* W3C trace context: the caller's trace (or a new one), our span. */
 	char		 trace_id[33], span_id[17], parent_id[17], trace_flags[3];
 	/* response */

@@ -20,6 +20,7 @@
 
 #include "../core/conf.h"
 #include "../core/log.h"
+#include "../core/metrics.h"
 #include "../core/util.h"
 #include "costsource.h"
 #include "discovery.h"
@@ -261,9 +262,24 @@ child_exec(struct plugin *p, int out, int err)
 	_exit(127);
 }
 
+/* pulumicost_plugin_health: 1 while the plugin runs and answers. */
+static void
+publish_health(const struct plugin *p)
+{
+	char l[160];
+
+	if (P.stopping)
+		return;		/* a draining generation: the new one says */
+	metrics_set(MET_PLUGIN_HEALTH, metrics_labels(l, sizeof(l), "plugin",
+	    p->e.name, NULL), p->state == P_READY && p->health != NULL &&
+	    strcmp(p->health, "unhealthy") != 0 ? 1 : 0);
+}
+
 static void
 schedule_restart(struct plugin *p)
 {
+	char l[160];
+
 	int64_t base = P.conf->plugin_retry_delay > 0 ? P.conf->plugin_retry_delay : 100;
 	int64_t delay = base << (p->restarts < 10 ? p->restarts : 10);
 	struct timeval tv;
@@ -274,6 +290,9 @@ schedule_restart(struct plugin *p)
 		delay = MAX_BACKOFF_MS;
 	p->state = P_BACKOFF;
 	p->restarts++;
+	publish_health(p);
+	metrics_add(MET_PLUGIN_RESTARTS, metrics_labels(l, sizeof(l), "plugin",
+	    p->e.name, NULL), 1);
 	tv = tv_ms(delay);
 	evtimer_add(p->restart_ev, &tv);
 	logmsg(LOG_WARN, "plugin %s: %s; restarting in %lld ms (restart %d)",
@@ -385,6 +404,7 @@ became_ready(struct plugin *p, int64_t latency)
 	p->health_at = wall_ms();
 	p->latency_ms = latency;
 	p->last_error[0] = '\0';
+	publish_health(p);
 	logmsg(LOG_INFO, "plugin %s %s: ready on port %d (%s%s)", p->e.name, p->e.version,
 	    p->port, p->package, p->info ? "" : ", legacy: no GetPluginInfo");
 	while ((k = TAILQ_FIRST(&p->queue)) != NULL && p->inflight <
@@ -643,6 +663,18 @@ retry_later(struct pcall *k)
 }
 
 static void
+count_call(const struct pcall *k, int status, int64_t latency_ms)
+{
+	const char *rpc = k->rpc != NULL ? k->rpc->name : "Name";
+	char l[200];
+
+	metrics_add(MET_PLUGIN_CALLS, metrics_labels(l, sizeof(l), "plugin",
+	    k->p->e.name, "rpc", rpc, "code", grpc_code_name(status), NULL), 1);
+	metrics_observe(MET_PLUGIN_LATENCY, metrics_labels(l, sizeof(l), "plugin",
+	    k->p->e.name, "rpc", rpc, NULL), (double)latency_ms / 1000.0);
+}
+
+static void
 on_call_done(int status, const char *msg, const uint8_t *resp, size_t len,
     const uint8_t *details, size_t dlen, void *arg)
 {
@@ -661,6 +693,7 @@ on_call_done(int status, const char *msg, const uint8_t *resp, size_t len,
 		return;
 	}
 	record(p, status, msg, latency);
+	count_call(k, status, latency);
 	if (status == GRPC_UNAVAILABLE && retry_later(k)) {
 		next_queued(p);
 		return;
@@ -670,6 +703,7 @@ on_call_done(int status, const char *msg, const uint8_t *resp, size_t len,
 		p->latency_ms = latency;
 		p->health = status != GRPC_OK ? "unhealthy" : latency > DEGRADED_MS ?
 		    "degraded" : "healthy";
+		publish_health(p);
 	}
 	if (status != GRPC_OK) {
 		det = status_details(details, dlen);
@@ -1396,10 +1430,12 @@ on_health(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	for (i = 0; i < P.n; i++)
+	for (i = 0; i < P.n; i++) {
+		publish_health(&P.v[i]);
 		if (P.v[i].state == P_READY)
 			submit(&P.v[i], cs_rpc("Name"), NULL, P.conf->plugin_timeout, 1,
 			    health_done, &P.v[i]);
+	}
 }
 
 /* --- listing --------------------------------------------------------------- */
