@@ -191,10 +191,12 @@ $t->write_config($config);
 
 SKIP: {
     my $prom = (grep { -x } '/usr/bin/prometheus')[0];
-    skip 'prometheus is not installed (apt-get install prometheus)', 9 unless $prom;
+    skip 'prometheus is not installed (apt-get install prometheus)', 11 unless $prom;
+    my $src = $ENV{PCM_SRCDIR} // '.';
     my $pport = $t->port('prometheus');
     $t->write_file('prometheus.yml', <<"P");
 global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
+rule_files: ['$src/contrib/prometheus/alerts.yml']
 scrape_configs:
   - job_name: pulumicost-mcp
     metrics_path: /metrics
@@ -250,6 +252,21 @@ P
         select undef, undef, undef, 0.5;
     }
     ok($got{$_}, "the seed's query returns data: $_") for sort keys %want;
+
+    # The shipped alerting rules load, and each one's query runs against
+    # the real series; every dashboard query is accepted.
+    my (undef, $rules) = $t->json_get('/api/v1/rules', port => $pport);
+    my @r = map { @{$_->{rules}} } @{$rules->{data}{groups} // []};
+    ok(@r == 9 && !(grep { $_->{health} eq 'err' || !defined $query->($_->{query}) } @r),
+        'contrib/prometheus/alerts.yml: 9 rules loaded, each query runs')
+        or diag explain [map { "$_->{name}: $_->{health} " . ($_->{lastError} // '') } @r];
+    my $dash = decode_json(Test::PCM::slurp("$src/contrib/grafana/pulumicost-mcp.json"));
+    my @bad;
+    for my $e (map { map { $_->{expr} } @{$_->{targets}} } @{$dash->{panels}}) {
+        (my $x = $e) =~ s/\$__rate_interval/1m/g;
+        push @bad, $e unless defined $query->($x);
+    }
+    ok(!@bad, 'every dashboard query runs on the real Prometheus') or diag explain \@bad;
     kill 'TERM', $ppid;
     ok(wait_for(sub { waitpid($ppid, WNOHANG) == $ppid }, 20), 'Prometheus stopped');
 }

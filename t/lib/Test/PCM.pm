@@ -435,6 +435,7 @@ sub http_get {
 sub json_get {
 	my ($self, $path, %o) = @_;
 	my ($s, $h, $b) = $self->http_get($path, %o);
+	$b = dechunk($b) if defined $b && ($h->{'transfer-encoding'} // '') =~ /chunked/i;
 	my $j = defined $b ? eval { decode_json($b) } : undef;
 	return ($s, $j, $h, $b);
 }
