@@ -173,7 +173,9 @@ is($after->{pulumicost_reloads_total}, 1, 'pulumicost_reloads_total 1');
 my @back = grep { /_total|_count|_bucket|_sum/ && ($after->{$_} // 0) < $before->{$_} } keys %$before;
 ok(!@back, 'no counter went backwards across the reload') or diag explain \@back;
 
-my ($w) = $t->workers;
+# A worker of the new generation (the old ones may still be leaving).
+ok(wait_for(sub { value('pulumicost_workers{state="draining"}') == 0 }, 20), 'the old generation has left');
+my ($w) = grep { ($t->generation_of($_) // 0) == 2 } $t->workers;
 $before = samples(body());
 kill 'KILL', $w;
 ok(wait_for(sub { value('pulumicost_worker_restarts_total') >= 1 && value('pulumicost_workers{state="serving"}') == 2 }, 20),
