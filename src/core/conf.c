@@ -142,6 +142,18 @@ static const struct key keys[] = {
 	{ "security.auth.token_file", K_PATH, O(auth_token_file), 0, 0, NULL, "" },
 	{ "security.auth.exempt_paths", K_STRLIST, O(auth_exempt), 0, 0, NULL, NULL },
 
+	SEC("rate_limiting"),
+	{ "rate_limiting.enabled", K_BOOL, O(rl_enabled), 0, 0, NULL, "false" },
+	{ "rate_limiting.requests_per_minute", K_INT, O(rl_per_minute), 1, 1000000, NULL, "60" },
+	{ "rate_limiting.burst", K_INT, O(rl_burst), 1, 1000000, NULL, "10" },
+	SEC("cors"),
+	{ "cors.enabled", K_BOOL, O(cors_enabled), 0, 0, NULL, "false" },
+	{ "cors.allowed_origins", K_STRLIST, O(cors_origins), 0, 0, NULL, NULL },
+	{ "cors.allowed_methods", K_STRLIST, O(cors_methods), 0, 0, NULL, NULL },
+	{ "cors.allowed_headers", K_STRLIST, O(cors_headers), 0, 0, NULL, NULL },
+	{ "cors.exposed_headers", K_STRLIST, O(cors_exposed), 0, 0, NULL, NULL },
+	{ "cors.max_age", K_DURATION, O(cors_max_age), 0, DAY, NULL, "10m" },
+
 	{ "stacks", K_STACKS, 0, 0, 0, NULL, NULL },
 	SEC("pulumi"),
 	{ "pulumi.backend_url", K_STR, O(pulumi_backend_url), 0, 0, NULL, "" },
@@ -1203,6 +1215,42 @@ check_readable(struct loader *L, const char *key, const char *path)
 	return 0;
 }
 
+/* What a browser client of MCP needs, unless the file lists its own. */
+static int
+cors_defaults(struct loader *L)
+{
+	static const char *const methods[] = { "GET", "POST", "DELETE", "OPTIONS", NULL };
+	static const char *const headers[] = { "Content-Type", "Accept",
+	    "Authorization", "X-API-Token", "Mcp-Session-Id", "MCP-Protocol-Version",
+	    "Last-Event-ID", "X-Request-Id", "traceparent", "tracestate", NULL };
+	static const char *const exposed[] = { "Mcp-Session-Id", "X-Request-Id",
+	    "traceparent", "Retry-After", "WWW-Authenticate", NULL };
+	static const struct {
+		const char		*key;
+		size_t			 off;
+		const char *const	*v;
+	} d[] = {
+		{ "cors.allowed_methods", O(cors_methods), methods },
+		{ "cors.allowed_headers", O(cors_headers), headers },
+		{ "cors.exposed_headers", O(cors_exposed), exposed },
+	};
+	size_t i, j;
+
+	for (i = 0; i < nitems(d); i++) {
+		struct strlist *l = (struct strlist *)((char *)L->c + d[i].off);
+
+		if (was_seen(L->c, d[i].key))
+			continue;
+		for (j = 0; d[i].v[j] != NULL; j++)
+			if (strlist_add(l, d[i].v[j]) == -1)
+				return -1;
+	}
+	if (L->c->cors_enabled && L->c->cors_origins.n == 0)
+		return errorf(L->err, L->errlen, "%s: cors.allowed_origins: name the"
+		    " origins allowed (scheme://host[:port], or \"*\")", L->name);
+	return 0;
+}
+
 /*
  * observability.metrics.port: one more listener, serving only the
  * metrics path (and the probes), plain HTTP, no token.
@@ -1292,6 +1340,8 @@ validate(struct loader *L)
 	    (strlist_add(&c->auth_exempt, "/health") == -1 ||
 	    strlist_add(&c->auth_exempt, "/ready") == -1 ||
 	    strlist_add(&c->auth_exempt, "/metrics") == -1))
+		return -1;
+	if (cors_defaults(L) == -1)
 		return -1;
 	if (*c->user && getpwnam(c->user) == NULL) {
 		snprintf(L->err, L->errlen, "%s: server.user: no such user \"%s\"",

@@ -121,6 +121,11 @@ struct conf {
 	struct strlist	 auth_tokens;	/* secret */
 	char		*auth_token_file;
 	struct strlist	 auth_exempt;	/* paths that need no token */
+	int		 rl_enabled;
+	int64_t		 rl_per_minute, rl_burst;
+	int		 cors_enabled;
+	struct strlist	 cors_origins, cors_methods, cors_headers, cors_exposed;
+	int64_t		 cors_max_age;	/* ms */
 
 	/* inputs read by the broker (later issues fill in their use) */
 	struct conf_stack *stacks;

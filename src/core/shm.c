@@ -481,31 +481,33 @@ shard_compact(struct shm *s, struct shard *sh)
 	return 0;
 }
 
-int
-shm_put(struct shm *s, const void *key, size_t klen, const void *val,
-    size_t vlen, int64_t ttl_ms)
+static int
+fits(struct shm *s, const struct shard *sh, size_t klen, size_t vlen)
 {
-	uint64_t h = siphash24(key, klen, s->hdr->hash_key);
-	struct shard *sh = shard_at(s, (unsigned)(h & (s->hdr->nshards - 1)));
+	if (ALIGN8(sizeof(struct rec) + klen + vlen) > sh->arena_len / 8 ||
+	    klen > UINT32_MAX || vlen > UINT32_MAX) {
+		shm_stat_add(s, ST_TOO_BIG, 1);
+		return 0;
+	}
+	return 1;
+}
+
+/* Store key and val in a locked shard (fits() said it may). */
+static int
+put_locked(struct shm *s, struct shard *sh, uint64_t h, const void *key,
+    size_t klen, const void *val, size_t vlen, int64_t ttl_ms)
+{
 	uint64_t need = ALIGN8(sizeof(struct rec) + klen + vlen), pos;
 	struct slot *sl;
 	struct rec *r;
 	uint32_t i, idx;
 	long old;
 
-	if (need > sh->arena_len / 8 || klen > UINT32_MAX || vlen > UINT32_MAX) {
-		shm_stat_add(s, ST_TOO_BIG, 1);
-		return -1;
-	}
-	if (shard_lock(s, sh) == -1)
-		return -1;
 	if ((old = find_slot(sh, h, key, klen)) >= 0)
 		slot_kill(sh, &sh->slots[old]);
 	if ((sh->live + sh->tomb + 1) * 10 >= sh->nslots * 9 &&
-	    shard_compact(s, sh) == -1) {
-		shard_unlock(sh);
+	    shard_compact(s, sh) == -1)
 		return -1;
-	}
 	/* A record never straddles the end of the arena: skip to the start. */
 	pos = sh->head;
 	if (pos % sh->arena_len + need > sh->arena_len)
@@ -533,9 +535,55 @@ shm_put(struct shm *s, const void *key, size_t klen, const void *val,
 			break;
 		}
 	}
-	shard_unlock(sh);
 	shm_stat_add(s, ST_INSERTS, 1);
 	return 0;
+}
+
+int
+shm_put(struct shm *s, const void *key, size_t klen, const void *val,
+    size_t vlen, int64_t ttl_ms)
+{
+	uint64_t h = siphash24(key, klen, s->hdr->hash_key);
+	struct shard *sh = shard_at(s, (unsigned)(h & (s->hdr->nshards - 1)));
+	int r;
+
+	if (!fits(s, sh, klen, vlen) || shard_lock(s, sh) == -1)
+		return -1;
+	r = put_locked(s, sh, h, key, klen, val, vlen, ttl_ms);
+	shard_unlock(sh);
+	return r;
+}
+
+int
+shm_update(struct shm *s, const void *key, size_t klen, size_t vlen,
+    int (*fn)(void *val, void *arg), void *arg, int64_t ttl_ms)
+{
+	uint64_t h = siphash24(key, klen, s->hdr->hash_key);
+	struct shard *sh = shard_at(s, (unsigned)(h & (s->hdr->nshards - 1)));
+	unsigned char buf[SHM_UPDATE_MAX];
+	int64_t now = wall_ms();
+	struct slot *sl;
+	struct rec *r;
+	long idx;
+	int ret;
+
+	if (vlen > sizeof(buf) || !fits(s, sh, klen, vlen) || shard_lock(s, sh) == -1)
+		return -1;
+	idx = find_slot(sh, h, key, klen);
+	if (idx >= 0 && slot_valid(s, sh, (sl = &sh->slots[idx]), now) &&
+	    (r = rec_of(sh, sl))->vlen == vlen) {
+		/* In place: the record is ours while the shard is locked. */
+		ret = fn((char *)(r + 1) + r->klen, arg);
+		sl->expires_ms = ttl_ms > 0 ? now + ttl_ms : 0;
+		sl->ref = 1;
+	} else {
+		memset(buf, 0, vlen);
+		ret = fn(buf, arg);
+		if (put_locked(s, sh, h, key, klen, buf, vlen, ttl_ms) == -1)
+			ret = -1;
+	}
+	shard_unlock(sh);
+	return ret;
 }
 
 /* 1 when the key was there, 0 when not, -1 on error. */

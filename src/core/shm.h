@@ -67,6 +67,15 @@ int		 shm_get(struct shm *, const void *key, size_t klen,
 int		 shm_put(struct shm *, const void *key, size_t klen,
 		    const void *val, size_t vlen, int64_t ttl_ms);
 int		 shm_del(struct shm *, const void *key, size_t klen);
+/*
+ * Read-modify-write under the shard lock, atomic across processes: fn
+ * changes the value (vlen bytes, at most SHM_UPDATE_MAX; zeroed when the
+ * key is absent, stale or of another size) in place, and it is kept for
+ * ttl_ms from now.  Returns what fn returns, or -1 on error.
+ */
+#define SHM_UPDATE_MAX	256
+int		 shm_update(struct shm *, const void *key, size_t klen, size_t vlen,
+		    int (*fn)(void *val, void *arg), void *arg, int64_t ttl_ms);
 /* Restart an entry's time to live without rewriting it: 1, 0 if absent. */
 int		 shm_touch(struct shm *, const void *key, size_t klen, int64_t ttl_ms);
 unsigned	 shm_shard_of(struct shm *, const void *key, size_t klen);

@@ -24,6 +24,9 @@
 #include "../cost/cost_tools.h"
 #include "../plugin/plugin_tools.h"
 #include "../net/auth.h"
+#include "../net/cors.h"
+#include "../net/ratelimit.h"
+#include "../net/realip.h"
 #include "../mcp/conformance.h"
 #include "../mcp/http_transport.h"
 #include "../mcp/mcp.h"
@@ -299,6 +302,26 @@ serve_metrics(struct http_request *r)
 
 /* --- routing -------------------------------------------------------------- */
 
+/* rate_limiting: per identity when authenticated, else per address. */
+static int
+within_limit(struct http_request *r)
+{
+	char client[160], after[32], msg[160];
+	int64_t wait;
+
+	snprintf(client, sizeof(client), "%s:%s", r->user[0] ? "id" : "addr",
+	    r->user[0] ? r->user : r->remote);
+	if (ratelimit_allow(client, &wait))
+		return 1;
+	snprintf(after, sizeof(after), "%lld", (long long)(wait + 999) / 1000);
+	http_add_header(r, "Retry-After", after);
+	snprintf(msg, sizeof(msg), "too many requests: the limit is %lld a minute"
+	    " with a burst of %lld; retry after %s s",
+	    (long long)W.cx.conf->rl_per_minute, (long long)W.cx.conf->rl_burst, after);
+	http_reply_error(r, 429, msg);
+	return 0;
+}
+
 /* GET and HEAD only: 405 with Allow otherwise. */
 static int
 get_only(struct http_request *r)
@@ -319,6 +342,9 @@ handle(struct http_request *r, void *arg)
 
 	(void)arg;
 	atomic_fetch_add(&child_sb(&W.cx)->requests, 1);
+	realip_apply(c, r);
+	if (!metrics_port && cors_handle(c, r))
+		return;		/* a preflight, answered */
 	if (!auth_request(r))
 		return;		/* 401 sent */
 	if (strcmp(r->path, "/health") == 0 || strcmp(r->path, "/ready") == 0) {
@@ -342,6 +368,8 @@ handle(struct http_request *r, void *arg)
 		    " probes only");
 		return;
 	}
+	if (!within_limit(r))
+		return;		/* 429 sent */
 	if (strcmp(r->path, "/mcp") == 0) {
 		r->route = "/mcp";
 		mcp_http_endpoint(r);
@@ -496,6 +524,7 @@ worker_main(const struct child_args *a)
 		exit(EXIT_FATAL_CONFIG);
 	}
 	plugin_tools_init(W.broker);
+	ratelimit_init(W.cx.conf, W.cx.sess);
 	if (auth_init(W.cx.conf, err, sizeof(err)) == -1) {
 		logmsg(LOG_ALERT, "%s", err);
 		exit(EXIT_FATAL_CONFIG);

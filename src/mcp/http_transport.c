@@ -9,6 +9,7 @@
 #include "../core/log.h"
 #include "../core/util.h"
 #include "http_transport.h"
+#include "../net/cors.h"
 #include "jsonrpc.h"
 #include "mcp.h"
 #include "session.h"
@@ -501,6 +502,8 @@ origin_allowed(const char *origin)
 	const char *h = strstr(origin, "://");
 	size_t i;
 
+	if (cf != NULL && cors_origin_allowed(cf, origin))
+		return 1;
 	if (cf != NULL && cf->allowed_origins.n > 0) {
 		for (i = 0; i < cf->allowed_origins.n; i++)
 			if (strcmp(cf->allowed_origins.v[i], "*") == 0 ||

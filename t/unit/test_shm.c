@@ -25,6 +25,18 @@ get_str(struct shm *s, const char *k, char *out, size_t len)
 	return r;
 }
 
+static int
+add_one(void *val, void *arg)
+{
+	int64_t v;
+
+	(void)arg;
+	memcpy(&v, val, sizeof(v));
+	v++;
+	memcpy(val, &v, sizeof(v));
+	return 1;
+}
+
 int
 main(void)
 {
@@ -141,6 +153,40 @@ main(void)
 		is_int(fails, 0, "concurrent writers never read a wrong value");
 	}
 	ok(shm_put(s, "huge", 4, val, 600000, 0) == -1, "entry larger than 1/8 shard refused");
+
+	/* shm_update: read-modify-write, atomic across processes. */
+	{
+		int64_t v = 0;
+		char *got;
+		size_t glen;
+		int k, fails = 0;
+
+		is_int(shm_update(s, "ctr", 3, sizeof(int64_t), add_one, NULL, 0), 1,
+		    "update of an absent key starts from zeros");
+		for (k = 0; k < 4; k++) {
+			if ((pid = fork()) == 0) {
+				int j;
+
+				for (j = 0; j < 2500; j++)
+					if (shm_update(s, "ctr", 3, sizeof(int64_t),
+					    add_one, NULL, 0) != 1)
+						_exit(1);
+				_exit(0);
+			}
+		}
+		for (k = 0; k < 4; k++) {
+			wait(&status);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				fails++;
+		}
+		is_int(fails, 0, "four processes updated 2500 times each");
+		ok(shm_get(s, "ctr", 3, &got, &glen) == 1 && glen == sizeof(v), "the value is there");
+		memcpy(&v, got, sizeof(v));
+		free(got);
+		is_int((int)v, 10001, "no update was lost");
+		ok(shm_update(s, "ctr", 3, SHM_UPDATE_MAX + 1, add_one, NULL, 0) == -1,
+		    "a value larger than SHM_UPDATE_MAX is refused");
+	}
 	shm_detach(a);
 	shm_detach(s);
 	return done_testing();
