@@ -85,7 +85,7 @@ sub check_conf {
     my ($rc, undef, $err) = $u->cmd('-t', '-c', $f);
     ok($rc != 0 && $err =~ $re, $what) or diag $err;
 }
-check_conf("security:\n  auth:\n    enabled: true\n    method: oauth\n", qr/security\.auth\.method: only token is supported/,
+check_conf("security:\n  auth:\n    enabled: true\n    method: oauth\n", qr/security\.auth\.method: oauth is not supported/,
     'method oauth: refused with why');
 check_conf("security:\n  auth:\n    enabled: true\n", qr/method token needs tokens/, 'no token anywhere: refused');
 check_conf("security:\n  auth:\n    enabled: true\n    tokens: [\"short\"]\n",

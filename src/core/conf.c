@@ -54,6 +54,7 @@ static const char *const sandbox_modes[] = {
 };
 static const char *const log_formats[] = { "json", "text", NULL };
 static const char *const auth_methods[] = { "token", "oauth", "mtls", NULL };
+static const char *const client_auths[] = { "required", "optional", NULL };
 
 #define O(f)	offsetof(struct conf, f)
 #define SEC(p)	{ p, K_SECTION, 0, 0, 0, NULL, NULL }
@@ -134,6 +135,9 @@ static const struct key keys[] = {
 	{ "security.tls.cert_file", K_PATH, O(tls_cert), 0, 0, NULL, "" },
 	{ "security.tls.key_file", K_PATH, O(tls_key), 0, 0, NULL, "" },
 	{ "security.tls.client_ca_file", K_PATH, O(tls_client_ca), 0, 0, NULL, "" },
+	{ "security.tls.client_auth", K_ENUM, O(tls_client_auth), 0, 0, client_auths, "required" },
+	{ "security.tls.verify_depth", K_INT, O(tls_verify_depth), 1, 16, NULL, "3" },
+	{ "security.tls.handshake_timeout", K_DURATION, O(tls_handshake_timeout), 100, DAY, NULL, "10s" },
 	SEC("security.auth"),
 	{ "security.auth.enabled", K_BOOL, O(auth_enabled), 0, 0, NULL, "false" },
 	{ "security.auth.method", K_ENUM, O(auth_method), 0, 0, auth_methods, "token" },

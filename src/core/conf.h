@@ -14,6 +14,7 @@
 /* PROTO_METRICS: observability.metrics.port, made by the loader, not listed. */
 enum listen_proto { PROTO_HTTP = 0, PROTO_STREAM = 1, PROTO_METRICS = 2 };
 enum sandbox_mode { SANDBOX_ENFORCE = 0, SANDBOX_TRAP, SANDBOX_LOG, SANDBOX_OFF };
+enum auth_method { AUTH_TOKEN = 0, AUTH_OAUTH, AUTH_MTLS };
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_CRIT, LOG_ALERT };
 
 struct strlist {
@@ -115,8 +116,11 @@ struct conf {
 	/* security */
 	int		 tls_enabled;
 	char		*tls_cert, *tls_key, *tls_client_ca;
+	int		 tls_client_auth;	/* with a client CA: 0 required, 1 optional */
+	int64_t		 tls_verify_depth;
+	int64_t		 tls_handshake_timeout;
 	int		 auth_enabled;
-	int		 auth_method;	/* 0 token, 1 oauth, 2 mtls */
+	int		 auth_method;	/* enum auth_method */
 	char		*auth_token_header;
 	struct strlist	 auth_tokens;	/* secret */
 	char		*auth_token_file;

@@ -504,6 +504,7 @@ worker_main(const struct child_args *a)
 	lim.read_timeout_ms = W.cx.conf->read_timeout;
 	lim.write_timeout_ms = W.cx.conf->write_timeout;
 	lim.keepalive_ms = W.cx.conf->keepalive_timeout;
+	lim.handshake_ms = W.cx.conf->tls_handshake_timeout;
 	lim.max_connections = (int)W.cx.conf->max_connections;
 	if ((W.http = http_server_new(W.cx.base, &lim, handle, NULL)) == NULL)
 		exit(1);

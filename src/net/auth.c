@@ -16,6 +16,7 @@
 #include "../core/util.h"
 #include "auth.h"
 #include "http.h"
+#include "tls.h"
 
 #define MAX_TOKENS	1024
 #define MAX_TOKEN_FILE	(1024 * 1024)
@@ -27,6 +28,7 @@ struct token {
 
 static struct {
 	int		 on;
+	int		 method;
 	const char	*header;
 	const struct strlist *exempt;
 	struct token	*t;
@@ -134,6 +136,19 @@ load_all(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* mtls: the identity is the client certificate's, so one must be asked for. */
+static int
+mtls_check_config(const struct conf *c, char *err, size_t errlen)
+{
+	if (*c->tls_client_ca == '\0')
+		return errorf(err, errlen, "security.auth.method mtls needs"
+		    " security.tls.client_ca_file (the CA that signs client certificates)");
+	if (!tls_in_use(c))
+		return errorf(err, errlen, "security.auth.method mtls needs TLS"
+		    " (security.tls.enabled or a listener with tls: true)");
+	return 0;
+}
+
 int
 auth_check_config(const struct conf *c, char *err, size_t errlen)
 {
@@ -141,10 +156,12 @@ auth_check_config(const struct conf *c, char *err, size_t errlen)
 
 	if (!c->auth_enabled)
 		return 0;
-	if (c->auth_method != 0)
-		return errorf(err, errlen, "security.auth.method: only token is"
-		    " supported in this release (oauth and mtls are not): refusing to"
-		    " serve without the authentication asked for");
+	if (c->auth_method == AUTH_MTLS)
+		return mtls_check_config(c, err, errlen);
+	if (c->auth_method != AUTH_TOKEN)
+		return errorf(err, errlen, "security.auth.method: oauth is not"
+		    " supported in this release: refusing to serve without the"
+		    " authentication asked for");
 	memset(&A, 0, sizeof(A));
 	rc = load_all(c, err, errlen);
 	free(A.t);
@@ -158,9 +175,11 @@ auth_init(const struct conf *c, char *err, size_t errlen)
 	memset(&A, 0, sizeof(A));
 	if (!c->auth_enabled)
 		return 0;
-	if (auth_check_config(c, err, errlen) == -1 || load_all(c, err, errlen) == -1)
+	if (auth_check_config(c, err, errlen) == -1 ||
+	    (c->auth_method == AUTH_TOKEN && load_all(c, err, errlen) == -1))
 		return -1;
 	A.on = 1;
+	A.method = (int)c->auth_method;
 	A.header = c->auth_token_header;
 	A.exempt = &c->auth_exempt;
 	return 0;
@@ -192,6 +211,20 @@ match(const char *tok, size_t len)
 	return hit;
 }
 
+/* The certificate was verified in the handshake: its name is the identity. */
+static int
+mtls_request(struct http_request *r)
+{
+	if (r->client_subject[0]) {
+		snprintf(r->user, sizeof(r->user), "%s", r->client_cn[0] ?
+		    r->client_cn : r->client_subject);
+		return 1;
+	}
+	http_reply_error(r, 401, "authentication required: a client certificate"
+	    " signed by the configured client CA (security.tls.client_ca_file)");
+	return 0;
+}
+
 int
 auth_request(struct http_request *r)
 {
@@ -202,6 +235,8 @@ auth_request(struct http_request *r)
 	r->user[0] = '\0';
 	if (!A.on || exempt(r->path))
 		return 1;
+	if (A.method == AUTH_MTLS)
+		return mtls_request(r);
 	if ((h = http_header(r, A.header)) != NULL && *h)
 		tok = h;
 	else if ((h = http_header(r, "Authorization")) != NULL &&

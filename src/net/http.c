@@ -21,6 +21,8 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 #include <json-c/json.h>
 
 #include "../core/log.h"
@@ -56,6 +58,9 @@ struct http_conn {
 	struct event		*timer;
 	int			 state;
 	int			 tls;
+	int			 handshaking;	/* TLS, not yet finished */
+	char			*peer_subject;	/* verified client certificate */
+	char			*peer_cn;
 	int			 listener;	/* index in srv->ls */
 	struct http_request	*req;
 	char			 remote[64];
@@ -285,6 +290,16 @@ make_trace(struct http_request *r)
 	random_hex(r->span_id, 8);
 }
 
+/* The connection's verified client certificate, for auth and the log. */
+static void
+peer_to_request(const struct http_conn *c, struct http_request *r)
+{
+	if (c->peer_subject != NULL)
+		strlcpy_(r->client_subject, c->peer_subject, sizeof(r->client_subject));
+	if (c->peer_cn != NULL)
+		strlcpy_(r->client_cn, c->peer_cn, sizeof(r->client_cn));
+}
+
 /* --- responses ------------------------------------------------------------ */
 
 /* A method label from a fixed set: client bytes never become a series. */
@@ -335,6 +350,9 @@ access_log(struct http_request *r, size_t bytes)
 		json_object_object_add(f, "parent_span_id", json_object_new_string(r->parent_id));
 	if (r->user[0])
 		json_object_object_add(f, "user_id", json_object_new_string(r->user));
+	if (r->client_subject[0])
+		json_object_object_add(f, "client_subject",
+		    json_object_new_string(r->client_subject));
 	json_object_object_add(f, "bytes_sent", json_object_new_int64((int64_t)bytes));
 	logkv(LOG_INFO, f, "http request");
 }
@@ -508,6 +526,7 @@ conn_fail(struct http_conn *c, int status, const char *msg)
 		}
 		r->conn = c;
 		r->listener = c->listener;
+		peer_to_request(c, r);
 		r->minor = 1;
 		r->start_ms = now_ms();
 		r->start_us = mono_usec();
@@ -879,6 +898,7 @@ conn_process(struct http_conn *c)
 		}
 		r->conn = c;
 		r->listener = c->listener;
+		peer_to_request(c, r);
 		r->start_ms = now_ms();
 		r->start_us = mono_usec();
 		strlcpy_(r->remote, c->remote, sizeof(r->remote));
@@ -956,14 +976,64 @@ on_write(struct bufferevent *bev, void *arg)
 	conn_process(c);	/* a pipelined request may be waiting */
 }
 
+/* The verified client certificate's subject, kept for the requests. */
+static void
+tls_established(struct http_conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	X509 *peer = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+	char cn[128], *subj;
+	BIO *b;
+	long n;
+
+	c->handshaking = 0;
+	timer_set(c, c->srv->lim.read_timeout_ms);
+	if (peer == NULL || SSL_get_verify_result(ssl) != X509_V_OK ||
+	    (b = BIO_new(BIO_s_mem())) == NULL)
+		return;
+	X509_NAME_print_ex(b, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253);
+	if ((n = BIO_get_mem_data(b, &subj)) > 0)
+		c->peer_subject = strndup(subj, (size_t)n);
+	BIO_free(b);
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName,
+	    cn, sizeof(cn)) > 0)
+		c->peer_cn = strdup(cn);
+}
+
+/* Why a handshake failed, for the operator (a wrong CA, an expired cert). */
+static void
+tls_failed(struct http_conn *c)
+{
+	unsigned long e = bufferevent_get_openssl_error(c->bev);
+	char why[256];
+
+	if (e == 0) {
+		logmsg(LOG_INFO, "TLS handshake with %s: the client closed the"
+		    " connection", c->remote);
+		return;
+	}
+	ERR_error_string_n(e, why, sizeof(why));
+	logmsg(LOG_INFO, "TLS handshake with %s failed: %s", c->remote, why);
+	while (bufferevent_get_openssl_error(c->bev) != 0)
+		;
+}
+
+
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct http_conn *c = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
+	if (what & BEV_EVENT_CONNECTED) {
+		tls_established(c);
 		return;
+	}
+	if (c->handshaking) {
+		tls_failed(c);
+		conn_free(c);
+		return;
+	}
 	if (c->state == ST_HANDLING) {
 		/* Keep the request: the handler will reply into the void. */
 		c->gone = 1;
@@ -983,6 +1053,13 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->handshaking) {
+		logmsg(LOG_INFO, "closing connection from %s: TLS handshake not"
+		    " finished within %lld ms", c->remote,
+		    (long long)c->srv->lim.handshake_ms);
+		conn_free(c);
+		return;
+	}
 	switch (c->state) {
 	case ST_HEADERS:
 	case ST_BODY:
@@ -1029,6 +1106,8 @@ conn_free(struct http_conn *c)
 	event_free(c->timer);
 	if (c->bev)
 		bufferevent_free(c->bev);
+	free(c->peer_subject);
+	free(c->peer_cn);
 	free(c);
 	if (s->paused && !s->draining && s->nconns < s->lim.max_connections) {
 		s->paused = 0;
@@ -1074,7 +1153,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	if (hl->tls != NULL) {
 		SSL *ssl = SSL_new(hl->tls);
 
-		c->tls = 1;
+		c->tls = c->handshaking = 1;
 		c->bev = ssl ? bufferevent_openssl_socket_new(s->base, fd, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE) : NULL;
 		if (c->bev != NULL)
@@ -1116,7 +1195,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_enable(c->bev, EV_READ);
 	c->state = ST_IDLE;
-	timer_set(c, s->lim.read_timeout_ms);
+	timer_set(c, c->handshaking && s->lim.handshake_ms > 0 ? s->lim.handshake_ms :
+	    s->lim.read_timeout_ms);
 	if (s->nconns >= s->lim.max_connections && !s->paused) {
 		s->paused = 1;
 		listeners_enable(s, 0);

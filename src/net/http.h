@@ -26,6 +26,7 @@ struct http_limits {
 	int64_t		 read_timeout_ms;	/* headers + body, in total */
 	int64_t		 write_timeout_ms;	/* no output progress */
 	int64_t		 keepalive_ms;		/* idle between requests */
+	int64_t		 handshake_ms;		/* TLS handshake, from accept */
 	int		 max_connections;
 };
 
@@ -52,6 +53,9 @@ struct http_request {
 	char		 remote[64];
 	char		 user[64];		/* the authenticated identity */
 	const char	*route;			/* set by the handler: metrics label */
+	/* TLS client certificate (verified), when one was presented. */
+	char		 client_subject[256];	/* RFC 2253 */
+	char		 client_cn[128];
 	int		 listener;		/* index, in http_server_listen order */
 	/* W3C trace context: the caller's trace (or a new one), our span. */
 	char		 trace_id[33], span_id[17], parent_id[17], trace_flags[3];

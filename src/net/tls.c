@@ -56,8 +56,13 @@ tls_server_ctx(const struct conf *c, char *err, size_t errlen)
 			ssl_error(err, errlen, "client CA", c->tls_client_ca);
 			goto fail;
 		}
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
-		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		/* Required: no certificate, no handshake.  Optional: a request
+		 * without one goes on, and the auth method decides. */
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (c->tls_client_auth == 0 ?
+		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+		SSL_CTX_set_verify_depth(ctx, (int)c->tls_verify_depth);
+		/* The CA's names, so clients know which certificate to send. */
+		SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(c->tls_client_ca));
 	}
 	return ctx;
 fail:
