@@ -85,8 +85,8 @@ sub check_conf {
     my ($rc, undef, $err) = $u->cmd('-t', '-c', $f);
     ok($rc != 0 && $err =~ $re, $what) or diag $err;
 }
-check_conf("security:\n  auth:\n    enabled: true\n    method: oauth\n", qr/security\.auth\.method: oauth is not supported/,
-    'method oauth: refused with why');
+check_conf("security:\n  auth:\n    enabled: true\n    method: oauth\n", qr/method oauth needs security\.auth\.oauth\.issuer/,
+    'method oauth without its settings: refused with why');
 check_conf("security:\n  auth:\n    enabled: true\n", qr/method token needs tokens/, 'no token anywhere: refused');
 check_conf("security:\n  auth:\n    enabled: true\n    tokens: [\"short\"]\n",
     qr/security\.auth\.tokens\[0\]: a token of 5 characters: at least 16/, 'a short token: refused, where');

@@ -145,6 +145,13 @@ static const struct key keys[] = {
 	{ "security.auth.tokens", K_SECRETLIST, O(auth_tokens), 0, 0, NULL, NULL },
 	{ "security.auth.token_file", K_PATH, O(auth_token_file), 0, 0, NULL, "" },
 	{ "security.auth.exempt_paths", K_STRLIST, O(auth_exempt), 0, 0, NULL, NULL },
+	SEC("security.auth.oauth"),
+	{ "security.auth.oauth.issuer", K_STR, O(oauth_issuer), 0, 0, NULL, "" },
+	{ "security.auth.oauth.audience", K_STR, O(oauth_audience), 0, 0, NULL, "" },
+	{ "security.auth.oauth.jwks_file", K_PATH, O(oauth_jwks_file), 0, 0, NULL, "" },
+	{ "security.auth.oauth.scopes", K_STRLIST, O(oauth_scopes), 0, 0, NULL, NULL },
+	{ "security.auth.oauth.leeway", K_DURATION, O(oauth_leeway), 0, 3600000, NULL, "60s" },
+	{ "security.auth.oauth.resource_metadata_url", K_STR, O(oauth_metadata_url), 0, 0, NULL, "" },
 
 	SEC("rate_limiting"),
 	{ "rate_limiting.enabled", K_BOOL, O(rl_enabled), 0, 0, NULL, "false" },

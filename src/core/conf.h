@@ -125,6 +125,10 @@ struct conf {
 	struct strlist	 auth_tokens;	/* secret */
 	char		*auth_token_file;
 	struct strlist	 auth_exempt;	/* paths that need no token */
+	char		*oauth_issuer, *oauth_audience, *oauth_jwks_file;
+	struct strlist	 oauth_scopes;	/* every one required */
+	int64_t		 oauth_leeway;	/* ms */
+	char		*oauth_metadata_url;	/* "": from the audience's origin */
 	int		 rl_enabled;
 	int64_t		 rl_per_minute, rl_burst;
 	int		 cors_enabled;

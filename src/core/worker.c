@@ -345,6 +345,8 @@ handle(struct http_request *r, void *arg)
 	realip_apply(c, r);
 	if (!metrics_port && cors_handle(c, r))
 		return;		/* a preflight, answered */
+	if (auth_metadata(r))
+		return;		/* OAuth protected resource metadata: public */
 	if (!auth_request(r))
 		return;		/* 401 sent */
 	if (strcmp(r->path, "/health") == 0 || strcmp(r->path, "/ready") == 0) {

@@ -9,13 +9,16 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "../core/conf.h"
+#include "../core/log.h"
 #include "../core/util.h"
 #include "auth.h"
 #include "http.h"
+#include "jwt.h"
 #include "tls.h"
 
 #define MAX_TOKENS	1024
@@ -29,6 +32,8 @@ struct token {
 static struct {
 	int		 on;
 	int		 method;
+	const struct conf *conf;
+	struct jwks	*keys;		/* oauth */
 	const char	*header;
 	const struct strlist *exempt;
 	struct token	*t;
@@ -149,6 +154,136 @@ mtls_check_config(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* --- oauth ------------------------------------------------------------------ */
+
+/* The settings oauth cannot work without, and the keys: NULL with why. */
+static struct jwks *
+oauth_keys(const struct conf *c, char *err, size_t errlen)
+{
+	if (*c->oauth_issuer == '\0' || *c->oauth_audience == '\0' ||
+	    *c->oauth_jwks_file == '\0') {
+		errorf(err, errlen, "security.auth.method oauth needs"
+		    " security.auth.oauth.issuer, audience (this server's resource"
+		    " URL) and jwks_file");
+		return NULL;
+	}
+	if (strncmp(c->oauth_audience, "https://", 8) != 0 &&
+	    strncmp(c->oauth_audience, "http://", 7) != 0) {
+		errorf(err, errlen, "security.auth.oauth.audience: must be this"
+		    " server's URL (https://host/mcp), got \"%s\"", c->oauth_audience);
+		return NULL;
+	}
+	return jwks_load(c->oauth_jwks_file, err, errlen);
+}
+
+/* RFC 9728: where clients find the authorization server. */
+static void
+metadata_url(const struct conf *c, char *buf, size_t len)
+{
+	const char *a = c->oauth_audience, *host = strstr(a, "://") + 3;
+	size_t origin = (size_t)(strchrnul(host, '/') - a);
+
+	if (*c->oauth_metadata_url) {
+		strlcpy_(buf, c->oauth_metadata_url, len);
+		return;
+	}
+	snprintf(buf, len, "%.*s/.well-known/oauth-protected-resource", (int)origin, a);
+}
+
+int
+auth_metadata(struct http_request *r)
+{
+	const struct conf *c = A.conf;
+	struct json_object *o, *v;
+	const char *s;
+	size_t i;
+
+	if (!A.on || A.method != AUTH_OAUTH ||
+	    strncmp(r->path, "/.well-known/oauth-protected-resource", 37) != 0 ||
+	    (r->path[37] != '\0' && r->path[37] != '/'))
+		return 0;
+	o = json_object_new_object();
+	json_object_object_add(o, "resource", json_object_new_string(c->oauth_audience));
+	v = json_object_new_array();
+	json_object_array_add(v, json_object_new_string(c->oauth_issuer));
+	json_object_object_add(o, "authorization_servers", v);
+	v = json_object_new_array();
+	for (i = 0; i < c->oauth_scopes.n; i++)
+		json_object_array_add(v, json_object_new_string(c->oauth_scopes.v[i]));
+	json_object_object_add(o, "scopes_supported", v);
+	v = json_object_new_array();
+	json_object_array_add(v, json_object_new_string("header"));
+	json_object_object_add(o, "bearer_methods_supported", v);
+	v = json_object_new_array();
+	json_object_array_add(v, json_object_new_string("RS256"));
+	json_object_array_add(v, json_object_new_string("ES256"));
+	json_object_object_add(o, "resource_signing_alg_values_supported", v);
+	json_object_object_add(o, "resource_name", json_object_new_string(PCM_NAME));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	http_add_header(r, "Cache-Control", "max-age=300");
+	http_reply(r, 200, "application/json", s, strlen(s));
+	json_object_put(o);
+	return 1;
+}
+
+/* 401 or 403 with the challenge RFC 6750 and the MCP rules ask for. */
+static void
+oauth_refuse(struct http_request *r, int status, const char *error, const char *why)
+{
+	const struct conf *c = A.conf;
+	char url[512], scope[512], hdr[1280], msg[400];
+	size_t i, o = 0;
+
+	metadata_url(c, url, sizeof(url));
+	scope[0] = '\0';
+	for (i = 0; i < c->oauth_scopes.n && o < sizeof(scope); i++)
+		o += (size_t)snprintf(scope + o, sizeof(scope) - o, "%s%s", i ? " " : "",
+		    c->oauth_scopes.v[i]);
+	o = (size_t)snprintf(hdr, sizeof(hdr), "Bearer resource_metadata=\"%s\"", url);
+	if (scope[0] && o < sizeof(hdr))
+		o += (size_t)snprintf(hdr + o, sizeof(hdr) - o, ", scope=\"%s\"", scope);
+	if (error != NULL && o < sizeof(hdr))
+		snprintf(hdr + o, sizeof(hdr) - o, ", error=\"%s\"", error);
+	http_add_header(r, "WWW-Authenticate", hdr);
+	snprintf(msg, sizeof(msg), "%s", why);
+	http_reply_error(r, status, msg);
+}
+
+static int
+oauth_request(struct http_request *r, const char *tok)
+{
+	const struct conf *c = A.conf;
+	struct jwt_rules rules;
+	char why[300];
+
+	if (tok == NULL) {
+		oauth_refuse(r, 401, NULL, "authentication required: an OAuth access"
+		    " token in Authorization: Bearer (see the resource metadata)");
+		return 0;
+	}
+	rules.issuer = c->oauth_issuer;
+	rules.audience = c->oauth_audience;
+	rules.scopes = (const char *const *)c->oauth_scopes.v;
+	rules.nscopes = c->oauth_scopes.n;
+	rules.leeway_s = c->oauth_leeway / 1000;
+	rules.now = wall_ms() / 1000;
+	switch (jwt_verify(A.keys, tok, &rules, r->user, sizeof(r->user), why, sizeof(why))) {
+	case JWT_OK:
+		if (r->user[0] == '\0')
+			strlcpy_(r->user, "oauth-client", sizeof(r->user));
+		return 1;
+	case JWT_SCOPE:
+		logmsg(LOG_INFO, "access token refused (403): %s", why);
+		oauth_refuse(r, 403, "insufficient_scope", why);
+		return 0;
+	default:
+		logmsg(LOG_INFO, "access token refused (401): %s", why);
+		oauth_refuse(r, 401, "invalid_token", why);
+		return 0;
+	}
+}
+
 int
 auth_check_config(const struct conf *c, char *err, size_t errlen)
 {
@@ -158,10 +293,14 @@ auth_check_config(const struct conf *c, char *err, size_t errlen)
 		return 0;
 	if (c->auth_method == AUTH_MTLS)
 		return mtls_check_config(c, err, errlen);
-	if (c->auth_method != AUTH_TOKEN)
-		return errorf(err, errlen, "security.auth.method: oauth is not"
-		    " supported in this release: refusing to serve without the"
-		    " authentication asked for");
+	if (c->auth_method == AUTH_OAUTH) {
+		struct jwks *k;
+
+		if ((k = oauth_keys(c, err, errlen)) == NULL)
+			return -1;
+		jwks_free(k);
+		return 0;
+	}
 	memset(&A, 0, sizeof(A));
 	rc = load_all(c, err, errlen);
 	free(A.t);
@@ -175,10 +314,14 @@ auth_init(const struct conf *c, char *err, size_t errlen)
 	memset(&A, 0, sizeof(A));
 	if (!c->auth_enabled)
 		return 0;
-	if (auth_check_config(c, err, errlen) == -1 ||
+	if (c->auth_method == AUTH_OAUTH) {
+		if ((A.keys = oauth_keys(c, err, errlen)) == NULL)
+			return -1;
+	} else if (auth_check_config(c, err, errlen) == -1 ||
 	    (c->auth_method == AUTH_TOKEN && load_all(c, err, errlen) == -1))
 		return -1;
 	A.on = 1;
+	A.conf = c;
 	A.method = (int)c->auth_method;
 	A.header = c->auth_token_header;
 	A.exempt = &c->auth_exempt;
@@ -237,6 +380,15 @@ auth_request(struct http_request *r)
 		return 1;
 	if (A.method == AUTH_MTLS)
 		return mtls_request(r);
+	if (A.method == AUTH_OAUTH) {
+		/* Tokens only in Authorization: never a query or another header. */
+		if ((h = http_header(r, "Authorization")) != NULL &&
+		    strncasecmp(h, "Bearer ", 7) == 0) {
+			for (tok = h + 7; *tok == ' '; tok++)
+				;
+		}
+		return oauth_request(r, tok != NULL && *tok ? tok : NULL);
+	}
 	if ((h = http_header(r, A.header)) != NULL && *h)
 		tok = h;
 	else if ((h = http_header(r, "Authorization")) != NULL &&

@@ -1,6 +1,7 @@
 /*
- * Bearer-token authentication of HTTP requests (security.auth, method
- * token): tokens from security.auth.tokens, security.auth.token_file and
+ * Authentication of HTTP requests (security.auth).  method mtls: the
+ * verified client certificate's name.  method oauth: JWT access tokens
+ * (jwt.h) and the protected resource metadata.  method token: tokens from security.auth.tokens, security.auth.token_file and
  * the PULUMICOST_API_TOKENS environment variable, each "IDENTITY:TOKEN" or
  * a bare token; presented in the configured header (X-API-Token) or as
  * "Authorization: Bearer TOKEN"; compared by SHA-256 digest in constant
@@ -24,5 +25,10 @@ int	 auth_check_config(const struct conf *, char *err, size_t errlen);
  * for an exempt path or auth off), 0 no: a 401 was sent.
  */
 int	 auth_request(struct http_request *);
+/*
+ * method oauth: serve the protected resource metadata (RFC 9728) at
+ * /.well-known/oauth-protected-resource[/...]: 1 when answered.
+ */
+int	 auth_metadata(struct http_request *);
 
 #endif
