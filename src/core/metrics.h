@@ -35,6 +35,7 @@ enum metric {
 	MET_PLUGIN_LATENCY,		/* histogram {plugin,rpc} */
 	MET_PLUGIN_HEALTH,		/* gauge {plugin}, per broker */
 	MET_PLUGIN_RESTARTS,		/* counter {plugin} */
+	MET_TRACE_SPANS,		/* counter {result} */
 	MET_NFAMILIES
 };
 

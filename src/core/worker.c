@@ -38,6 +38,7 @@
 #include "child.h"
 #include "log.h"
 #include "metrics.h"
+#include "trace.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "util.h"
@@ -391,6 +392,17 @@ handle(struct http_request *r, void *arg)
 
 /* --- lifecycle ------------------------------------------------------------ */
 
+/* Workers have no network: their spans go to the broker, which exports. */
+static void
+span_to_broker(struct json_object *span)
+{
+	struct json_object *p = json_object_new_object(), *a = json_object_new_array();
+
+	json_object_array_add(a, span);
+	json_object_object_add(p, "spans", a);
+	(void)broker_notify(W.broker, "spans", p);	/* lost if none runs */
+}
+
 static void
 on_conn_closed(void *arg)
 {
@@ -527,6 +539,7 @@ worker_main(const struct child_args *a)
 		exit(EXIT_FATAL_CONFIG);
 	}
 	plugin_tools_init(W.broker);
+	trace_init(W.cx.conf, span_to_broker);
 	ratelimit_init(W.cx.conf, W.cx.sess);
 	if (auth_init(W.cx.conf, err, sizeof(err)) == -1) {
 		logmsg(LOG_ALERT, "%s", err);

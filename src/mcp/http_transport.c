@@ -406,7 +406,8 @@ tool_as_method(struct json_object *o, const struct rpc_msg *m)
 static void
 dispatch_one(struct exchange *x, struct json_object *o, int rpc)
 {
-	struct mcp_io io = { on_notify, on_respond, x, rpc ? "rpc" : "http" };
+	struct mcp_io io = { on_notify, on_respond, x, rpc ? "rpc" : "http",
+	    &x->req->span.ctx };
 	struct json_object *alias = NULL;
 	struct rpc_msg m;
 	char why[256];

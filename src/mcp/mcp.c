@@ -1236,7 +1236,7 @@ dispatch_modern(struct mcp_session *s, const struct rpc_msg *m,
 			md->cacheable = 1;
 	{
 		struct mcp_io mio = { io->notify ? modern_notify : NULL,
-		    modern_respond, md, io->transport };
+		    modern_respond, md, io->transport, io->trace };
 
 		r = dispatch_method(s, MCP_SESSIONLESS, m, &mio);
 	}
@@ -1257,6 +1257,7 @@ struct measured {
 	const char	*method;
 	const char	*tool;
 	int		 cost_query;
+	struct span	 span;
 };
 
 static const char *
@@ -1335,6 +1336,11 @@ measured_respond(void *arg, struct json_object *resp)
 	if (w->cost_query)
 		metrics_add(MET_COST_QUERIES, metrics_labels(l, sizeof(l), "tool",
 		    w->tool, "result", err ? "error" : "ok", NULL), 1);
+	if (err != NULL) {
+		span_attr_str(&w->span, "error.type", err);
+		span_fail(&w->span, err);
+	}
+	span_end(&w->span);
 	if (w->io.respond != NULL)
 		w->io.respond(w->io.arg, resp);
 	else
@@ -1348,6 +1354,34 @@ measured_notify(void *arg, struct json_object *note)
 	struct measured *w = arg;
 
 	w->io.notify(w->io.arg, note);
+}
+
+/*
+ * The request's span (OTel semantic conventions for MCP): a child of
+ * params._meta.traceparent when the client sent one (MCP 2026-07-28
+ * reserves it), else of the transport's span (an HTTP request), else a
+ * new trace (the socket protocol).
+ */
+static void
+start_span(struct measured *w, const struct rpc_msg *m, const struct mcp_io *io)
+{
+	struct json_object *meta = param(m, "_meta"), *tp;
+	struct trace_ctx from_meta;
+	const struct trace_ctx *parent = io->trace;
+	char name[128];
+
+	if (meta != NULL && json_object_object_get_ex(meta, "traceparent", &tp) &&
+	    trace_parse(json_object_get_string(tp), &from_meta) == 0)
+		parent = &from_meta;
+	snprintf(name, sizeof(name), "%s%s%s", w->method, w->tool[0] ? " " : "", w->tool);
+	span_start(&w->span, parent, name, io->trace != NULL && parent == io->trace ?
+	    SPAN_INTERNAL : SPAN_SERVER);
+	span_attr_str(&w->span, "mcp.method.name", w->method);
+	if (w->tool[0])
+		span_attr_str(&w->span, "gen_ai.tool.name", w->tool);
+	if (m->id != NULL)
+		span_attr_str(&w->span, "jsonrpc.request.id", json_object_get_string(m->id));
+	span_attr_str(&w->span, "network.transport", io->transport ? io->transport : "");
 }
 
 static struct measured *
@@ -1368,6 +1402,7 @@ measure(const struct rpc_msg *m, const struct mcp_io *io)
 		w->tool = t->name;
 		w->cost_query = t->cost_query;
 	}
+	start_span(w, m, io);
 	return w;
 }
 
@@ -1387,12 +1422,18 @@ mcp_dispatch(struct mcp_session *s, enum mcp_mode mode, const struct rpc_msg *m,
 		return dispatch_request(s, mode, m, io);
 	{
 		struct mcp_io mio = { io->notify ? measured_notify : NULL,
-		    measured_respond, w, io->transport };
+		    measured_respond, w, io->transport, io->trace };
+		struct trace_ctx ctx = w->span.ctx;
 
+		/* Broker calls made for this request belong to its trace. */
+		trace_set_current(&ctx);
 		r = dispatch_request(s, mode, m, &mio);
+		trace_set_current(NULL);
 	}
-	if (r == 0)
+	if (r == 0) {
+		span_end(&w->span);
 		free(w);	/* no response due: respond was never called */
+	}
 	return r;
 }
 

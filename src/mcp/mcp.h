@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "../core/trace.h"
 #include "jsonrpc.h"
 
 #define MCP_LATEST_VERSION	"2025-11-25"	/* of the stateful revisions */
@@ -45,6 +46,7 @@ struct mcp_io {
 	void		(*respond)(void *arg, struct json_object *resp);
 	void		*arg;
 	const char	*transport;	/* metrics label: http, rpc, socket */
+	const struct trace_ctx *trace;	/* the transport's span, or NULL */
 };
 
 /* A JSON-RPC error answered before dispatch (parse errors, batches). */

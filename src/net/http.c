@@ -234,60 +234,19 @@ make_request_id(struct http_request *r)
 		snprintf(r->request_id + 4 + 2 * i, 3, "%02x", rnd[i]);
 }
 
-/* Lowercase hex, exactly n characters; nonzero: not all zeros too. */
-static int
-lhex(const char *s, size_t n, int nonzero)
-{
-	size_t i;
-	int any = 0;
-
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]) && (s[i] < 'a' || s[i] > 'f'))
-			return 0;
-		any |= s[i] != '0';
-	}
-	return !nonzero || any;
-}
-
-static void
-random_hex(char *out, size_t bytes)
-{
-	unsigned char rnd[16];
-	size_t i;
-
-	evutil_secure_rng_get_bytes(rnd, bytes);
-	for (i = 0; i < bytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
-}
-
 /*
- * W3C traceparent, version 00: "00-" 32 hex "-" 16 hex "-" 2 hex, lowercase,
- * ids not all zeros (a later version may append fields after a "-").  A
- * valid one continues the caller's trace; otherwise a new trace starts.
- * Our span id is always new.
+ * W3C trace context: a valid traceparent continues the caller's trace
+ * (and its sampling decision); otherwise a new trace starts here.  Our
+ * span id is always new.
  */
 static void
 make_trace(struct http_request *r)
 {
-	const char *h = http_header(r, "traceparent");
-	size_t n = h ? strlen(h) : 0;
+	struct trace_ctx parent;
 
-	r->parent_id[0] = '\0';
-	if (h != NULL && n >= 55 && lhex(h, 2, 0) && strncmp(h, "ff", 2) != 0 &&
-	    h[2] == '-' && lhex(h + 3, 32, 1) && h[35] == '-' && lhex(h + 36, 16, 1) &&
-	    h[52] == '-' && lhex(h + 53, 2, 0) &&
-	    (n == 55 || (strncmp(h, "00", 2) != 0 && h[55] == '-'))) {
-		memcpy(r->trace_id, h + 3, 32);
-		r->trace_id[32] = '\0';
-		memcpy(r->parent_id, h + 36, 16);
-		r->parent_id[16] = '\0';
-		memcpy(r->trace_flags, h + 53, 2);
-		r->trace_flags[2] = '\0';
-	} else {
-		random_hex(r->trace_id, 16);
-		strlcpy_(r->trace_flags, "00", sizeof(r->trace_flags));
-	}
-	random_hex(r->span_id, 8);
+	if (trace_parse(http_header(r, "traceparent"), &parent) == -1)
+		parent.trace_id[0] = '\0';
+	span_start(&r->span, &parent, "HTTP", SPAN_SERVER);
 }
 
 /* The connection's verified client certificate, for auth and the log. */
@@ -330,6 +289,28 @@ count_request(const struct http_request *r)
 	    m, "path", route, NULL), (double)(mono_usec() - r->start_us) / 1e6);
 }
 
+/* Our SERVER span, named by route (OTel HTTP semantic conventions). */
+static void
+end_span(struct http_request *r)
+{
+	struct span *s = &r->span;
+
+	snprintf(s->name, sizeof(s->name), "%s %s", method_label(r->method),
+	    r->route ? r->route : "other");
+	span_attr_str(s, "http.request.method", method_label(r->method));
+	span_attr_str(s, "url.path", r->path ? r->path : "");
+	if (r->route)
+		span_attr_str(s, "http.route", r->route);
+	span_attr_int(s, "http.response.status_code", r->status);
+	span_attr_str(s, "client.address", r->remote);
+	span_attr_str(s, "http.request.header.x-request-id", r->request_id);
+	if (r->user[0])
+		span_attr_str(s, "enduser.id", r->user);
+	if (r->status >= 500)
+		span_fail(s, http_reason(r->status));
+	span_end(s);
+}
+
 static void
 access_log(struct http_request *r, size_t bytes)
 {
@@ -337,17 +318,19 @@ access_log(struct http_request *r, size_t bytes)
 	int64_t ms = now_ms() - r->start_ms;
 
 	count_request(r);
+	end_span(r);
 	json_object_object_add(f, "request_id", json_object_new_string(r->request_id));
 	json_object_object_add(f, "method", json_object_new_string(r->method));
 	json_object_object_add(f, "path", json_object_new_string(r->path ? r->path : "-"));
 	json_object_object_add(f, "status", json_object_new_int(r->status));
 	json_object_object_add(f, "duration_ms", json_object_new_int64(ms));
 	json_object_object_add(f, "remote_addr", json_object_new_string(r->remote));
-	json_object_object_add(f, "trace_id", json_object_new_string(r->trace_id));
-	json_object_object_add(f, "span_id", json_object_new_string(r->span_id));
-	json_object_object_add(f, "trace_flags", json_object_new_string(r->trace_flags));
-	if (r->parent_id[0])
-		json_object_object_add(f, "parent_span_id", json_object_new_string(r->parent_id));
+	json_object_object_add(f, "trace_id", json_object_new_string(r->span.ctx.trace_id));
+	json_object_object_add(f, "span_id", json_object_new_string(r->span.ctx.span_id));
+	json_object_object_add(f, "trace_flags", json_object_new_string(r->span.ctx.sampled ?
+	    "01" : "00"));
+	if (r->span.parent[0])
+		json_object_object_add(f, "parent_span_id", json_object_new_string(r->span.parent));
 	if (r->user[0])
 		json_object_object_add(f, "user_id", json_object_new_string(r->user));
 	if (r->client_subject[0])
@@ -389,8 +372,8 @@ write_head(struct http_request *r, int status, const char *ctype, ssize_t len)
 		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
 	evbuffer_add_printf(out, "X-Request-Id: %s\r\n", r->request_id);
 	/* Our span of the caller's trace, so a client can correlate. */
-	evbuffer_add_printf(out, "traceparent: 00-%s-%s-%s\r\n", r->trace_id, r->span_id,
-	    r->trace_flags);
+	evbuffer_add_printf(out, "traceparent: 00-%s-%s-%s\r\n", r->span.ctx.trace_id,
+	    r->span.ctx.span_id, r->span.ctx.sampled ? "01" : "00");
 	if ((ts = http_header(r, "tracestate")) != NULL && strlen(ts) <= 512 &&
 	    strpbrk(ts, "\r\n") == NULL)
 		evbuffer_add_printf(out, "tracestate: %s\r\n", ts);

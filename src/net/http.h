@@ -17,6 +17,8 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "../core/trace.h"
+
 struct http_server;
 struct http_conn;
 
@@ -58,7 +60,7 @@ struct http_request {
 	char		 client_cn[128];
 	int		 listener;		/* index, in http_server_listen order */
 	/* W3C trace context: the caller's trace (or a new one), our span. */
-	char		 trace_id[33], span_id[17], parent_id[17], trace_flags[3];
+	struct span	 span;			/* ours: SERVER, ended when answered */
 	/* response */
 	struct http_header *rhdrs;
 	size_t		 nrhdrs;

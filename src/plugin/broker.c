@@ -24,8 +24,10 @@
 #include "../core/chan.h"
 #include "../core/child.h"
 #include "../core/log.h"
+#include "../core/otlp.h"
 #include "../core/proc.h"
 #include "../core/sandbox.h"
+#include "../core/trace.h"
 #include "../core/util.h"
 #include "../cost/billing.h"
 #include "broker.h"
@@ -341,11 +343,30 @@ plugin_request(struct link *l, struct json_object *id, const char *method,
 	    req, timeout, answer_later, w);
 }
 
+/* A message without an id wants no answer: finished spans of a worker. */
+static void
+notification(struct json_object *req)
+{
+	struct json_object *m, *p, *spans;
+	size_t i;
+
+	if (!json_object_object_get_ex(req, "method", &m) ||
+	    strcmp(json_object_get_string(m), "spans") != 0 ||
+	    !json_object_object_get_ex(req, "params", &p) ||
+	    !json_object_object_get_ex(p, "spans", &spans) ||
+	    !json_object_is_type(spans, json_type_array))
+		return;
+	for (i = 0; i < json_object_array_length(spans); i++)
+		otlp_enqueue(json_object_get(json_object_array_get_idx(spans, i)));
+}
+
 static void
 handle_request(struct link *l, const char *buf, size_t len)
 {
 	struct json_object *req, *id = NULL, *m, *p, *v, *res;
 	const char *method, *code = NULL;
+	struct trace_ctx tctx;
+	struct span sp;
 	char why[512];
 	int64_t size, max = 0;
 	int fd;
@@ -357,7 +378,15 @@ handle_request(struct link *l, const char *buf, size_t len)
 		json_object_put(req);
 		return;
 	}
-	json_object_object_get_ex(req, "id", &id);
+	if (!json_object_object_get_ex(req, "id", &id)) {
+		notification(req);
+		json_object_put(req);
+		return;
+	}
+	/* The worker's trace: what is done for it here belongs to it. */
+	if (json_object_object_get_ex(req, "traceparent", &v) &&
+	    trace_parse(json_object_get_string(v), &tctx) == 0)
+		trace_set_current(&tctx);
 	if (!json_object_object_get_ex(req, "method", &m) ||
 	    (method = json_object_get_string(m)) == NULL) {
 		reply(l, id, NULL, "invalid", "missing method", -1);
@@ -378,8 +407,18 @@ handle_request(struct link *l, const char *buf, size_t len)
 			path = json_object_get_string(v);
 		if (p && json_object_object_get_ex(p, "max_bytes", &v))
 			max = json_object_get_int64(v);
+		/* A span only within a worker's trace (unsampled ones are no-ops). */
+		memset(&sp, 0, sizeof(sp));
+		if (trace_current() != NULL)
+			span_start(&sp, trace_current(), "broker read_file", SPAN_SERVER);
+		span_attr_str(&sp, "file.path", path);
 		fd = broker_open_file(B.roots, path, max, &size, &code, why,
 		    sizeof(why));
+		if (fd == -1)
+			span_fail(&sp, why);
+		else
+			span_attr_int(&sp, "file.size", size);
+		span_end(&sp);
 		if (fd == -1) {
 			logmsg(LOG_INFO, "read_file refused: %s", why);
 			reply(l, id, NULL, code, why, -1);
@@ -416,6 +455,7 @@ handle_request(struct link *l, const char *buf, size_t len)
 		snprintf(why, sizeof(why), "unknown broker method \"%s\"", method);
 		reply(l, id, NULL, "unknown_method", why, -1);
 	}
+	trace_set_current(NULL);
 	json_object_put(req);
 }
 
@@ -561,6 +601,12 @@ broker_main(const struct child_args *a)
 	event_add(sint, NULL);
 	event_add(squit, NULL);
 	event_add(schld, NULL);
+	/* Spans: the broker's own, and the workers' (it alone has the network). */
+	trace_init(B.cx.conf, otlp_enqueue);
+	if (trace_enabled() && otlp_start(B.cx.base, B.cx.conf, err, sizeof(err)) == -1) {
+		logmsg(LOG_ERROR, "%s: tracing is off", err);
+		trace_init(B.cx.conf, NULL);
+	}
 	/* Plugins are the broker's children: launched for this generation. */
 	plugins_start(B.cx.base, B.cx.conf);
 	signal(SIGHUP, SIG_IGN);
@@ -579,6 +625,7 @@ broker_main(const struct child_args *a)
 		free(l);
 	}
 	plugins_stop();
+	otlp_stop();
 	event_free(sterm);
 	event_free(sint);
 	event_free(squit);

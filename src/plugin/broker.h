@@ -46,5 +46,8 @@ int	 broker_client_connected(const struct broker_client *);
 /* params is consumed.  The callback always runs, at most timeout_ms later. */
 int	 broker_call(struct broker_client *, const char *method,
 	    struct json_object *params, int64_t timeout_ms, broker_cb, void *arg);
+/* A message that wants no answer (finished spans): 0, or -1 if unsent. */
+int	 broker_notify(struct broker_client *, const char *method,
+	    struct json_object *params);
 
 #endif

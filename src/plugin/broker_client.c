@@ -16,6 +16,7 @@
 
 #include "../core/chan.h"
 #include "../core/log.h"
+#include "../core/trace.h"
 #include "../core/util.h"
 #include "broker.h"
 
@@ -27,6 +28,7 @@ struct call {
 	void			*arg;
 	struct event		*timer;
 	int			 unsent;	/* no broker to send to */
+	struct trace_ctx	 trace;		/* current when called: restored */
 };
 TAILQ_HEAD(callq, call);
 
@@ -45,7 +47,10 @@ call_finish(struct call *c, struct json_object *res, struct json_object *err,
 {
 	TAILQ_REMOVE(&c->bc->calls, c, entry);
 	event_free(c->timer);
+	/* The caller's trace goes on in its callback (and its next calls). */
+	trace_set_current(&c->trace);
 	c->cb(res, err, fd, c->arg);
+	trace_set_current(NULL);
 	free(c);
 }
 
@@ -193,6 +198,21 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 int
+broker_notify(struct broker_client *bc, const char *method, struct json_object *params)
+{
+	struct json_object *o = json_object_new_object();
+	const char *s;
+	int r;
+
+	json_object_object_add(o, "method", json_object_new_string(method));
+	json_object_object_add(o, "params", params ? params : json_object_new_object());
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	r = bc->fd >= 0 ? chan_send(bc->fd, MSG_REQUEST, 0, -1, s, strlen(s), -1) : -1;
+	json_object_put(o);
+	return r;
+}
+
+int
 broker_call(struct broker_client *bc, const char *method,
     struct json_object *params, int64_t timeout_ms, broker_cb cb, void *arg)
 {
@@ -219,6 +239,13 @@ broker_call(struct broker_client *bc, const char *method,
 	json_object_object_add(o, "id", json_object_new_int64(c->id));
 	json_object_object_add(o, "method", json_object_new_string(method));
 	json_object_object_add(o, "params", params ? params : json_object_new_object());
+	if (trace_current() != NULL) {
+		char tp[64];
+
+		c->trace = *trace_current();
+		trace_format(&c->trace, tp, sizeof(tp));
+		json_object_object_add(o, "traceparent", json_object_new_string(tp));
+	}
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	r = bc->fd >= 0 ? chan_send(bc->fd, MSG_REQUEST, 0, -1, s, strlen(s), -1) : -1;
 	json_object_put(o);

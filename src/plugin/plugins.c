@@ -21,6 +21,7 @@
 #include "../core/conf.h"
 #include "../core/log.h"
 #include "../core/metrics.h"
+#include "../core/trace.h"
 #include "../core/util.h"
 #include "costsource.h"
 #include "discovery.h"
@@ -81,6 +82,8 @@ struct pcall {
 	struct event		*qtimer;	/* its deadline while queued */
 	int			 fallback;	/* retried under pulumicost.v1 */
 	int			 attempts;	/* retries after UNAVAILABLE */
+	int			 traced;	/* made for a traced request */
+	struct span		 span;		/* CLIENT, queue time included */
 };
 
 static struct {
@@ -557,10 +560,24 @@ static void
 pcall_end(struct pcall *k, struct json_object *result, const char *code,
     const char *msg, struct json_object *details)
 {
+	struct trace_ctx parent;
+
 	if (k->qtimer != NULL)
 		event_free(k->qtimer);
+	if (k->traced) {
+		span_attr_str(&k->span, "rpc.grpc.status", code ? code : "OK");
+		if (code != NULL)
+			span_fail(&k->span, msg);
+		/* The caller's work goes on in its trace: its next calls too. */
+		parent = k->span.ctx;
+		strlcpy_(parent.span_id, k->span.parent, sizeof(parent.span_id));
+		span_end(&k->span);
+		trace_set_current(&parent);
+	}
 	k->done(result, code, msg, details, k->started ? now_ms() - k->started : 0,
 	    k->arg);
+	if (k->traced)
+		trace_set_current(NULL);
 	pb_buf_free(&k->req);
 	free(k);
 }
@@ -808,6 +825,20 @@ submit(struct plugin *p, const struct cs_rpc *rpc, struct json_object *req,
 	k->done = done;
 	k->arg = arg;
 	k->health = health;
+	if (trace_current() != NULL) {
+		char name[128];
+
+		k->traced = 1;
+		snprintf(name, sizeof(name), "%s.CostSourceService/%s", p->package,
+		    rpc->name);
+		span_start(&k->span, trace_current(), name, SPAN_CLIENT);
+		span_attr_str(&k->span, "rpc.system", "grpc");
+		span_attr_str(&k->span, "rpc.service", p->package);
+		span_attr_str(&k->span, "rpc.method", rpc->name);
+		span_attr_str(&k->span, "pulumicost.plugin", p->e.name);
+		span_attr_str(&k->span, "server.address", "127.0.0.1");
+		span_attr_int(&k->span, "server.port", p->port);
+	}
 	k->deadline = now_ms() + timeout_ms;
 	why[0] = '\0';
 	if (pb_encode(rpc->req, req, &k->req, why, sizeof(why)) == -1) {
