@@ -98,6 +98,15 @@ is($v->{'pulumicost_generation'}, 1, 'generation 1');
 like($b, qr/^pulumicost_build_info\{version="[^"]+",libevent="[^"]+",openssl="[^"]+",json_c="[^"]+"\} 1$/m, 'build info');
 unlike($b, qr/no\/such/, 'request data never becomes a label');
 
+# The tool call's own log line, with the fields operators filter on.
+my ($call) = grep { ($_->{msg} // '') eq 'tool call analyze_projected_costs completed' } $t->log_lines;
+is($call->{method}, 'analyze_projected_costs', 'the tool call\'s log line: method');
+is($call->{status}, 'success', 'status');
+is($call->{stack_name}, 'example', 'stack_name');
+ok(($call->{resource_count} // 0) >= 10, 'resource_count');
+like($call->{request_id} // '', qr/^req-[0-9a-f]+$/, 'request_id, as in the access line');
+ok(defined $call->{duration_ms}, 'duration_ms');
+
 ok(wait_for(sub { (samples(body())->{'pulumicost_plugin_health{plugin="kubecost"}'} // '') eq '1' }, 30),
     'pulumicost_plugin_health{plugin="kubecost"} 1');
 ok(wait_for(sub { my $x = samples(body()); ($x->{'pulumicost_plugin_health{plugin="crashy"}'} // '') eq '0'

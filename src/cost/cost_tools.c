@@ -125,6 +125,7 @@ stack_ready(struct tool_call *c, struct pstack *s, stack_cb cb, void *arg,
 
 	metrics_observe(MET_RESOURCES_ANALYZED, metrics_labels(l, sizeof(l),
 	    "tool", tool_call_name(c), NULL), (double)s->n);
+	tool_call_note_resources(c, s->n);
 	if (prices)
 		priced(c, s, cb, arg, drop);
 	else

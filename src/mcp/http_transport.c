@@ -407,7 +407,7 @@ static void
 dispatch_one(struct exchange *x, struct json_object *o, int rpc)
 {
 	struct mcp_io io = { on_notify, on_respond, x, rpc ? "rpc" : "http",
-	    &x->req->span.ctx };
+	    &x->req->span.ctx, x->req->request_id, x->req->user };
 	struct json_object *alias = NULL;
 	struct rpc_msg m;
 	char why[256];

@@ -115,6 +115,12 @@ struct tool_call {
 	char			*cache_key;	/* store the answer here */
 	int64_t			 cache_ttl;
 	int			 asking;	/* requests of this round unsettled */
+	/* For the call's log line (the seed's fields). */
+	uint64_t		 t0_us;
+	char			 request_id[72];
+	char			 user[64];
+	char			 stack[128];
+	int64_t			 resources;	/* -1: none analysed */
 };
 
 TAILQ_HEAD(callq, tool_call);
@@ -497,6 +503,17 @@ do_tools_call(struct mcp_session *s, const struct rpc_msg *m,
 	c->inputs = inputs;
 	c->state = state;
 	c->session = s;
+	c->t0_us = mono_usec();
+	c->resources = -1;
+	strlcpy_(c->request_id, io->request_id ? io->request_id : "", sizeof(c->request_id));
+	strlcpy_(c->user, io->user ? io->user : "", sizeof(c->user));
+	{
+		struct json_object *sn;
+
+		if (args != NULL && json_object_object_get_ex(args, "stack_name", &sn) &&
+		    json_object_is_type(sn, json_type_string))
+			strlcpy_(c->stack, json_object_get_string(sn), sizeof(c->stack));
+	}
 	c->id = json_object_get(m->id);
 	c->io = *io;
 	c->tool = t;
@@ -547,6 +564,49 @@ call_free(struct tool_call *c)
 	free(c);
 }
 
+/*
+ * One line per tool call with the fields operators filter on (the
+ * seed's): method (the tool), status, duration_ms, request_id, user_id,
+ * stack_name, resource_count.
+ */
+static void
+log_call(const struct tool_call *c, int is_error, const char *why)
+{
+	struct json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "method", json_object_new_string(c->tool->name));
+	json_object_object_add(f, "status", json_object_new_string(is_error ? "error" :
+	    "success"));
+	json_object_object_add(f, "duration_ms", json_object_new_int64(
+	    (int64_t)((mono_usec() - c->t0_us) / 1000)));
+	if (c->request_id[0])
+		json_object_object_add(f, "request_id", json_object_new_string(c->request_id));
+	if (c->user[0])
+		json_object_object_add(f, "user_id", json_object_new_string(c->user));
+	if (c->stack[0])
+		json_object_object_add(f, "stack_name", json_object_new_string(c->stack));
+	if (c->resources >= 0)
+		json_object_object_add(f, "resource_count", json_object_new_int64(c->resources));
+	if (is_error && why != NULL)
+		json_object_object_add(f, "error", json_object_new_string(why));
+	logkv(is_error ? LOG_WARN : LOG_INFO, f, "tool call %s %s", c->tool->name,
+	    is_error ? "failed" : "completed");
+}
+
+/* The first text item of a tool's content: its message. */
+static const char *
+first_text(struct json_object *content)
+{
+	struct json_object *item, *text;
+
+	if (content == NULL || !json_object_is_type(content, json_type_array) ||
+	    json_object_array_length(content) == 0)
+		return NULL;
+	item = json_object_array_get_idx(content, 0);
+	return json_object_object_get_ex(item, "text", &text) ?
+	    json_object_get_string(text) : NULL;
+}
+
 void
 tool_call_result(struct tool_call *c, struct json_object *content,
     struct json_object *structured, int is_error)
@@ -567,6 +627,7 @@ tool_call_result(struct tool_call *c, struct json_object *content,
 		cache_store(c, content, structured);
 		cache_note(structured, "miss", 0, 0);
 	}
+	log_call(c, is_error, is_error ? first_text(content) : NULL);
 	r = json_object_new_object();
 	json_object_object_add(r, "content", content);
 	if (structured != NULL)
@@ -847,6 +908,12 @@ const char *
 tool_call_state(const struct tool_call *c)
 {
 	return c->state;
+}
+
+void
+tool_call_note_resources(struct tool_call *c, size_t n)
+{
+	c->resources = (c->resources < 0 ? 0 : c->resources) + (int64_t)n;
 }
 
 const char *
@@ -1236,7 +1303,8 @@ dispatch_modern(struct mcp_session *s, const struct rpc_msg *m,
 			md->cacheable = 1;
 	{
 		struct mcp_io mio = { io->notify ? modern_notify : NULL,
-		    modern_respond, md, io->transport, io->trace };
+		    modern_respond, md, io->transport, io->trace, io->request_id,
+		    io->user };
 
 		r = dispatch_method(s, MCP_SESSIONLESS, m, &mio);
 	}
@@ -1422,7 +1490,8 @@ mcp_dispatch(struct mcp_session *s, enum mcp_mode mode, const struct rpc_msg *m,
 		return dispatch_request(s, mode, m, io);
 	{
 		struct mcp_io mio = { io->notify ? measured_notify : NULL,
-		    measured_respond, w, io->transport, io->trace };
+		    measured_respond, w, io->transport, io->trace, io->request_id,
+		    io->user };
 		struct trace_ctx ctx = w->span.ctx;
 
 		/* Broker calls made for this request belong to its trace. */

@@ -47,6 +47,8 @@ struct mcp_io {
 	void		*arg;
 	const char	*transport;	/* metrics label: http, rpc, socket */
 	const struct trace_ctx *trace;	/* the transport's span, or NULL */
+	const char	*request_id;	/* HTTP: for the log; NULL otherwise */
+	const char	*user;		/* the authenticated identity, or NULL */
 };
 
 /* A JSON-RPC error answered before dispatch (parse errors, batches). */
@@ -120,6 +122,8 @@ int		 tool_call_cancelled(const struct tool_call *);
 struct json_object *tool_call_input(struct tool_call *, const char *key);
 const char	*tool_call_state(const struct tool_call *);
 int		 tool_call_client_can(const struct tool_call *, int caps);
+/* Resources a call analyses (summed), for its log line and metrics. */
+void		 tool_call_note_resources(struct tool_call *, size_t n);
 /* The tool being called (its registered name, never an alias). */
 const char	*tool_call_name(const struct tool_call *);
 void		 tool_call_need(struct tool_call *, const char *key,

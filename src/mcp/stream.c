@@ -132,7 +132,7 @@ on_respond(void *arg, struct json_object *resp)
 static void
 dispatch(struct sconn *c, struct json_object *o)
 {
-	struct mcp_io io = { on_notify, on_respond, c, "socket", NULL };
+	struct mcp_io io = { on_notify, on_respond, c, "socket", NULL, NULL, NULL };
 	struct rpc_msg m;
 	char why[256];
 	int code;
