@@ -290,6 +290,48 @@ cursor_decode(const char *c, size_t *off)
 	return 0;
 }
 
+/* Print the text a page was serialized to once (json-c custom serializer). */
+static int
+print_cached(struct json_object *o, struct printbuf *pb, int level, int flags)
+{
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, json_object_get_userdata(o),
+	    (int)strlen(json_object_get_userdata(o)));
+}
+
+/*
+ * A page of tools/list from off, and where it ended in *end.  The tools
+ * are fixed once a worker runs, so the first page is serialized once and
+ * its text reused: the list is the largest answer most clients ask for.
+ */
+static struct json_object *
+tools_page(size_t off, size_t *end)
+{
+	static struct json_object *first;	/* the page at offset 0 */
+	static size_t first_end;
+	struct json_object *list;
+	size_t i;
+	char *text;
+
+	if (off == 0 && first != NULL) {
+		*end = first_end;
+		return json_object_get(first);
+	}
+	list = json_object_new_array();
+	for (i = off; i < tools_count() && i < off + page_size; i++)
+		json_object_array_add(list, tool_describe(tools_at(i)));
+	*end = i;
+	if (off == 0 && (text = strdup(json_object_to_json_string_ext(list,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE))) != NULL) {
+		json_object_set_serializer(list, print_cached, text,
+		    json_object_free_userdata);
+		first = json_object_get(list);
+		first_end = i;
+	}
+	return list;
+}
+
 static int
 do_tools_list(const struct rpc_msg *m, const struct mcp_io *io)
 {
@@ -300,9 +342,7 @@ do_tools_list(const struct rpc_msg *m, const struct mcp_io *io)
 	if (c != NULL && (!json_object_is_type(c, json_type_string) ||
 	    cursor_decode(json_object_get_string(c), &off) == -1))
 		return reply_error(m, io, RPC_INVALID_PARAMS, "invalid cursor");
-	list = json_object_new_array();
-	for (i = off; i < tools_count() && i < off + page_size; i++)
-		json_object_array_add(list, tool_describe(tools_at(i)));
+	list = tools_page(off, &i);
 	r = json_object_new_object();
 	json_object_object_add(r, "tools", list);
 	if (i < tools_count()) {

@@ -13,6 +13,7 @@
 
 static const struct tool *registry[MAX_TOOLS];
 static struct json_object *schemas[MAX_TOOLS];	/* parsed inputSchema */
+static struct json_object *described[MAX_TOOLS];	/* tools/list entries, made once */
 static size_t ntools;
 
 /*
@@ -122,8 +123,8 @@ tools_at(size_t i)
 	return i < ntools ? registry[i] : NULL;
 }
 
-struct json_object *
-tool_describe(const struct tool *t)
+static struct json_object *
+describe(const struct tool *t)
 {
 	struct json_object *o = json_object_new_object(), *a;
 
@@ -147,6 +148,24 @@ tool_describe(const struct tool *t)
 	json_object_object_add(a, "openWorldHint", json_object_new_boolean(t->open_world));
 	json_object_object_add(o, "annotations", a);
 	return o;
+}
+
+/*
+ * The registry is fixed once a worker starts, so each entry is built (and
+ * its schemas parsed) once; callers get a reference and must not change it.
+ */
+struct json_object *
+tool_describe(const struct tool *t)
+{
+	size_t i;
+
+	for (i = 0; i < ntools; i++)
+		if (registry[i] == t) {
+			if (described[i] == NULL)
+				described[i] = describe(t);
+			return json_object_get(described[i]);
+		}
+	return describe(t);
 }
 
 struct json_object *

@@ -47,7 +47,7 @@ int		 tool_check_args(const struct tool *, struct json_object *args,
 		    char *why, size_t whylen);
 /* The parsed inputSchema, kept by the registry (borrowed). */
 struct json_object *tool_input_schema(const struct tool *);
-/* The Tool object of tools/list. */
+/* A tools/list entry: a shared reference (built once), not to be changed. */
 struct json_object *tool_describe(const struct tool *);
 
 #endif
