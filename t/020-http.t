@@ -169,7 +169,7 @@ my @acc = $t->log_grep(qr/^http request$/);
 ok(@acc > 20, 'access lines logged');
 my ($a) = grep { ($_->{request_id} // '') eq 'abc-123' } @acc;
 ok($a, 'access line carries the request id');
-is_deeply([ map { defined $a->{$_} ? 1 : 0 } qw(ts level msg service version pid role method path status duration_ms remote_addr) ],
+is_deeply([ map { defined $a->{$_} ? 1 : 0 } qw(timestamp level message service version pid role method path status duration_ms remote_addr) ],
     [ (1) x 12 ], 'access line has the documented fields');
 
 $t->finish;

@@ -18,10 +18,10 @@ my @l = $t->log_lines;
 ok(@l > 10, 'every line is a JSON object');
 my ($w) = grep { ($_->{role} // '') eq 'worker' } @l;
 ok($w, 'worker lines reach the master-owned log');
-for my $f (qw(ts level msg service version pid role)) {
+for my $f (qw(timestamp level message service version pid role)) {
 	ok(defined $w->{$f}, "field $f present");
 }
-like($w->{ts}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'ts is RFC 3339 UTC with ms');
+like($w->{timestamp}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'timestamp is RFC 3339 UTC with ms');
 is($w->{service}, 'pulumicost-mcp', 'service name');
 ok(!grep({ $_->{level} eq 'debug' } @l), 'no debug lines at level info');
 
@@ -32,13 +32,13 @@ for (1 .. 10) { $t->http_get("/health?between=$_") }	# written to the renamed fi
 $t->signal('USR1');
 ok(wait_for(sub { -e $log }, 5), 'USR1 created a new log file');
 for (1 .. 10) { $t->http_get("/health?after=$_") }
-ok(wait_for(sub { Test::PCM::slurp($log) =~ /after=10|"path":"\/health"/ && (() = Test::PCM::slurp($log) =~ /"msg":"http request"/g) >= 10 }, 5),
+ok(wait_for(sub { Test::PCM::slurp($log) =~ /after=10|"path":"\/health"/ && (() = Test::PCM::slurp($log) =~ /"message":"http request"/g) >= 10 }, 5),
     'new lines go to the new file');
 my $old = Test::PCM::slurp("$log.1");
 my $new = Test::PCM::slurp($log);
-my $n = () = ($old . $new) =~ /"msg":"http request"/g;
+my $n = () = ($old . $new) =~ /"message":"http request"/g;
 is($n, 30, 'all 30 access lines are in the two files');
-like($new, qr/"msg":"log file reopened"/, 'the new file records the reopen');
+like($new, qr/"message":"log file reopened"/, 'the new file records the reopen');
 
 # A reload that names another output moves the log there.
 my $other = $t->dir . '/other.log';

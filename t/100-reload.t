@@ -38,7 +38,7 @@ my $good = Test::PCM::slurp($t->conf);
 $t->write_file('config.yaml', $good . "server:\n  port: 1\n");
 is($t->reload, 'failed', 'reload with a duplicate section fails');
 my ($err) = $t->log_grep(qr/^reload failed/);
-like($err->{msg}, qr/config\.yaml:\d+:\d+: server: duplicate key/, 'failure names file, line and key');
+like($err->{message}, qr/config\.yaml:\d+:\d+: server: duplicate key/, 'failure names file, line and key');
 is($err->{level}, 'error', 'logged at error level');
 is_deeply([ $t->workers ], \@w2, 'no worker replaced');
 ($s) = $t->http_get('/health');
@@ -98,7 +98,7 @@ SKIP: {
 	close $fh;
 	is($u->reload, 'failed', 'reload whose workers crash at start fails');
 	my ($f) = $u->log_grep(qr/^reload failed/);
-	like($f->{msg}, qr/before it was ready; keeping generation 1/, 'rolled back to generation 1');
+	like($f->{message}, qr/before it was ready; keeping generation 1/, 'rolled back to generation 1');
 	ok(wait_for(sub { join(',', $u->workers) eq join(',', @w) }, 10), 'old workers still serving');
 	unlink $u->dir . '/crash';
 	is($u->reload, 'ok', 'next reload succeeds');

@@ -38,9 +38,9 @@ close $fh;
 kill 'KILL', $w;
 ok(wait_for(sub { $t->count_log(qr/respawning worker slot 0 of generation 1 in 4s/) }, 15),
     'back-off reached 4s');
-my @delays = map { /in (\d+)s/ ? $1 : () } map { $_->{msg} } $t->log_grep(qr/crash loop back-off/);
+my @delays = map { /in (\d+)s/ ? $1 : () } map { $_->{message} } $t->log_grep(qr/crash loop back-off/);
 is_deeply([ @delays[0 .. 2] ], [1, 2, 4], 'back-off doubles: 1s, 2s, 4s');
-my @starts = map { $_->{ts} } $t->log_grep(qr/test failpoint: exiting at start-up/);
+my @starts = map { $_->{timestamp} } $t->log_grep(qr/test failpoint: exiting at start-up/);
 ok(@starts >= 2 && @starts <= 4, 'the master does not spin (' . scalar(@starts) . ' starts)');
 unlink $t->dir . '/crash';
 ok(wait_for(sub { my ($s) = $t->http_get('/health', timeout => 1); defined $s && $s == 200 }, 10),
@@ -70,7 +70,7 @@ ok(wait_for(sub { $u->count_log(qr/is stuck: no heartbeat/) }, 10), 'watchdog no
 my $wd = time - $t0;
 ok($wd >= 1.5 && $wd < 5, sprintf('after about worker_watchdog (%.1fs)', $wd));
 my ($stuck) = $u->log_grep(qr/is stuck/);
-my ($spid) = $stuck->{msg} =~ /worker pid (\d+)/;
+my ($spid) = $stuck->{message} =~ /worker pid (\d+)/;
 ok(wait_for(sub { my @w = $u->workers; @w == 2 && !grep { $_ == $spid } @w }, 5), 'stuck worker replaced');
 my ($idle) = grep { $_ != $spid } @before;
 ok((grep { $_ == $idle } $u->workers), 'the idle worker was not killed');

@@ -36,7 +36,7 @@ SKIP: {
 	ok(wait_for(sub { $t->count_log(qr/seccomp violation in worker pid \d+ \(syscall \d+=clone\)/) }, 5),
 	    'enforce: master logs the syscall by name');
 	my ($v) = $t->log_grep(qr/seccomp violation/);
-	like($v->{msg}, qr/was killed by signal 31/, 'enforce: killed by SIGSYS');
+	like($v->{message}, qr/was killed by signal 31/, 'enforce: killed by SIGSYS');
 	ok(wait_for(sub { scalar($t->workers) == 2 }, 5), 'enforce: respawned');
 	($s) = $t->http_get('/health');
 	is($s, 200, 'other requests are served');

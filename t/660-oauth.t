@@ -107,7 +107,7 @@ $tok{rs} = jwt();
 is($s, 200, 'an RS256 token: served');
 $tok{es} = jwt(alg => 'ES256', header => { kid => 'ec-1' });
 is((rpc($tok{es}))[0], 200, 'an ES256 token: served');
-my ($line) = grep { ($_->{msg} // '') eq 'http request' && ($_->{status} // 0) == 200 && ($_->{path} // '') eq '/rpc' } $t->log_lines;
+my ($line) = grep { ($_->{message} // '') eq 'http request' && ($_->{status} // 0) == 200 && ($_->{path} // '') eq '/rpc' } $t->log_lines;
 is($line->{user_id}, 'user@example.com', 'the identity is the token\'s subject');
 
 my @bad = (

@@ -188,9 +188,9 @@ vlog(int level, struct json_object *fields, const char *fmt, va_list ap)
 		return;
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "ts", json_object_new_string(ts));
+	json_object_object_add(o, "timestamp", json_object_new_string(ts));
 	json_object_object_add(o, "level", json_object_new_string(log_level_name(level)));
-	json_object_object_add(o, "msg", json_object_new_string(msg));
+	json_object_object_add(o, "message", json_object_new_string(msg));
 	json_object_object_add(o, "service", json_object_new_string(PCM_NAME));
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));

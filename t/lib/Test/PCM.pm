@@ -275,10 +275,10 @@ sub log_grep {
 	my ($self, $re) = @_;
 	my @r;
 	for my $raw ($self->raw_log_lines) {
-		my ($m) = $raw =~ /"msg":"((?:[^"\\]|\\.)*)"/;
+		my ($m) = $raw =~ /"message":"((?:[^"\\]|\\.)*)"/;
 		next unless defined $m && $m =~ $re;
 		my $j = eval { decode_json($raw) } or next;
-		push @r, $j if ($j->{msg} // '') =~ $re;
+		push @r, $j if ($j->{message} // '') =~ $re;
 	}
 	return @r;
 }
@@ -334,7 +334,7 @@ sub finish {
 	}
 	$self->stop if $self->{pid};
 	my @bad = grep {
-		my $m = $_->{msg} // '';
+		my $m = $_->{message} // '';
 		($_->{level} // '') =~ /^(alert|crit)$/ &&
 		    !grep { $m =~ $_ } @{$self->{allowed_alerts}};
 	} map { eval { decode_json($_) } // () }
