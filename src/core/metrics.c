@@ -104,6 +104,9 @@ static const struct family {
 	[MET_PLUGIN_RESTARTS] = { "pulumicost_plugin_restarts_total",
 	    "Plugin processes restarted after they ended or stopped answering.",
 	    T_COUNTER, NULL, 0 },
+	[MET_PLUGIN_CACHE] = { "pulumicost_plugin_cache_requests_total",
+	    "Plugin answers looked up in the broker's cache: hit or miss.",
+	    T_COUNTER, NULL, 0 },
 	[MET_TRACE_SPANS] = { "pulumicost_trace_spans_total",
 	    "Spans handed to the OTLP exporter: exported, dropped (queue full or"
 	    " shutting down) or failed (refused by the collector).", T_COUNTER, NULL, 0 },

@@ -36,6 +36,7 @@ enum metric {
 	MET_PLUGIN_HEALTH,		/* gauge {plugin}, per broker */
 	MET_PLUGIN_RESTARTS,		/* counter {plugin} */
 	MET_TRACE_SPANS,		/* counter {result} */
+	MET_PLUGIN_CACHE,		/* counter {plugin,result} */
 	MET_NFAMILIES
 };
 

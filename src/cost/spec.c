@@ -213,12 +213,17 @@ spec_parse(struct spec_book *b, const char *text, size_t len, const char *name,
 	struct json_object *o;
 	struct spec *s;
 	char why[512];
+	size_t i;
 	int core;
 
 	if (b->n >= MAX_SPECS)
 		return errorf(err, errlen, "%s: more than %d spec files", name, MAX_SPECS);
-	o = len > 0 && (text[strspn(text, " \t\r\n")] == '{') ?
-	    rpc_parse(text, len, why, sizeof(why)) : yaml_parse(text, len, why, sizeof(why));
+	/* JSON when it opens with a brace; text is len bytes, not a C string. */
+	for (i = 0; i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' ||
+	    text[i] == '\n'); i++)
+		;
+	o = i < len && text[i] == '{' ? rpc_parse(text, len, why, sizeof(why)) :
+	    yaml_parse(text, len, why, sizeof(why));
 	if (o == NULL)
 		return errorf(err, errlen, "%s: %s", name, why);
 	if (!json_object_is_type(o, json_type_object)) {

@@ -26,6 +26,7 @@
 #include "costsource.h"
 #include "discovery.h"
 #include "grpc.h"
+#include "plugin_cache.h"
 #include "plugins.h"
 
 #define PROBE_EVERY_MS		100
@@ -69,6 +70,10 @@ struct plugin {
 	struct pcallq		 retrying;	/* waiting to be sent again */
 };
 
+/* submit() flags. */
+#define CALL_HEALTH	0x1	/* a health check: recorded as the plugin's health */
+#define CALL_CACHED	0x2	/* cost and metadata lookups: the answer cache */
+
 struct pcall {
 	TAILQ_ENTRY(pcall)	 entry;
 	struct plugin		*p;
@@ -83,6 +88,7 @@ struct pcall {
 	int			 fallback;	/* retried under pulumicost.v1 */
 	int			 attempts;	/* retries after UNAVAILABLE */
 	int			 traced;	/* made for a traced request */
+	int			 cache;		/* its answer may come from, and go to, the cache */
 	struct span		 span;		/* CLIENT, queue time included */
 };
 
@@ -730,6 +736,8 @@ on_call_done(int status, const char *msg, const uint8_t *resp, size_t len,
 		record(p, GRPC_INTERNAL, why, latency);
 		pcall_end(k, NULL, "INTERNAL", why, NULL);
 	} else {
+		if (k->cache)
+			pcache_put(p->e.name, k->rpc->name, k->req.p, k->req.len, o);
 		pcall_end(k, o, NULL, NULL, NULL);
 		json_object_put(o);
 	}
@@ -799,8 +807,10 @@ on_queued_deadline(evutil_socket_t fd, short what, void *arg)
 
 static void
 submit(struct plugin *p, const struct cs_rpc *rpc, struct json_object *req,
-    int64_t timeout_ms, int health, plugin_done done, void *arg)
+    int64_t timeout_ms, int flags, plugin_done done, void *arg)
 {
+	int health = (flags & CALL_HEALTH) != 0;
+	struct json_object *cached;
 	struct pcall *k;
 	char why[300], msg[400];
 
@@ -844,6 +854,14 @@ submit(struct plugin *p, const struct cs_rpc *rpc, struct json_object *req,
 	if (pb_encode(rpc->req, req, &k->req, why, sizeof(why)) == -1) {
 		snprintf(msg, sizeof(msg), "%s request: %s", rpc->name, why);
 		pcall_end(k, NULL, "INVALID_ARGUMENT", msg, NULL);
+		return;
+	}
+	k->cache = (flags & CALL_CACHED) != 0;
+	if (k->cache && (cached = pcache_get(p->e.name, rpc->name, k->req.p,
+	    k->req.len)) != NULL) {
+		span_attr_str(&k->span, "pulumicost.cache", "hit");
+		pcall_end(k, cached, NULL, NULL, NULL);
+		json_object_put(cached);
 		return;
 	}
 	dispatch(k);
@@ -909,7 +927,7 @@ plugins_check(const char *plugin, plugin_done done, void *arg)
 		done(NULL, "not_found", msg, NULL, 0, arg);
 		return;
 	}
-	submit(p, cs_rpc("Name"), NULL, P.conf->plugin_timeout, 1, done, arg);
+	submit(p, cs_rpc("Name"), NULL, P.conf->plugin_timeout, CALL_HEALTH, done, arg);
 }
 
 /* --- projected prices, plugin by plugin ----------------------------------- */
@@ -1106,7 +1124,7 @@ on_supports(struct json_object *r, const char *code, const char *msg,
 	}
 	req = json_object_new_object();
 	json_object_object_add(req, "resource", json_object_get(it->desc));
-	submit(it->cand[it->at], cs_rpc("GetProjectedCost"), req, it->job->timeout, 0,
+	submit(it->cand[it->at], cs_rpc("GetProjectedCost"), req, it->job->timeout, CALL_CACHED,
 	    on_projected, it);
 	json_object_put(req);
 }
@@ -1122,7 +1140,7 @@ price_next(struct price_item *it)
 	}
 	req = json_object_new_object();
 	json_object_object_add(req, "resource", json_object_get(it->desc));
-	submit(it->cand[it->at], cs_rpc("Supports"), req, it->job->timeout, 0,
+	submit(it->cand[it->at], cs_rpc("Supports"), req, it->job->timeout, CALL_CACHED,
 	    on_supports, it);
 	json_object_put(req);
 }
@@ -1239,7 +1257,7 @@ on_actual(struct json_object *r, const char *code, const char *msg,
 	if (*next != '\0' && ++it->pages < MAX_ACTUAL_PAGES) {
 		json_object_object_add(it->req, "page_token", json_object_new_string(next));
 		submit(it->cand[it->at], cs_rpc("GetActualCost"), it->req, it->job->timeout,
-		    0, on_actual, it);
+		    CALL_CACHED, on_actual, it);
 		return;
 	}
 	if (json_object_array_length(it->results) == 0) {
@@ -1263,7 +1281,7 @@ actual_next(struct actual_item *it)
 		return;
 	}
 	json_object_object_del(it->req, "page_token");
-	submit(it->cand[it->at], cs_rpc("GetActualCost"), it->req, it->job->timeout, 0,
+	submit(it->cand[it->at], cs_rpc("GetActualCost"), it->req, it->job->timeout, CALL_CACHED,
 	    on_actual, it);
 }
 
@@ -1401,7 +1419,7 @@ collect_page(struct collect_item *it, const char *token)
 		json_object_object_add(req, "include_status", json_object_new_boolean(1));
 	if (token != NULL)
 		json_object_object_add(req, "page_token", json_object_new_string(token));
-	submit(it->p, cs_rpc(it->what->rpc), req, it->job->timeout, 0, on_collect, it);
+	submit(it->p, cs_rpc(it->what->rpc), req, it->job->timeout, CALL_CACHED, on_collect, it);
 	json_object_put(req);
 }
 
@@ -1464,7 +1482,7 @@ on_health(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < P.n; i++) {
 		publish_health(&P.v[i]);
 		if (P.v[i].state == P_READY)
-			submit(&P.v[i], cs_rpc("Name"), NULL, P.conf->plugin_timeout, 1,
+			submit(&P.v[i], cs_rpc("Name"), NULL, P.conf->plugin_timeout, CALL_HEALTH,
 			    health_done, &P.v[i]);
 	}
 }
@@ -1614,6 +1632,7 @@ plugins_start_from(struct event_base *base, const struct conf *c, struct discove
 	memset(&P, 0, sizeof(P));
 	P.base = base;
 	P.conf = c;
+	pcache_init(c);
 	if (d == NULL)
 		return;
 	P.skipped = json_object_get(d->skipped);
@@ -1708,5 +1727,6 @@ plugins_stop(void)
 	free(P.v);
 	json_object_put(P.skipped);
 	json_object_put(P.dirs);
+	pcache_clear();
 	memset(&P, 0, sizeof(P));
 }
