@@ -29,7 +29,7 @@ drop(void *arg, struct json_object *o)
 }
 
 static void
-one(struct mcp_session *s, enum mcp_mode mode, struct json_object *o)
+dispatch_message(struct mcp_session *s, enum mcp_mode mode, struct json_object *o)
 {
 	struct mcp_io io = { drop, drop, NULL, "fuzz", NULL, NULL, NULL };
 	struct rpc_msg m;
@@ -62,10 +62,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mcp_session_init(&alone);
 	if (json_object_is_type(o, json_type_array)) {
 		for (i = 0; i < json_object_array_length(o) && i < 16; i++)
-			one(&stateful, MCP_STATEFUL, json_object_array_get_idx(o, i));
+			dispatch_message(&stateful, MCP_STATEFUL, json_object_array_get_idx(o, i));
 	} else {
-		one(&stateful, MCP_STATEFUL, o);
-		one(&alone, MCP_SESSIONLESS, o);
+		dispatch_message(&stateful, MCP_STATEFUL, o);
+		dispatch_message(&alone, MCP_SESSIONLESS, o);
 	}
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	json_object_put(o);
