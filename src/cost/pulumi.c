@@ -715,8 +715,10 @@ checkpoint_member(struct walk *w, struct pstack *s, const char *key, void *arg)
 	if (strcmp(key, "stack") == 0) {
 		v = value(w, &ok);
 		if (ok && json_object_is_type(v, json_type_string) &&
-		    strrchr(json_object_get_string(v), '/') != NULL)
+		    strrchr(json_object_get_string(v), '/') != NULL) {
+			free(t->cp_stack);	/* a key given twice: the last wins */
 			t->cp_stack = strdup(strrchr(json_object_get_string(v), '/') + 1);
+		}
 		json_object_put(v);
 		return ok ? 0 : -1;
 	}
