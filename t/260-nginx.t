@@ -19,7 +19,10 @@ plan(skip_all => 'nginx is not installed') unless $nginx;
 my $t = Test::PCM->new;
 my $d = $t->dir;
 my $ups = "$d/run/mcp.sock";
-my $cfg = $t->base_config(extra => "mcp:\n  conformance: true\n");
+# nginx reaches the server on a unix socket: "unix" is the trusted proxy,
+# so the client address in the log is the one nginx saw.
+my $cfg = $t->base_config(extra => "mcp:\n  conformance: true\n",
+    server => "  trusted_proxies: [unix]");
 $cfg =~ s{(  worker_processes)}{    - address: unix:$ups\n      mode: "0666"\n$1};
 $t->write_config($cfg);
 $t->run;
@@ -62,6 +65,14 @@ if ($npid == 0) {
 END { if ($npid) { kill 'QUIT', $npid; waitpid($npid, 0) } }
 ok(wait_for(sub { my ($s) = $t->http_get('/health', port => $nport, timeout => 1); ($s // 0) == 200 }, 10),
     'nginx proxies /health to the unix socket') or diag Test::PCM::slurp("$d/ngx/stderr.log");
+# X-Forwarded-For: believed from nginx (a trusted proxy), the client's own
+# value before it is not (nginx appends; the right-most untrusted wins).
+$t->http_get('/via-nginx-probe', port => $nport, headers => "X-Forwarded-For: 203.0.113.9\r\n");
+my ($via) = grep { ($_->{path} // '') eq '/via-nginx-probe' } $t->log_lines;
+is($via->{remote_addr}, '127.0.0.1', 'the access log has the client address nginx saw, not a forged one');
+$t->http_get('/direct-probe', headers => "X-Forwarded-For: 203.0.113.9\r\n");
+my ($direct) = grep { ($_->{path} // '') eq '/direct-probe' } $t->log_lines;
+is($direct->{remote_addr}, '127.0.0.1', 'X-Forwarded-For sent straight to the TCP listener is ignored');
 
 # SSE through nginx arrives event by event (the progress tool spaces its
 # events 50 ms apart): the first event must come well before the end.
