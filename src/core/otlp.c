@@ -239,8 +239,10 @@ on_done(struct evhttp_request *req, void *arg)
 		requeue();
 	} else {
 		count("failed", n);
-		logmsg(LOG_WARN, "tracing: the collector at %s refused %zu spans (HTTP"
-		    " %d); dropped", X.url, n, code);
+		if (!X.warned++)	/* once per streak: a wrong endpoint is not news every batch */
+			logmsg(LOG_WARN, "tracing: the collector at %s refused %zu spans"
+			    " (HTTP %d); dropped (pulumicost_trace_spans_total{result=\"failed\"}"
+			    " counts the rest)", X.url, n, code);
 	}
 	json_object_put(X.inflight);
 	X.inflight = NULL;
