@@ -566,8 +566,11 @@ static void
 pcall_end(struct pcall *k, struct json_object *result, const char *code,
     const char *msg, struct json_object *details)
 {
-	struct trace_ctx parent;
+	struct trace_ctx parent, before;
+	int had = trace_current() != NULL;
 
+	if (had)
+		before = *trace_current();	/* an answer from the cache comes synchronously */
 	if (k->qtimer != NULL)
 		event_free(k->qtimer);
 	if (k->traced) {
@@ -583,7 +586,7 @@ pcall_end(struct pcall *k, struct json_object *result, const char *code,
 	k->done(result, code, msg, details, k->started ? now_ms() - k->started : 0,
 	    k->arg);
 	if (k->traced)
-		trace_set_current(NULL);
+		trace_set_current(had ? &before : NULL);
 	pb_buf_free(&k->req);
 	free(k);
 }
