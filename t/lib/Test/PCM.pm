@@ -23,6 +23,10 @@ our @EXPORT_OK = qw(wait_for conformance catalog_price);
 
 my @ALL;	# every instance, for cleanup at exit
 
+# A write to a peer that went away must fail the test, not kill it: a test
+# killed by SIGPIPE runs no END block and would leave its servers running.
+$SIG{PIPE} = 'IGNORE';
+
 sub new {
 	my ($class, %o) = @_;
 	my $bin = $ENV{PCM_BINARY} // abs_path('./pulumicost-mcp');
