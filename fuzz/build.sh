@@ -16,7 +16,7 @@ for s in $sources; do
 	src=$s
 	[ -f "$src" ] || src=$srcdir/$s
 	o=$obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')
-	if [ ! -f "$o" ] || [ "$src" -nt "$o" ]; then
+	if [ ! -f "$o" ] || [ -n "$(find "$src" -newer "$o")" ]; then
 		# shellcheck disable=SC2086
 		$cc $cflags -fsanitize=fuzzer-no-link $cppflags -c "$src" -o "$o"
 	fi

@@ -59,7 +59,9 @@ install_npm() {
 }
 
 build() {
-	[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi
+	if ! [ -x configure ] || ! [ configure -nt configure.ac ]; then
+		autoreconf -fi
+	fi
 	if [ ! -f Makefile ] || [ "$(cat .configured 2>/dev/null)" != "$*" ]; then
 		./configure -q "$@"
 		echo "$*" > .configured
@@ -98,7 +100,12 @@ test)
 	build --enable-test-hooks --enable-werror
 	make -j"$(nproc)" check TESTS= >/dev/null
 	export PCM_BINARY="$top/pulumicost-mcp" PCM_SRCDIR="$top"
-	exec prove -I t/lib $(ls t/unit/test_* | grep -v '\.') t/*.t
+	# The unit test programs (not their sources or objects), then the rest.
+	set --
+	for f in t/unit/test_*; do
+		case $f in *.*) ;; *) set -- "$@" "$f" ;; esac
+	done
+	exec prove -I t/lib "$@" t/*.t
 	;;
 *)
 	echo "usage: $0 run|test" >&2
