@@ -99,7 +99,9 @@ like($b, qr/^pulumicost_build_info\{version="[^"]+",libevent="[^"]+",openssl="[^
 unlike($b, qr/no\/such/, 'request data never becomes a label');
 
 # The tool call's own log line, with the fields operators filter on.
-my ($call) = grep { ($_->{message} // '') eq 'tool call analyze_projected_costs completed' } $t->log_lines;
+my $call;
+wait_for(sub { ($call) = grep { ($_->{message} // '') eq 'tool call analyze_projected_costs completed' }
+    $t->log_lines; $call }, 10);
 is($call->{method}, 'analyze_projected_costs', 'the tool call\'s log line: method');
 is($call->{status}, 'success', 'status');
 is($call->{stack_name}, 'example', 'stack_name');
@@ -166,9 +168,9 @@ SKIP: {
 
 my $before = value('http_requests_total{method="POST",path="/rpc",status="200"}');
 rpc($list) for 1 .. 40;
-my %pids = map { $_->{pid} => 1 } grep { ($_->{message} // '') eq 'http request' && ($_->{path} // '') eq '/rpc' }
-    $t->log_lines;
-is(scalar(keys %pids), 2, 'requests were served by both workers');
+my %pids;
+ok(wait_for(sub { %pids = map { $_->{pid} => 1 } grep { ($_->{message} // '') eq 'http request'
+    && ($_->{path} // '') eq '/rpc' } $t->log_lines; keys %pids == 2 }, 10), 'requests were served by both workers');
 is(value('http_requests_total{method="POST",path="/rpc",status="200"}'), $before + 40,
     'and every one is counted, whichever worker served it');
 

@@ -68,9 +68,12 @@ is((post('/rpc', "X-Forwarded-For: 10.1.2.3, 203.0.113.7, 10.9.9.9\r\n"))[0], 42
 is((post('/rpc', "X-Forwarded-For: not-an-address\r\n"))[0], 200, 'garbage is not believed');
 is((post('/rpc', "X-Forwarded-For: 203.0.113.7\r\n", unix => 1))[0], 200,
     'X-Forwarded-For from a peer that is not a trusted proxy is ignored');
-my @remotes = map { $_->{remote_addr} } grep { ($_->{message} // '') eq 'http request' } $t->log_lines;
-ok((grep { $_ eq 'unix' } @remotes) && (grep { $_ eq '127.0.0.1' } @remotes) && (grep { $_ eq '203.0.113.8' } @remotes),
-    'the access log shows the client address');
+# The access lines reach the log through the master: wait for them.
+my @remotes;
+ok(wait_for(sub {
+    @remotes = map { $_->{remote_addr} // '' } grep { ($_->{message} // '') eq 'http request' } $t->log_lines;
+    (grep { $_ eq 'unix' } @remotes) && (grep { $_ eq '127.0.0.1' } @remotes) && (grep { $_ eq '203.0.113.8' } @remotes);
+}, 10), 'the access log shows the client address') or diag explain [sort keys %{{ map { $_ => 1 } @remotes }}];
 is_deeply([map { ($t->http_get('/health'))[0] } 1 .. 8], [(200) x 8], 'probes are not limited');
 
 # --- CORS -------------------------------------------------------------------
