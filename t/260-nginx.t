@@ -68,12 +68,10 @@ ok(wait_for(sub { my ($s) = $t->http_get('/health', port => $nport, timeout => 1
 # X-Forwarded-For: believed from nginx (a trusted proxy), the client's own
 # value before it is not (nginx appends; the right-most untrusted wins).
 $t->http_get('/via-nginx-probe', port => $nport, headers => "X-Forwarded-For: 203.0.113.9\r\n");
-my $via;
-wait_for(sub { ($via) = grep { ($_->{path} // '') eq '/via-nginx-probe' } $t->log_lines; $via }, 10);
+my $via = $t->wait_log(sub { ($_->{path} // '') eq '/via-nginx-probe' });
 is($via->{remote_addr}, '127.0.0.1', 'the access log has the client address nginx saw, not a forged one');
 $t->http_get('/direct-probe', headers => "X-Forwarded-For: 203.0.113.9\r\n");
-my $direct;
-wait_for(sub { ($direct) = grep { ($_->{path} // '') eq '/direct-probe' } $t->log_lines; $direct }, 10);
+my $direct = $t->wait_log(sub { ($_->{path} // '') eq '/direct-probe' });
 is($direct->{remote_addr}, '127.0.0.1', 'X-Forwarded-For sent straight to the TCP listener is ignored');
 
 # SSE through nginx arrives event by event (the progress tool spaces its

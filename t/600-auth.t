@@ -9,7 +9,7 @@ use strict;
 use warnings;
 use JSON::PP;
 use Test::More;
-use Test::PCM qw(wait_for);
+use Test::PCM;
 
 my $t = Test::PCM->new;
 my $d = $t->dir;
@@ -54,8 +54,8 @@ is((rpc("X-API-Token: ${\ substr($tok{alice}, 0, -1)}\r\n"))[0], 401, 'a prefix 
 is(($t->http_get('/health'))[0], 200, '/health needs no token');
 is(($t->http_get('/ready'))[0], 200, '/ready needs no token');
 my @users;
-wait_for(sub { @users = map { $_->{user_id} // () } grep { ($_->{message} // '') eq 'http request' } $t->log_lines;
-    (grep { $_ eq 'token-2' } @users) }, 10);
+Test::PCM::wait_for(sub { @users = map { $_->{user_id} // () } $t->wait_log(sub { ($_->{message} // '') eq 'http request' });
+    my %u = map { $_ => 1 } @users; $u{alice} && $u{ci} && $u{bob} && $u{'token-2'} }, 10);
 ok((grep { $_ eq 'alice' } @users) && (grep { $_ eq 'ci' } @users) && (grep { $_ eq 'bob' } @users)
     && (grep { $_ eq 'token-2' } @users), 'the identity in the access log (alice, ci, bob, token-2)')
     or diag explain \@users;

@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use Test::More;
-use Test::PCM qw(wait_for);
+use Test::PCM;
 
 my $t = Test::PCM->new;
 $t->write_config($t->base_config);
@@ -32,9 +32,7 @@ for my $bad ("00-" . uc($in) . "-$parent-01", "00-" . ('0' x 32) . "-$parent-01"
     ok($got =~ /^00-([0-9a-f]{32})-[0-9a-f]{16}-00$/ && $1 ne $in, "invalid ($bad): a new trace");
 }
 like(get("01-$in-$parent-01-future"), qr/^00-$in-/, 'a later version with more fields: its ids are used');
-my @lines;
-wait_for(sub { @lines = grep { ($_->{message} // '') eq 'http request' && ($_->{parent_span_id} // '') eq $parent }
-    $t->log_lines; @lines }, 10);
+my @lines = $t->wait_log(sub { ($_->{message} // '') eq 'http request' && ($_->{parent_span_id} // '') eq $parent });
 ok(@lines && $lines[0]{trace_id} eq $in && $lines[0]{span_id} =~ /^[0-9a-f]{16}$/ && $lines[0]{trace_flags} eq '01',
     'trace_id, span_id, trace_flags and parent_span_id in the access log') or diag explain \@lines;
 $t->finish;

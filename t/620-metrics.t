@@ -99,9 +99,7 @@ like($b, qr/^pulumicost_build_info\{version="[^"]+",libevent="[^"]+",openssl="[^
 unlike($b, qr/no\/such/, 'request data never becomes a label');
 
 # The tool call's own log line, with the fields operators filter on.
-my $call;
-wait_for(sub { ($call) = grep { ($_->{message} // '') eq 'tool call analyze_projected_costs completed' }
-    $t->log_lines; $call }, 10);
+my $call = $t->wait_log(sub { ($_->{message} // '') eq 'tool call analyze_projected_costs completed' });
 is($call->{method}, 'analyze_projected_costs', 'the tool call\'s log line: method');
 is($call->{status}, 'success', 'status');
 is($call->{stack_name}, 'example', 'stack_name');

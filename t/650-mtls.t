@@ -68,9 +68,7 @@ sub curl {
 }
 
 is(curl('alice', '/rpc'), '200', 'a certificate of the client CA: served');
-my $line;
-wait_for(sub { ($line) = grep { ($_->{message} // '') eq 'http request' && ($_->{path} // '') eq '/rpc' }
-    $t->log_lines; $line }, 10);
+my $line = $t->wait_log(sub { ($_->{message} // '') eq 'http request' && ($_->{path} // '') eq '/rpc' });
 is($line->{user_id}, 'alice', 'the identity is the certificate\'s common name');
 is($line->{client_subject}, 'CN=alice,O=tests', 'the subject is in the access log');
 isnt(curl(undef, '/rpc'), '200', 'no certificate: no handshake (client_auth required)');

@@ -12,7 +12,7 @@ use warnings;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use Test::More;
-use Test::PCM qw(wait_for);
+use Test::PCM;
 
 my $t = Test::PCM->new;
 plan(skip_all => 'openssl is needed') unless `which openssl` =~ /openssl/;
@@ -107,9 +107,8 @@ $tok{rs} = jwt();
 is($s, 200, 'an RS256 token: served');
 $tok{es} = jwt(alg => 'ES256', header => { kid => 'ec-1' });
 is((rpc($tok{es}))[0], 200, 'an ES256 token: served');
-my $line;
-wait_for(sub { ($line) = grep { ($_->{message} // '') eq 'http request' && ($_->{status} // 0) == 200
-    && ($_->{path} // '') eq '/rpc' } $t->log_lines; $line }, 10);
+my $line = $t->wait_log(sub { ($_->{message} // '') eq 'http request' && ($_->{status} // 0) == 200
+    && ($_->{path} // '') eq '/rpc' });
 is($line->{user_id}, 'user@example.com', 'the identity is the token\'s subject');
 
 my @bad = (

@@ -129,6 +129,21 @@ trace_set_current(const struct trace_ctx *ctx)
 		T.current = *ctx;
 }
 
+void
+trace_push(const struct trace_ctx *ctx, struct trace_saved *saved)
+{
+	saved->had = T.has_current;
+	if (saved->had)
+		saved->ctx = T.current;
+	trace_set_current(ctx);
+}
+
+void
+trace_pop(const struct trace_saved *saved)
+{
+	trace_set_current(saved->had ? &saved->ctx : NULL);
+}
+
 /* --- spans ------------------------------------------------------------------ */
 
 static uint64_t

@@ -58,6 +58,16 @@ void	 trace_random_hex(char *out, size_t bytes);
 
 const struct trace_ctx *trace_current(void);	/* NULL when none */
 void	 trace_set_current(const struct trace_ctx *);	/* copied; NULL clears */
+/*
+ * Make ctx current for a callback and put back what was current before
+ * (callbacks may run inside another traced request's synchronous work).
+ */
+struct trace_saved {
+	struct trace_ctx ctx;
+	int		 had;
+};
+void	 trace_push(const struct trace_ctx *, struct trace_saved *);
+void	 trace_pop(const struct trace_saved *);
 
 /*
  * Start a span: a child of parent (which may be NULL or empty: a new

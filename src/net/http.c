@@ -221,17 +221,13 @@ static void
 make_request_id(struct http_request *r)
 {
 	const char *h = http_header(r, "X-Request-Id");
-	unsigned char rnd[12];
-	size_t i;
 
 	if (h != NULL && valid_request_id(h)) {
 		strlcpy_(r->request_id, h, sizeof(r->request_id));
 		return;
 	}
-	evutil_secure_rng_get_bytes(rnd, sizeof(rnd));
 	memcpy(r->request_id, "req-", 4);
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(r->request_id + 4 + 2 * i, 3, "%02x", rnd[i]);
+	trace_random_hex(r->request_id + 4, 12);
 }
 
 /*

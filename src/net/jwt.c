@@ -14,6 +14,7 @@
 #include <openssl/param_build.h>
 
 #include "../core/util.h"
+#include "../mcp/jsonrpc.h"
 #include "jwt.h"
 
 #define MAX_KEYS	64
@@ -183,9 +184,8 @@ struct jwks *
 jwks_load(const char *path, char *err, size_t errlen)
 {
 	struct json_object *doc, *keys;
-	struct json_tokener *tok;
 	struct jwks *s;
-	char *buf;
+	char *buf, why[256];
 	size_t len, i;
 	int fd;
 
@@ -197,11 +197,13 @@ jwks_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	close(fd);
-	tok = json_tokener_new();
-	doc = json_tokener_parse_ex(tok, buf, (int)len);
-	json_tokener_free(tok);
+	doc = rpc_parse(buf, len, why, sizeof(why));
 	free(buf);
-	if (doc == NULL || !json_object_object_get_ex(doc, "keys", &keys) ||
+	if (doc == NULL) {
+		errorf(err, errlen, "%s: %s", path, why);
+		return NULL;
+	}
+	if (!json_object_object_get_ex(doc, "keys", &keys) ||
 	    !json_object_is_type(keys, json_type_array)) {
 		json_object_put(doc);
 		errorf(err, errlen, "%s: not a JWK set (a JSON object with \"keys\")", path);
@@ -393,20 +395,17 @@ static struct json_object *
 json_part(const char *p, size_t len)
 {
 	unsigned char buf[MAX_TOKEN];
-	struct json_tokener *tok;
 	struct json_object *o;
+	char why[128];
 	ssize_t n;
 
-	if ((n = b64url_decode(p, len, buf, sizeof(buf))) <= 0)
+	if ((n = b64url_decode(p, len, buf, sizeof(buf))) <= 0 ||
+	    (o = rpc_parse((const char *)buf, (size_t)n, why, sizeof(why))) == NULL)
 		return NULL;
-	tok = json_tokener_new();
-	o = json_tokener_parse_ex(tok, (const char *)buf, (int)n);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    !json_object_is_type(o, json_type_object))) {
+	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		o = NULL;
+		return NULL;
 	}
-	json_tokener_free(tok);
 	return o;
 }
 

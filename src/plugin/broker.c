@@ -292,6 +292,7 @@ plugin_request(struct link *l, struct json_object *id, const char *method,
     struct json_object *p)
 {
 	struct json_object *v, *req = NULL;
+	struct json_object *res = NULL;
 	struct later *w;
 	int64_t timeout = 0;
 
@@ -299,23 +300,15 @@ plugin_request(struct link *l, struct json_object *id, const char *method,
 		reply(l, id, NULL, "INTERNAL", "out of memory", -1);
 		return;
 	}
+	if (p && json_object_object_get_ex(p, "timeout_ms", &v))
+		timeout = json_object_get_int64(v);
+	if (p)
+		json_object_object_get_ex(p, "resources", &res);
 	if (strcmp(method, "plugin_price") == 0) {
-		struct json_object *res = NULL;
-
-		if (p)
-			json_object_object_get_ex(p, "resources", &res);
-		if (p && json_object_object_get_ex(p, "timeout_ms", &v))
-			timeout = json_object_get_int64(v);
 		plugins_price(res, timeout, answer_price, w);
 		return;
 	}
 	if (strcmp(method, "plugin_actual") == 0) {
-		struct json_object *res = NULL;
-
-		if (p)
-			json_object_object_get_ex(p, "resources", &res);
-		if (p && json_object_object_get_ex(p, "timeout_ms", &v))
-			timeout = json_object_get_int64(v);
 		plugins_actual(res, p ? json_object_get_string(json_object_object_get(p,
 		    "start")) : "", p ? json_object_get_string(json_object_object_get(p,
 		    "end")) : "", timeout, answer_price, w);
@@ -323,8 +316,6 @@ plugin_request(struct link *l, struct json_object *id, const char *method,
 	}
 	if (strcmp(method, "plugin_recommendations") == 0 ||
 	    strcmp(method, "plugin_budgets") == 0) {
-		if (p && json_object_object_get_ex(p, "timeout_ms", &v))
-			timeout = json_object_get_int64(v);
 		(strcmp(method, "plugin_budgets") == 0 ? plugins_budgets :
 		    plugins_recommendations)(timeout, answer_price, w);
 		return;
@@ -334,8 +325,6 @@ plugin_request(struct link *l, struct json_object *id, const char *method,
 		    "plugin")) : NULL, answer_later, w);
 		return;
 	}
-	if (p && json_object_object_get_ex(p, "timeout_ms", &v))
-		timeout = json_object_get_int64(v);
 	if (p)
 		json_object_object_get_ex(p, "request", &req);
 	plugins_call(p ? json_object_get_string(json_object_object_get(p, "plugin")) :

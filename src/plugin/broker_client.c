@@ -45,17 +45,14 @@ static void
 call_finish(struct call *c, struct json_object *res, struct json_object *err,
     int fd)
 {
-	struct trace_ctx before;
-	int had = trace_current() != NULL;
+	struct trace_saved saved;
 
-	if (had)
-		before = *trace_current();
 	TAILQ_REMOVE(&c->bc->calls, c, entry);
 	event_free(c->timer);
 	/* The caller's trace goes on in its callback (and its next calls). */
-	trace_set_current(&c->trace);
+	trace_push(&c->trace, &saved);
 	c->cb(res, err, fd, c->arg);
-	trace_set_current(had ? &before : NULL);
+	trace_pop(&saved);
 	free(c);
 }
 

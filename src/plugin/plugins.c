@@ -566,11 +566,9 @@ static void
 pcall_end(struct pcall *k, struct json_object *result, const char *code,
     const char *msg, struct json_object *details)
 {
-	struct trace_ctx parent, before;
-	int had = trace_current() != NULL;
+	struct trace_ctx parent;
+	struct trace_saved saved;
 
-	if (had)
-		before = *trace_current();	/* an answer from the cache comes synchronously */
 	if (k->qtimer != NULL)
 		event_free(k->qtimer);
 	if (k->traced) {
@@ -581,12 +579,13 @@ pcall_end(struct pcall *k, struct json_object *result, const char *code,
 		parent = k->span.ctx;
 		strlcpy_(parent.span_id, k->span.parent, sizeof(parent.span_id));
 		span_end(&k->span);
-		trace_set_current(&parent);
+		/* An answer from the cache comes synchronously, inside other work. */
+		trace_push(&parent, &saved);
 	}
 	k->done(result, code, msg, details, k->started ? now_ms() - k->started : 0,
 	    k->arg);
 	if (k->traced)
-		trace_set_current(had ? &before : NULL);
+		trace_pop(&saved);
 	pb_buf_free(&k->req);
 	free(k);
 }

@@ -289,6 +289,16 @@ sub log_grep {
 
 sub count_log { my ($self, $re) = @_; return scalar($self->log_grep($re)); }
 
+# The decoded log lines $match accepts (it sees each line in $_), waiting
+# up to $timeout seconds for the first: workers' lines reach the file
+# through the master a moment after the answer.  The first in scalar context.
+sub wait_log {
+	my ($self, $match, $timeout) = @_;
+	my @r;
+	wait_for(sub { @r = grep { $match->() } $self->log_lines; @r }, $timeout // 10);
+	return wantarray ? @r : $r[0];
+}
+
 sub signal {
 	my ($self, $sig) = @_;
 	kill $sig, $self->{pid};
