@@ -142,8 +142,6 @@ conn_fail(struct grpc_conn *c, const char *fmt, ...)
 void
 grpc_close(struct grpc_conn *c)
 {
-	struct timeval zero = { 0, 0 };
-
 	if (c == NULL || c->closing)
 		return;
 	c->closing = 1;
@@ -152,8 +150,12 @@ grpc_close(struct grpc_conn *c)
 		bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	}
-	/* Freed from the loop, never under a callback of its own. */
-	event_add(c->reaper, &zero);
+	/*
+	 * Freed from the loop, never under a callback of its own: made active
+	 * (not a zero timer, which a single non-blocking loop turn may not
+	 * reach yet, so a broker or CLI leaving right after leaked it).
+	 */
+	event_active(c->reaper, EV_TIMEOUT, 0);
 }
 
 int

@@ -1688,6 +1688,11 @@ plugins_stop(void)
 			TAILQ_REMOVE(&p->retrying, k, entry);
 			pcall_end(k, NULL, "UNAVAILABLE", "the broker is stopping", NULL);
 		}
+		/* Nothing may start again while the loop runs below: a probe
+		 * firing there opened a connection nobody closed. */
+		event_del(p->probe_ev);
+		event_del(p->restart_ev);
+		event_del(p->deadline_ev);
 		drop_conn(p);
 		if (p->pid > 0)
 			kill(p->pid, SIGTERM);
