@@ -4,11 +4,15 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
+
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../src/net/jwt.h"
 
@@ -33,13 +37,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256], sub[64], why[300], *tok;
 
 	if (keys == NULL) {
-		FILE *f = fopen("/tmp/pcm-fuzz-jwks.json", "w");
+		/* The key set through a memfd: no shared file in /tmp, which
+		 * another user (or an earlier run as root) may own. */
+		char path[64];
+		int fd = memfd_create("pcm-fuzz-jwks", MFD_CLOEXEC);
 
-		if (f == NULL || fputs(jwks_text, f) == EOF || fclose(f) != 0 ||
-		    (keys = jwks_load("/tmp/pcm-fuzz-jwks.json", err, sizeof(err))) == NULL) {
+		snprintf(err, sizeof(err), "memfd: %s", strerror(errno));
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (fd == -1 || write(fd, jwks_text, strlen(jwks_text)) !=
+		    (ssize_t)strlen(jwks_text) ||
+		    (keys = jwks_load(path, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "fuzz_jwt: %s\n", err);
 			abort();
 		}
+		close(fd);
 	}
 	if ((tok = malloc(size + 1)) == NULL)
 		return 0;

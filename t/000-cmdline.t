@@ -3,6 +3,7 @@
 
 use strict;
 use warnings;
+use IO::Socket::INET;
 use Test::More;
 use Test::PCM qw(wait_for);
 
@@ -106,9 +107,21 @@ ok(wait_for(sub { !kill(0, $dpid) }, 10), 'daemon stopped');
 }
 
 # A start that fails reports it through the exit status, even detached.
-$t->write_file('busy.yaml', Test::PCM::slurp($t->conf) =~ s/sandbox: \w+/sandbox: enforce\n  user: root/r);
-($rc, undef, $err) = $t->cmd('-c', $t->dir . '/busy.yaml', '-p', $t->dir);
-is($rc, 1, 'a failing detached start exits 1');
+# The port is held here, so the start fails as root and as any other user.
+{
+	my $hold = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Listen => 1, ReuseAddr => 0) or die "listen: $!";
+	my $busy = $hold->sockport;
+	(my $c = Test::PCM::slurp($t->conf)) =~ s/127\.0\.0\.1:\d+/127.0.0.1:$busy/;
+	$c =~ s{pid_file: \S+}{'pid_file: ' . $t->dir . '/busy.pid'}e;
+	$t->write_file('busy.yaml', $c);
+	($rc, undef, $err) = $t->cmd('-c', $t->dir . '/busy.yaml', '-p', $t->dir);
+	is($rc, 1, 'a failing detached start exits 1');
+	like($err, qr/127\.0\.0\.1:$busy: bind: Address already in use/, 'and says why');
+	# Were it to start anyway, it must not outlive the test.
+	my $stray = Test::PCM::slurp($t->dir . '/busy.pid');
+	kill 'TERM', $stray if $stray =~ /^(\d+)/;
+}
 
 $t->allow_alert(qr/must not be root|cannot start|exited with code 2/);
 $t->finish;

@@ -13,8 +13,8 @@ use Test::PCM qw(wait_for);
 use Time::HiRes qw(time sleep);
 
 my $src = abs_path($ENV{PCM_SRCDIR} // '.');
-my $nginx = (grep { -x } '/usr/sbin/nginx', '/usr/bin/nginx')[0];
-plan(skip_all => 'nginx is not installed') unless $nginx;
+plan(skip_all => 'nginx is not installed')
+    unless grep { -x } '/usr/sbin/nginx', '/usr/bin/nginx';
 
 my $t = Test::PCM->new;
 my $d = $t->dir;
@@ -27,23 +27,8 @@ $cfg =~ s{(  worker_processes)}{    - address: unix:$ups\n      mode: "0666"\n$1
 $t->write_config($cfg);
 $t->run;
 
-mkdir "$d/ngx";
-mkdir "$d/ngx/$_" for qw(run tmp logs);
 my $nport = $t->port('nginx');
-$t->write_file('ngx/nginx.conf', <<"NGX");
-daemon off;
-master_process on;
-worker_processes 1;
-pid run/nginx.pid;
-error_log stderr warn;
-events { worker_connections 256; }
-http {
-    client_body_temp_path tmp/client_body;
-    proxy_temp_path tmp/proxy;
-    fastcgi_temp_path tmp/fastcgi;
-    uwsgi_temp_path tmp/uwsgi;
-    scgi_temp_path tmp/scgi;
-    access_log logs/access.log;
+my $npid = $t->nginx(<<"NGX");
     upstream pulumicost_mcp {
         server unix:$ups;
         keepalive 16;
@@ -54,15 +39,7 @@ http {
             include $src/contrib/nginx/pulumicost-mcp-proxy.conf;
         }
     }
-}
 NGX
-my $npid = fork // die;
-if ($npid == 0) {
-	open STDERR, '>', "$d/ngx/stderr.log";
-	exec $nginx, '-p', "$d/ngx/", '-c', 'nginx.conf';
-	exit 127;
-}
-END { if ($npid) { kill 'QUIT', $npid; waitpid($npid, 0) } }
 ok(wait_for(sub { my ($s) = $t->http_get('/health', port => $nport, timeout => 1); ($s // 0) == 200 }, 10),
     'nginx proxies /health to the unix socket') or diag Test::PCM::slurp("$d/ngx/stderr.log");
 # X-Forwarded-For: believed from nginx (a trusted proxy), the client's own
@@ -99,8 +76,6 @@ is($direct->{remote_addr}, '127.0.0.1', 'X-Forwarded-For sent straight to the TC
 
 # The official conformance suite through nginx, every run of it.
 Test::PCM::conformance("http://localhost:$nport/mcp", 'through nginx');
-kill 'QUIT', $npid;
-ok(wait_for(sub { waitpid($npid, WNOHANG) == $npid }, 10), 'nginx stopped');
-$npid = 0;
+ok($t->nginx_stop($npid), 'nginx stopped');
 $t->finish;
 done_testing;

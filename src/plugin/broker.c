@@ -434,6 +434,13 @@ handle_request(struct link *l, const char *buf, size_t len)
 			logmsg(LOG_WARN, "billing data: %s", why);
 			reply(l, id, NULL, "billing", why, -1);
 		} else {
+			struct stat st;
+
+			/* Every worker maps it: its size is memory to plan for. */
+			if (fstat(fd, &st) == 0)
+				logmsg(LOG_INFO, "billing data: %lld rows (%lld bad) in a"
+				    " %lld-byte image shared by the workers", (long long)rows,
+				    (long long)bad, (long long)st.st_size);
 			res = json_object_new_object();
 			json_object_object_add(res, "rows", json_object_new_int64(rows));
 			json_object_object_add(res, "bad_rows", json_object_new_int64(bad));

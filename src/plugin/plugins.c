@@ -1622,6 +1622,10 @@ plugins_start(struct event_base *base, const struct conf *c)
 	size_t ndirs;
 
 	ndirs = plugin_dirs(c, bufs, dirs);
+	/* Said once, so "why is my plugin not listed?" has an answer in the log. */
+	if (access(c->plugin_dir, F_OK) == -1)
+		logmsg(LOG_INFO, "plugin directory %s: %s: no plugins from it",
+		    c->plugin_dir, strerror(errno));
 	plugins_start_from(base, c, discover_plugins(dirs, ndirs, 1));
 }
 

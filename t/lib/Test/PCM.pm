@@ -467,6 +467,53 @@ sub wait_for {
 	return $cond->() ? 1 : 0;
 }
 
+# A real nginx under the test dir, unprivileged, in the foreground:
+# $http is the body of its http {} block (temp paths and the access log are
+# set here).  Returns its pid, or undef (skip) when nginx is not installed;
+# stop it with nginx_stop.  Its stderr is ngx/stderr.log.
+sub nginx {
+	my ($self, $http) = @_;
+	my $bin = (grep { -x } '/usr/sbin/nginx', '/usr/bin/nginx')[0] or return;
+	my $d = "$self->{dir}/ngx";
+	mkdir $d;
+	mkdir "$d/$_" for qw(run tmp logs);
+	$self->write_file('ngx/nginx.conf', <<"NGX");
+daemon off;
+master_process on;
+worker_processes 1;
+pid run/nginx.pid;
+error_log stderr warn;
+events { worker_connections 256; }
+http {
+    client_body_temp_path tmp/client_body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    access_log logs/access.log;
+$http
+}
+NGX
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open STDERR, '>', "$d/stderr.log";
+		exec $bin, '-p', "$d/", '-c', 'nginx.conf';
+		exit 127;
+	}
+	push @{$self->{nginx}}, $pid;
+	return $pid;
+}
+
+# Stop an nginx started by nginx(): true when it exited in time.
+sub nginx_stop {
+	my ($self, $pid) = @_;
+	kill 'QUIT', $pid;
+	my $gone = wait_for(sub { waitpid($pid, WNOHANG) == $pid }, 10);
+	if (!$gone) { kill 'KILL', $pid; waitpid($pid, 0) }
+	$self->{nginx} = [ grep { $_ != $pid } @{$self->{nginx} // []} ];
+	return $gone;
+}
+
 # The official MCP conformance suite (t/npm) against $url, three runs:
 # 0.1.16's active suite, and 0.2.0-alpha.12 with every scenario revisions
 # 2025-11-25 and 2026-07-28 require (the latter with the baseline file
@@ -546,6 +593,10 @@ sub proc_status {
 
 sub DESTROY {
 	my ($self) = @_;
+	for my $n (@{$self->{nginx} // []}) {
+		kill 'QUIT', $n;
+		waitpid($n, 0);
+	}
 	if ($self->{pid}) {
 		kill 'KILL', -$self->{pid};
 		kill 'KILL', $self->{pid};
