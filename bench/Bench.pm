@@ -14,6 +14,25 @@ END { for my $p (@pids) { kill 'TERM', $p; waitpid($p, 0) } }
 
 sub median { my @v = sort { $a <=> $b } @_; return $v[$#v / 2]; }
 
+# A preview of $n resources made from the shapes of the bundled example
+# (conf/example-preview.json), each URN made unique: a Perl structure.
+sub preview {
+    my ($root, $n) = @_;
+    require JSON::PP;
+    my $ex = JSON::PP::decode_json(do { local (@ARGV, $/) = "$root/conf/example-preview.json"; <> });
+    my @shapes = grep { $_->{newState} } @{$ex->{steps}};
+    my @steps;
+    for my $i (0 .. $n - 1) {
+        my $s = JSON::PP->new->decode(JSON::PP::encode_json($shapes[$i % @shapes]));
+        for my $st (grep { $_ } $s->{newState}, $s->{oldState}) {
+            $st->{urn} =~ s/::([^:]+)$/::$1-$i/;
+        }
+        $s->{urn} = $s->{newState}{urn};
+        push @steps, $s;
+    }
+    return { config => $ex->{config}, steps => \@steps };
+}
+
 # Start $bin in $dir (the broker reads as nobody: $dir is made readable)
 # with $extra YAML after the listener and log settings; returns the port.
 sub start_server {
@@ -47,6 +66,21 @@ sub rpc {
     local $/;
     my $r = <$s>;
     return (time - $t0, $r);
+}
+
+# Put $md (a section starting "## TITLE") into $out: it replaces the
+# section of the same title, so RESULTS.md keeps the latest run of each.
+sub write_section {
+    my ($out, $md) = @_;
+    my ($title) = $md =~ /^(## .*)$/m or die "no section title\n";
+    my $old = -e $out ? do { local (@ARGV, $/) = $out; <> } : '';
+    $md =~ s/\s*$/\n/;
+    $old =~ s/^\Q$title\E\n.*?(?=^## |\z)/$md\n/ms or $old .= ($old =~ /\n\z|^\z/ ? '' : "\n") . "\n$md";
+    $old =~ s/\n{3,}/\n\n/g;
+    open my $fh, '>', "$out.tmp" or die "$out.tmp: $!";
+    print $fh $old;
+    close $fh or die "$out.tmp: $!";
+    rename "$out.tmp", $out or die "$out: $!";
 }
 
 sub stop_servers { for my $p (splice @pids) { kill 'TERM', $p; waitpid($p, 0) } }

@@ -30,17 +30,8 @@ system('jq --version >/dev/null 2>&1') == 0 or die "jq is needed (apt-get instal
 my $dir = tempdir(CLEANUP => 1);
 
 # --- a preview of N resources from the shapes of the bundled example -------
-my $ex = decode_json(do { local (@ARGV, $/) = "$root/conf/example-preview.json"; <> });
-my @shapes = grep { $_->{newState} } @{$ex->{steps}};
-my @steps;
-for my $i (0 .. $n - 1) {
-	my $s = JSON::PP->new->decode(encode_json($shapes[$i % @shapes]));
-	for my $st (grep { $_ } $s->{newState}, $s->{oldState}) {
-		$st->{urn} =~ s/::([^:]+)$/::$1-$i/;
-	}
-	$s->{urn} = $s->{newState}{urn};
-	push @steps, $s;
-}
+my $ex = Bench::preview($root, $n);
+my @steps = @{$ex->{steps}};
 my $file = "$dir/preview-$n.json";
 open my $fh, '>', $file or die $!;
 print $fh encode_json({ config => $ex->{config}, steps => \@steps });
