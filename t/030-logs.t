@@ -51,7 +51,7 @@ $t->finish;
 
 # Text format on stderr, at debug level.
 my $u = Test::PCM->new;
-my $cfg = $u->base_config(level => 'debug');
+$cfg = $u->base_config(level => 'debug');
 $cfg =~ s/output: %%LOG%%/output: stderr\n    format: text/;
 $u->write_config($cfg);
 $u->run(no_wait => 1);

@@ -30,13 +30,6 @@
 #include "state.h"
 #include "tools.h"
 
-static int
-cmp_strings(const void *a, const void *b)
-{
-	return strcmp(json_object_get_string(*(struct json_object *const *)a),
-	    json_object_get_string(*(struct json_object *const *)b));
-}
-
 static int conformance_on;
 static struct {
 	struct shm	*shm;
@@ -355,72 +348,101 @@ do_tools_list(const struct rpc_msg *m, const struct mcp_io *io)
 
 /* --- the shared answer cache --------------------------------------------- */
 
-/* JSON with object keys sorted: equal arguments, equal text. */
-static void
-canonical(struct json_object *o, FILE *f, int depth)
+static int
+cmp_cstr(const void *a, const void *b)
 {
-	struct json_object *keys;
-	size_t i, n;
-
-	if (depth > 64) {
-		fputs("null", f);
-		return;
-	}
-	if (json_object_is_type(o, json_type_object)) {
-		keys = json_object_new_array();
-		json_object_object_foreach(o, k, v) {
-			(void)v;
-			json_object_array_add(keys, json_object_new_string(k));
-		}
-		json_object_array_sort(keys, cmp_strings);
-		fputc('{', f);
-		n = json_object_array_length(keys);
-		for (i = 0; i < n; i++) {
-			struct json_object *key = json_object_array_get_idx(keys, i);
-
-			fprintf(f, "%s%s:", i ? "," : "", json_object_to_json_string(key));
-			canonical(json_object_object_get(o, json_object_get_string(key)),
-			    f, depth + 1);
-		}
-		fputc('}', f);
-		json_object_put(keys);
-	} else if (json_object_is_type(o, json_type_array)) {
-		n = json_object_array_length(o);
-		fputc('[', f);
-		for (i = 0; i < n; i++) {
-			if (i)
-				fputc(',', f);
-			canonical(json_object_array_get_idx(o, i), f, depth + 1);
-		}
-		fputc(']', f);
-	} else
-		fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), f);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* "cost:GEN:TOOL:sha256(canonical arguments)"; NULL when not cacheable. */
+static void
+hash_bytes(EVP_MD_CTX *h, char tag, const void *p, uint64_t len)
+{
+	EVP_DigestUpdate(h, &tag, 1);
+	EVP_DigestUpdate(h, &len, sizeof(len));
+	EVP_DigestUpdate(h, p, len);
+}
+
+/*
+ * The arguments hashed as they are walked, object keys sorted: equal
+ * arguments, equal digest.  Each value is framed by a type tag and a
+ * length, so no two argument sets share an encoding, and no text is built
+ * (a 100 KB pulumi_json would otherwise be escaped again for every call).
+ * *named: a stack_name or resource_urn anywhere in them.
+ */
+static void
+hash_value(EVP_MD_CTX *h, struct json_object *o, int depth, int *named)
+{
+	const char **keys;
+	const char *text;
+	uint64_t i, n;
+
+	if (depth > 64 || o == NULL) {
+		hash_bytes(h, 'n', "", 0);
+		return;
+	}
+	switch (json_object_get_type(o)) {
+	case json_type_object:
+		n = (uint64_t)json_object_object_length(o);
+		if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
+			hash_bytes(h, '!', "", 0);	/* never equal to a real value */
+			return;
+		}
+		i = 0;
+		json_object_object_foreach(o, k, v) {
+			(void)v;
+			keys[i++] = k;
+		}
+		qsort(keys, n, sizeof(*keys), cmp_cstr);
+		hash_bytes(h, '{', &n, sizeof(n));
+		for (i = 0; i < n; i++) {
+			hash_bytes(h, 'k', keys[i], strlen(keys[i]));
+			if (strcmp(keys[i], "stack_name") == 0 ||
+			    strcmp(keys[i], "resource_urn") == 0)
+				*named = 1;
+			hash_value(h, json_object_object_get(o, keys[i]), depth + 1, named);
+		}
+		free(keys);
+		break;
+	case json_type_array:
+		n = json_object_array_length(o);
+		hash_bytes(h, '[', &n, sizeof(n));
+		for (i = 0; i < n; i++)
+			hash_value(h, json_object_array_get_idx(o, i), depth + 1, named);
+		break;
+	case json_type_string:
+		hash_bytes(h, 's', json_object_get_string(o),
+		    (uint64_t)json_object_get_string_len(o));
+		break;
+	default:
+		/* Numbers, booleans, null: their JSON text, short. */
+		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		hash_bytes(h, 'v', text, strlen(text));
+		break;
+	}
+}
+
+/* "cost:GEN:TOOL:sha256(arguments)"; NULL when not cacheable. */
 static char *
 cache_key_for(const struct tool *t, struct json_object *args, int *named)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
-	char *text = NULL, *key = NULL, hex[2 * EVP_MAX_MD_SIZE + 1];
-	size_t len = 0;
-	FILE *f;
+	char *key = NULL, hex[2 * EVP_MAX_MD_SIZE + 1];
+	EVP_MD_CTX *h;
 
-	if (!t->cacheable || !cache.enabled || (f = open_memstream(&text, &len)) == NULL)
+	*named = 0;
+	if (!t->cacheable || !cache.enabled || (h = EVP_MD_CTX_new()) == NULL)
 		return NULL;
-	canonical(args, f, 0);
-	fclose(f);
-	if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) == 1) {
-		for (i = 0; i < mdlen; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
-		if (asprintf(&key, "cost:%u:%s:%s", cache.gen, t->name, hex) == -1)
-			key = NULL;
+	if (EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1) {
+		hash_value(h, args, 0, named);
+		if (EVP_DigestFinal_ex(h, md, &mdlen) == 1) {
+			for (i = 0; i < mdlen; i++)
+				snprintf(hex + 2 * i, 3, "%02x", md[i]);
+			if (asprintf(&key, "cost:%u:%s:%s", cache.gen, t->name, hex) == -1)
+				key = NULL;
+		}
 	}
-	/* Answers about named stacks follow their files: the shorter TTL. */
-	*named = strstr(text, "\"stack_name\":") != NULL ||
-	    strstr(text, "\"resource_urn\":") != NULL;
-	free(text);
+	EVP_MD_CTX_free(h);
 	return key;
 }
 
