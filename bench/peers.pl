@@ -41,7 +41,7 @@ my $dir = tempdir(CLEANUP => !$ENV{BENCH_KEEP});
 print STDERR "bench files in $dir\n" if $ENV{BENCH_KEEP};
 chmod 0755, $dir;
 my @pids;
-END { for my $p (@pids) { kill 'TERM', $p; waitpid($p, 0) } }
+END { local $?; for my $p (@pids) { kill 'TERM', $p; waitpid($p, 0) } }
 
 sub spit { my ($f, $s) = @_; open my $fh, '>', $f or die "$f: $!"; print $fh $s; close $fh; return $f }
 sub free_port { IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1')->sockport }
@@ -188,7 +188,7 @@ system('cc', '-O2', '-o', "$dir/streamload", "$root/bench/streamload.c") == 0 or
 sub wrk {
     my ($url, $body, $c) = @_;
     local $ENV{BENCH_BODY} = "$dir/$body.json";
-    my $o = `taskset -c 1 wrk -t1 -c$c -d${dur}s -s $dir/req.lua $url 2>&1`;
+    my $o = `taskset -c 1 wrk -t1 -c$c -d${dur}s --timeout 10s -s $dir/req.lua $url 2>&1`;
     my %r = $o =~ /(\w+)=([\d.]+)/g;
     die "wrk $url: $o" unless $r{rps} && !$r{non2xx} && !$r{errors};
     return \%r;

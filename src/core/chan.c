@@ -122,7 +122,8 @@ msg_type_name(uint32_t t)
 {
 	static const char *const names[] = {
 		"none", "HELLO", "READY", "QUIT", "TERM", "LOG", "VIOLATION",
-		"BROKER_FD", "REQUEST", "RESPONSE",
+		"BROKER_FD", "REQUEST", "RESPONSE", "PLUGIN_START", "PLUGIN_KILL",
+		"PLUGIN_UP", "PLUGIN_PORT", "PLUGIN_EXIT",
 	};
 
 	return t < nitems(names) ? names[t] : "?";

@@ -24,6 +24,11 @@ enum msg_type {
 	MSG_BROKER_FD,		/* master -> worker/broker: a worker<->broker channel */
 	MSG_REQUEST,		/* worker -> broker: JSON request */
 	MSG_RESPONSE,		/* broker -> worker: JSON response (+ fd) */
+	MSG_PLUGIN_START,	/* broker -> master: start or adopt a plugin (plugproc.h) */
+	MSG_PLUGIN_KILL,	/* broker -> master: kill it, to restart it */
+	MSG_PLUGIN_UP,		/* master -> broker: its pid and port, or why not */
+	MSG_PLUGIN_PORT,	/* master -> broker: it announced another port */
+	MSG_PLUGIN_EXIT,	/* master -> broker: it exited */
 	MSG_MAX
 };
 

@@ -146,8 +146,11 @@ on_master(evutil_socket_t fd, short what, void *arg)
 			}
 			break;
 		default:
-			logmsg(LOG_ERROR, "unexpected %s from the master",
-			    msg_type_name(h.type));
+			if (cx->ops->message != NULL)
+				cx->ops->message(h.type, cx->buf, (size_t)n);
+			else
+				logmsg(LOG_ERROR, "unexpected %s from the master",
+				    msg_type_name(h.type));
 			break;
 		}
 		if (pfd >= 0)

@@ -26,6 +26,8 @@ struct child_args {
 struct child_ops {
 	void		(*quit)(int shutdown);	/* drain; shutdown or reload */
 	void		(*broker_fd)(int fd, int slot);	/* takes the fd */
+	/* Any other message (the broker's plugin news), or NULL. */
+	void		(*message)(uint32_t type, const char *buf, size_t len);
 };
 
 struct child_ctx {

@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "master.h"
 #include "notify.h"
+#include "plugproc.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "shm.h"
@@ -451,7 +452,17 @@ on_child_msg(evutil_socket_t fd, short what, void *arg)
 			if (n >= (ssize_t)sizeof(int))
 				memcpy(&ch->violation, buf, sizeof(int));
 			break;
+		case MSG_PLUGIN_START:
+		case MSG_PLUGIN_KILL:
+			if (ch->role != ROLE_BROKER)
+				goto unexpected;
+			if (h.type == MSG_PLUGIN_START)
+				plugproc_start(ch->pid, ch->g->conf, buf);
+			else
+				plugproc_kill(ch->pid, buf);
+			break;
 		default:
+		unexpected:
 			logmsg(LOG_ERROR, "unexpected %s from %s pid %d; killing it",
 			    msg_type_name(h.type), role_name(ch), (int)ch->pid);
 			kill(ch->pid, SIGKILL);
@@ -957,6 +968,8 @@ child_exited(struct child *ch, int status)
 	TAILQ_REMOVE(&M.children, ch, entry);
 	atomic_store(&sb_of(ch)->pid, 0);
 	M.sb_used[ch->sb] = 0;
+	if (ch->role == ROLE_BROKER)
+		plugproc_broker_gone(ch->pid);
 	if (ch->role == ROLE_BROKER && g->broker == ch)
 		g->broker = NULL;
 	else if (ch->role == ROLE_WORKER && g->w[ch->wslot] == ch)
@@ -1034,7 +1047,22 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 				break;
 		if (ch != NULL)
 			child_exited(ch, status);
+		else if (plugproc_reaped(pid, status))
+			maybe_finish();
 	}
+}
+
+/* plugproc's way to a broker, by pid. */
+static int
+send_to_broker(pid_t pid, uint32_t type, const char *json)
+{
+	struct child *ch;
+
+	TAILQ_FOREACH(ch, &M.children, entry)
+		if (ch->pid == pid && ch->role == ROLE_BROKER && ch->chan >= 0)
+			return chan_send(ch->chan, type, ch->g->id, -1, json,
+			    strlen(json), -1);
+	return -1;
 }
 
 /* --- watchdog ------------------------------------------------------------- */
@@ -1104,8 +1132,12 @@ cleanup(void)
 static void
 maybe_finish(void)
 {
-	if (M.stopping && TAILQ_EMPTY(&M.children))
-		event_base_loopexit(M.base, NULL);
+	/* Plugins stop when their last broker is gone: wait for them too. */
+	if (M.stopping && TAILQ_EMPTY(&M.children)) {
+		plugproc_stop_all();
+		if (plugproc_count() == 0)
+			event_base_loopexit(M.base, NULL);
+	}
 }
 
 static void
@@ -1331,6 +1363,7 @@ master_main(const struct master_opts *o)
 	}
 	chld = evsignal_new(M.base, SIGCHLD, on_sigchld, NULL);
 	event_add(chld, NULL);
+	plugproc_init(M.base, send_to_broker);
 	M.tick = event_new(M.base, -1, EV_PERSIST, on_tick, NULL);
 	event_add(M.tick, &one);
 	M.last_tick = now_ms();

@@ -445,7 +445,7 @@ on_broker_fd(int fd, int slot)
 	broker_client_set_fd(W.broker, fd);
 }
 
-static const struct child_ops worker_ops = { on_quit, on_broker_fd };
+static const struct child_ops worker_ops = { on_quit, on_broker_fd, NULL };
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)

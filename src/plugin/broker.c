@@ -540,7 +540,8 @@ on_quit_cmd(int shutdown)
 	begin_quit();
 }
 
-static const struct child_ops broker_ops = { on_quit_cmd, add_link };
+static const struct child_ops broker_ops = { on_quit_cmd, add_link,
+	plugins_master_msg };
 
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
@@ -603,7 +604,9 @@ broker_main(const struct child_args *a)
 		logmsg(LOG_ERROR, "%s: tracing is off", err);
 		trace_init(B.cx.conf, NULL);
 	}
-	/* Plugins are the broker's children: launched for this generation. */
+	/* Plugin processes are the master's, so a reload can carry them over;
+	 * the broker discovers, probes, health-checks and calls them. */
+	plugins_via_master(FD_MASTER);
 	plugins_start(B.cx.base, B.cx.conf);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);

@@ -115,6 +115,9 @@ summary(struct json_object *pl, int with_health)
 		json_object_object_add(caps, "supports_providers", json_object_new_array());
 	json_object_object_add(o, "capabilities", caps);
 	json_object_object_add(o, "state", json_object_get(json_object_object_get(pl, "state")));
+	/* Which process answers: the same pid across a reload means carried over. */
+	if (json_object_object_get_ex(pl, "pid", &v))
+		json_object_object_add(o, "pid", json_object_get(v));
 	json_object_object_add(o, "legacy", json_object_get(json_object_object_get(pl, "legacy")));
 	json_object_object_add(o, "restarts", json_object_get(json_object_object_get(pl,
 	    "restarts")));
@@ -520,7 +523,7 @@ static const struct tool t_list_plugins = {
 	.title = "Cost-source plugins",
 	.description = "The PulumiCost / FinFocus cost-source plugins the server"
 	    " found in its plugin directory and runs: name, version, capabilities,"
-	    " state and (include_health, default true) health; and what was"
+	    " state, process id and (include_health, default true) health; and what was"
 	    " skipped in the directory, with why.",
 	.input_schema = "{\"type\":\"object\",\"properties\":{\"include_health\":"
 	    "{\"type\":\"boolean\"}},\"additionalProperties\":false}",

@@ -3,6 +3,7 @@
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
@@ -18,6 +19,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include "../core/chan.h"
 #include "../core/conf.h"
 #include "../core/log.h"
 #include "../core/metrics.h"
@@ -48,6 +52,7 @@ TAILQ_HEAD(pcallq, pcall);
 
 struct plugin {
 	struct plugin_entry	 e;		/* owned copies */
+	char			 key[65];	/* the master's name for its process */
 	enum pstate		 state;
 	pid_t			 pid;
 	int			 port;
@@ -100,10 +105,13 @@ static struct {
 	struct json_object	*skipped, *dirs;
 	struct event		*health_ev;
 	int			 stopping;
-} P;
+	int			 master_fd;	/* plugins are the master's; -1: ours */
+} P = { .master_fd = -1 };
 
 static void	spawn(struct plugin *);
 static void	probe(struct plugin *);
+static void	send_master(uint32_t, struct json_object *);
+static struct json_object *key_msg(const struct plugin *);
 static void	send_call(struct pcall *);
 
 /* --- helpers -------------------------------------------------------------- */
@@ -315,10 +323,84 @@ start_failed(struct plugin *p)
 	drop_conn(p);
 	event_del(p->probe_ev);
 	event_del(p->deadline_ev);
-	if (p->pid > 0)
+	if (p->pid > 0 && P.master_fd >= 0)
+		send_master(MSG_PLUGIN_KILL, key_msg(p));	/* its exit reschedules */
+	else if (p->pid > 0)
 		kill(p->pid, SIGKILL);	/* reaped by SIGCHLD, which reschedules */
 	else
 		schedule_restart(p);
+}
+
+/*
+ * What makes the process: a change to any of it is a new process.  The
+ * plugins.* settings are the broker's own (timeouts, concurrency), so they
+ * are not in it; the user it runs as is.
+ */
+static int
+process_key(struct plugin *p)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	char text[8192];
+	struct stat st;
+	int n;
+
+	if (stat(p->e.binary, &st) == -1)
+		return -1;
+	n = snprintf(text, sizeof(text), "%s%c%s%c%s%c%s%c%ju:%ju:%jd:%lld.%09ld%c%s",
+	    p->e.name, 0, p->e.version, 0, p->e.binary, 0, p->e.dir, 0,
+	    (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, (intmax_t)st.st_size,
+	    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, 0, P.conf->user);
+	if (n < 0 || (size_t)n >= sizeof(text) ||
+	    EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1)
+		return -1;
+	for (i = 0; i < mdlen && i < 32; i++)
+		snprintf(p->key + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+static void
+send_master(uint32_t type, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+	if (chan_send(P.master_fd, type, 0, -1, s, strlen(s), -1) == -1)
+		logmsg(LOG_ERROR, "cannot reach the master: %s", strerror(errno));
+	json_object_put(o);
+}
+
+static struct json_object *
+key_msg(const struct plugin *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "key", json_object_new_string(p->key));
+	return o;
+}
+
+/* Ask the master for the process: it starts one, or hands one over. */
+static void
+spawn_via_master(struct plugin *p)
+{
+	struct json_object *o;
+	struct timeval tv;
+
+	if ((p->port = free_port()) == -1 || process_key(p) == -1) {
+		set_error(p, "%s: %s", p->port == -1 ? "no free port" : p->e.binary,
+		    strerror(errno));
+		schedule_restart(p);
+		return;
+	}
+	o = key_msg(p);
+	json_object_object_add(o, "name", json_object_new_string(p->e.name));
+	json_object_object_add(o, "version", json_object_new_string(p->e.version));
+	json_object_object_add(o, "dir", json_object_new_string(p->e.dir));
+	json_object_object_add(o, "binary", json_object_new_string(p->e.binary));
+	json_object_object_add(o, "port", json_object_new_int(p->port));
+	send_master(MSG_PLUGIN_START, o);
+	/* The probe starts when the master says where it runs. */
+	tv = tv_ms(P.conf->plugin_timeout);
+	evtimer_add(p->deadline_ev, &tv);
 }
 
 static void
@@ -329,6 +411,10 @@ spawn(struct plugin *p)
 
 	p->state = P_STARTING;
 	p->package = "finfocus.v1";
+	if (P.master_fd >= 0) {
+		spawn_via_master(p);
+		return;
+	}
 	if ((p->port = free_port()) == -1 || pipe2(out, O_CLOEXEC) == -1) {
 		set_error(p, "no free port or pipe: %s", strerror(errno));
 		schedule_restart(p);
@@ -521,6 +607,99 @@ on_probe(evutil_socket_t fd, short what, void *arg)
 
 /* --- exits ----------------------------------------------------------------- */
 
+/* Its process is gone (how: "exited with status 1", ...): restart it. */
+static void
+exited(struct plugin *p, const char *how)
+{
+	p->pid = 0;
+	snprintf(p->last_exit, sizeof(p->last_exit), "%s", how);
+	drop_conn(p);
+	stop_events(p);
+	if (P.stopping || p->state == P_STOPPED) {
+		p->state = P_STOPPED;
+		return;
+	}
+	if (p->last_error[0] == '\0' || p->state == P_READY)
+		set_error(p, "the plugin %s", p->last_exit);
+	else {
+		char prev[sizeof(p->last_error)];
+
+		snprintf(prev, sizeof(prev), "%s", p->last_error);
+		set_error(p, "the plugin %s (%.200s)", p->last_exit, prev);
+	}
+	schedule_restart(p);
+}
+
+static struct plugin *
+find_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; key != NULL && i < P.n; i++)
+		if (strcmp(P.v[i].key, key) == 0)
+			return &P.v[i];
+	return NULL;
+}
+
+void
+plugins_via_master(int fd)
+{
+	P.master_fd = fd;
+}
+
+void
+plugins_master_msg(uint32_t type, const char *json, size_t len)
+{
+	struct json_object *o = json_tokener_parse(json), *v;
+	struct plugin *p = find_key(str_member(o, "key", NULL));
+	int pid = json_object_object_get_ex(o, "pid", &v) ? json_object_get_int(v) : 0;
+	int port = json_object_object_get_ex(o, "port", &v) ? json_object_get_int(v) : 0;
+	struct timeval tv;
+
+	(void)len;
+	if (p == NULL || P.stopping) {
+		json_object_put(o);
+		return;
+	}
+	switch (type) {
+	case MSG_PLUGIN_UP:
+		if (p->state != P_STARTING)
+			break;
+		if (str_member(o, "error", NULL) != NULL) {
+			event_del(p->deadline_ev);
+			set_error(p, "cannot start: %s", str_member(o, "error", ""));
+			schedule_restart(p);
+			break;
+		}
+		p->pid = pid;
+		p->port = port;
+		json_object_object_get_ex(o, "adopted", &v);
+		if (json_object_get_boolean(v))
+			logmsg(LOG_INFO, "plugin %s %s: carried over (pid %d, port %d)",
+			    p->e.name, p->e.version, pid, port);
+		else
+			logmsg(LOG_INFO, "plugin %s %s: started %s (pid %d, port %d)",
+			    p->e.name, p->e.version, p->e.binary, pid, port);
+		tv = tv_ms(json_object_get_boolean(v) ? 0 : PROBE_EVERY_MS);
+		evtimer_add(p->probe_ev, &tv);
+		break;
+	case MSG_PLUGIN_PORT:
+		if (port > 0 && port != p->port) {
+			p->port = port;
+			drop_conn(p);
+		}
+		break;
+	case MSG_PLUGIN_EXIT:
+		if (pid == p->pid && pid > 0)
+			exited(p, str_member(o, "exit", "exited"));
+		break;
+	default:
+		logmsg(LOG_ERROR, "unexpected %s from the master", msg_type_name(type));
+		break;
+	}
+	json_object_put(o);
+}
+
 void
 plugins_reap(void)
 {
@@ -530,33 +709,18 @@ plugins_reap(void)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		char how[120];
+
 		for (p = NULL, i = 0; i < P.n; i++)
 			if (P.v[i].pid == pid)
 				p = &P.v[i];
 		if (p == NULL)
 			continue;
-		p->pid = 0;
 		if (WIFEXITED(st))
-			snprintf(p->last_exit, sizeof(p->last_exit), "exited with status %d",
-			    WEXITSTATUS(st));
+			snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(st));
 		else
-			snprintf(p->last_exit, sizeof(p->last_exit), "was killed by signal %d",
-			    WTERMSIG(st));
-		drop_conn(p);
-		stop_events(p);
-		if (P.stopping || p->state == P_STOPPED) {
-			p->state = P_STOPPED;
-			continue;
-		}
-		if (p->last_error[0] == '\0' || p->state == P_READY)
-			set_error(p, "the plugin %s", p->last_exit);
-		else {
-			char prev[sizeof(p->last_error)];
-
-			snprintf(prev, sizeof(prev), "%s", p->last_error);
-			set_error(p, "the plugin %s (%.200s)", p->last_exit, prev);
-		}
-		schedule_restart(p);
+			snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(st));
+		exited(p, how);
 	}
 }
 
@@ -1632,10 +1796,12 @@ plugins_start(struct event_base *base, const struct conf *c)
 void
 plugins_start_from(struct event_base *base, const struct conf *c, struct discovery *d)
 {
+	int master_fd = P.master_fd;
 	struct timeval tv;
 	size_t i;
 
 	memset(&P, 0, sizeof(P));
+	P.master_fd = master_fd;
 	P.base = base;
 	P.conf = c;
 	pcache_init(c);
@@ -1698,8 +1864,10 @@ plugins_stop(void)
 		event_del(p->restart_ev);
 		event_del(p->deadline_ev);
 		drop_conn(p);
-		if (p->pid > 0)
+		if (p->pid > 0 && P.master_fd < 0)
 			kill(p->pid, SIGTERM);
+		else if (P.master_fd >= 0)
+			p->pid = 0;	/* the master's: it stops what no one uses */
 	}
 	/* The closed connections are freed from the loop: run it once more. */
 	event_base_loop(P.base, EVLOOP_NONBLOCK);
@@ -1739,5 +1907,10 @@ plugins_stop(void)
 	json_object_put(P.skipped);
 	json_object_put(P.dirs);
 	pcache_clear();
-	memset(&P, 0, sizeof(P));
+	{
+		int master_fd = P.master_fd;
+
+		memset(&P, 0, sizeof(P));
+		P.master_fd = master_fd;
+	}
 }

@@ -21,12 +21,21 @@ struct conf;
 
 struct discovery;
 
+/*
+ * The broker's mode: plugin processes are the master's (core/plugproc.h),
+ * asked for by key, so a reload can carry them over.  Without it (the
+ * command line) the caller forks them itself.  Call before plugins_start.
+ */
+void	 plugins_via_master(int send_fd);
+/* A message from the master about a plugin process (MSG_PLUGIN_*). */
+void	 plugins_master_msg(uint32_t type, const char *json, size_t len);
 /* Discover and launch every plugin. */
 void	 plugins_start(struct event_base *, const struct conf *);
 /* Launch the plugins of a discovery (consumed), e.g. one binary. */
 void	 plugins_start_from(struct event_base *, const struct conf *,
 	    struct discovery *);
-/* SIGTERM every plugin, SIGKILL what is left after the grace period. */
+/* SIGTERM every plugin, SIGKILL what is left after the grace period (the
+ * master's plugins: just let go of them; it stops the unused ones). */
 void	 plugins_stop(void);
 /* A child exited (SIGCHLD): reap it. */
 void	 plugins_reap(void);

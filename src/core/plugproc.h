@@ -1,0 +1,46 @@
+/*
+ * Cost-source plugin processes, owned by the master so they can outlive a
+ * generation.  A broker asks for a plugin by key (a digest of what makes
+ * the process: name, version, binary and its inode, size and mtime, user);
+ * the master starts it, or hands over the process already running with
+ * that key for another generation's broker.  A reload thus carries
+ * unchanged plugins over and restarts changed ones, while the draining
+ * generation's calls finish on the old process; a plugin is stopped when
+ * the last broker using it is gone.  The master being the parent, a plugin
+ * dies with it (PDEATHSIG), its output goes to the master's log and its
+ * exit to every broker using it.
+ *
+ * Messages (JSON payloads):
+ *   broker -> master  MSG_PLUGIN_START {key, name, version, dir, binary, port}
+ *                     MSG_PLUGIN_KILL  {key}            (a restart: SIGKILL)
+ *   master -> broker  MSG_PLUGIN_UP    {key, pid, port, adopted} or {key, error}
+ *                     MSG_PLUGIN_PORT  {key, port}      (it announced another)
+ *                     MSG_PLUGIN_EXIT  {key, pid, exit}
+ */
+#ifndef PCM_PLUGPROC_H
+#define PCM_PLUGPROC_H
+
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <stdint.h>
+
+struct conf;
+
+/* How the master reaches a broker: 0 sent, -1 gone. */
+typedef int	(*plugproc_send_fn)(pid_t broker, uint32_t type, const char *json);
+
+void	 plugproc_init(struct event_base *, plugproc_send_fn);
+/* A broker's MSG_PLUGIN_START; c is its generation's configuration. */
+void	 plugproc_start(pid_t broker, const struct conf *c, const char *json);
+void	 plugproc_kill(pid_t broker, const char *json);
+/* A broker exited: it uses nothing any more. */
+void	 plugproc_broker_gone(pid_t broker);
+/* From the master's SIGCHLD loop: 1 when pid was a plugin. */
+int	 plugproc_reaped(pid_t pid, int status);
+/* Plugin processes still running (a stop waits for them). */
+size_t	 plugproc_count(void);
+/* Stop every plugin now (SIGTERM, SIGKILL after a grace). */
+void	 plugproc_stop_all(void);
+
+#endif
