@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# contrib/scripts: health-check.sh (healthy, unhealthy), deploy.sh (a good
+# contrib/scripts: shellcheck-clean (and .ci/run); health-check.sh (healthy, unhealthy), deploy.sh (a good
 # configuration is checked, put in place, reloaded and health-checked; a
 # broken one changes nothing) and loadtest.sh (wrk with Lua, errors
 # counted).
@@ -15,6 +15,14 @@ my $src = $ENV{PCM_SRCDIR} // '.';
 my $bin = $t->bin;
 my $s = "$src/contrib/scripts";
 plan(skip_all => 'curl is needed') unless `which curl` =~ /curl/;
+
+SKIP: {
+	skip 'shellcheck is not installed (apt-get install shellcheck)', 1
+	    unless `which shellcheck 2>/dev/null` =~ /shellcheck/;
+	my @files = (glob("$s/*.sh"), "$src/.ci/run");
+	my $o = `shellcheck @files 2>&1`;
+	is($? >> 8, 0, 'shellcheck: ' . scalar(@files) . ' scripts clean') or diag $o;
+}
 
 $t->write_config($t->base_config);
 $t->run;

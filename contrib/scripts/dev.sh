@@ -16,7 +16,7 @@ libssl-dev zlib1g-dev libnghttp2-dev mandoc"
 
 # The test suite also runs a real nginx in front of the server, socat, and a
 # real Prometheus (and promtool) scraping it.
-TEST_PKGS="nginx-light socat prometheus logrotate valgrind yamllint wrk docker-compose"
+TEST_PKGS="nginx-light socat prometheus logrotate valgrind yamllint wrk docker-compose shellcheck"
 
 need_install() {
 	local p
