@@ -48,14 +48,13 @@ static struct {
 	plugproc_send_fn	 send;
 	TAILQ_HEAD(, plugproc)	 list;
 	size_t			 n;
-} PP;
+} PP = { .list = TAILQ_HEAD_INITIALIZER(PP.list) };
 
 void
 plugproc_init(struct event_base *base, plugproc_send_fn send)
 {
 	PP.base = base;
 	PP.send = send;
-	TAILQ_INIT(&PP.list);
 }
 
 size_t
@@ -459,6 +458,30 @@ plugproc_stop_all(void)
 
 	TAILQ_FOREACH(p, &PP.list, entry)
 		stop(p);
+}
+
+void
+plugproc_stop_now(pid_t user, int64_t grace_ms)
+{
+	int64_t until = now_ms() + grace_ms;
+	struct plugproc *p;
+	pid_t pid;
+	int st;
+
+	plugproc_broker_gone(user);
+	while (PP.n > 0 && now_ms() < until) {
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+			(void)plugproc_reaped(pid, st);
+		if (PP.n > 0)
+			usleep(20000);
+	}
+	TAILQ_FOREACH(p, &PP.list, entry) {
+		logmsg(LOG_WARN, "plugin %s: still running after %lld ms: SIGKILL",
+		    p->name, (long long)grace_ms);
+		kill(p->pid, SIGKILL);
+	}
+	while (PP.n > 0 && (pid = waitpid(-1, &st, 0)) > 0)
+		(void)plugproc_reaped(pid, st);
 }
 
 int

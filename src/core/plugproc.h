@@ -8,7 +8,8 @@
  * generation's calls finish on the old process; a plugin is stopped when
  * the last broker using it is gone.  The master being the parent, a plugin
  * dies with it (PDEATHSIG), its output goes to the master's log and its
- * exit to every broker using it.
+ * exit to every broker using it.  The command line (pulumicost-mcp plugin
+ * ...) runs the same code in its own process, as its own "master".
  *
  * Messages (JSON payloads):
  *   broker -> master  MSG_PLUGIN_START {key, name, version, dir, binary, port}
@@ -40,7 +41,12 @@ void	 plugproc_broker_gone(pid_t broker);
 int	 plugproc_reaped(pid_t pid, int status);
 /* Plugin processes still running (a stop waits for them). */
 size_t	 plugproc_count(void);
-/* Stop every plugin now (SIGTERM, SIGKILL after a grace). */
+/* Stop every plugin (SIGTERM, SIGKILL after a grace, on the event loop). */
 void	 plugproc_stop_all(void);
+/*
+ * The command line's plugins (plugproc in the caller's process): let go of
+ * them as user and wait until they are gone, SIGKILL after grace_ms.
+ */
+void	 plugproc_stop_now(pid_t user, int64_t grace_ms);
 
 #endif

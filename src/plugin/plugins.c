@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +24,7 @@
 #include "../core/conf.h"
 #include "../core/log.h"
 #include "../core/metrics.h"
+#include "../core/plugproc.h"
 #include "../core/trace.h"
 #include "../core/util.h"
 #include "costsource.h"
@@ -56,10 +56,7 @@ struct plugin {
 	enum pstate		 state;
 	pid_t			 pid;
 	int			 port;
-	int			 out_fd, err_fd;
-	struct event		*out_ev, *err_ev, *probe_ev, *restart_ev, *deadline_ev;
-	char			 outbuf[4096], errbuf[4096];
-	size_t			 outlen, errlen;
+	struct event		*probe_ev, *restart_ev, *deadline_ev;
 	struct grpc_conn	*conn;
 	const char		*package;	/* "finfocus.v1" or "pulumicost.v1" */
 	struct json_object	*info;		/* GetPluginInfo, or NULL (legacy) */
@@ -182,102 +179,11 @@ drop_conn(struct plugin *p)
 static void
 stop_events(struct plugin *p)
 {
-	struct event **evs[] = { &p->out_ev, &p->err_ev };
-	int *fds[] = { &p->out_fd, &p->err_fd };
-	size_t i;
-
-	for (i = 0; i < 2; i++) {
-		if (*evs[i] != NULL) {
-			event_free(*evs[i]);
-			*evs[i] = NULL;
-		}
-		if (*fds[i] >= 0) {
-			close(*fds[i]);
-			*fds[i] = -1;
-		}
-	}
 	event_del(p->probe_ev);
 	event_del(p->deadline_ev);
 }
 
-/* --- the plugin's output, into our log ------------------------------------- */
-
-static void
-on_line(struct plugin *p, int is_out, char *line)
-{
-	int port;
-
-	if (is_out && sscanf(line, "PORT=%d", &port) == 1 && port > 0 && port < 65536) {
-		if (port != p->port) {
-			/* It listens elsewhere than we asked: follow it. */
-			logmsg(LOG_INFO, "plugin %s announced port %d (asked %d)",
-			    p->e.name, port, p->port);
-			p->port = port;
-			drop_conn(p);
-		}
-		return;
-	}
-	logmsg(LOG_INFO, "plugin %s: %s", p->e.name, line);
-}
-
-static void
-on_output(evutil_socket_t fd, short what, void *arg)
-{
-	struct plugin *p = arg;
-	int is_out = fd == p->out_fd;
-	char *buf = is_out ? p->outbuf : p->errbuf, *nl;
-	size_t *len = is_out ? &p->outlen : &p->errlen;
-	ssize_t n;
-
-	(void)what;
-	n = read(fd, buf + *len, sizeof(p->outbuf) - 1 - *len);
-	if (n <= 0) {
-		if (n == -1 && errno == EAGAIN)
-			return;
-		event_del(is_out ? p->out_ev : p->err_ev);
-		return;
-	}
-	*len += (size_t)n;
-	buf[*len] = '\0';
-	while ((nl = strchr(buf, '\n')) != NULL) {
-		*nl = '\0';
-		if (nl > buf && nl[-1] == '\r')
-			nl[-1] = '\0';
-		on_line(p, is_out, buf);
-		*len -= (size_t)(nl + 1 - buf);
-		memmove(buf, nl + 1, *len + 1);
-	}
-	if (*len == sizeof(p->outbuf) - 1) {
-		on_line(p, is_out, buf);	/* a line that long: log it in parts */
-		*len = 0;
-	}
-}
-
 /* --- starting -------------------------------------------------------------- */
-
-static void
-child_exec(struct plugin *p, int out, int err)
-{
-	char arg[32], port[16];
-	sigset_t none;
-
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	if (dup2(out, 1) == -1 || dup2(err, 2) == -1)
-		_exit(126);
-	snprintf(arg, sizeof(arg), "--port=%d", p->port);
-	snprintf(port, sizeof(port), "%d", p->port);
-	setenv("FINFOCUS_PLUGIN_PORT", port, 1);
-	setenv("PULUMICOST_PLUGIN_PORT", port, 1);
-	if (chdir(p->e.dir) == -1)
-		_exit(126);
-	execl(p->e.binary, p->e.binary, arg, (char *)NULL);
-	dprintf(2, "cannot run %s: %s\n", p->e.binary, strerror(errno));
-	_exit(127);
-}
 
 /* pulumicost_plugin_health: 1 while the plugin runs and answers. */
 static void
@@ -323,10 +229,8 @@ start_failed(struct plugin *p)
 	drop_conn(p);
 	event_del(p->probe_ev);
 	event_del(p->deadline_ev);
-	if (p->pid > 0 && P.master_fd >= 0)
+	if (p->pid > 0)
 		send_master(MSG_PLUGIN_KILL, key_msg(p));	/* its exit reschedules */
-	else if (p->pid > 0)
-		kill(p->pid, SIGKILL);	/* reaped by SIGCHLD, which reschedules */
 	else
 		schedule_restart(p);
 }
@@ -359,14 +263,32 @@ process_key(struct plugin *p)
 	return 0;
 }
 
+/*
+ * To the owner of plugin processes: the master over the channel (in the
+ * broker), or plugproc in this process (the command line), so there is
+ * one way plugins are started.
+ */
 static void
 send_master(uint32_t type, struct json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 
-	if (chan_send(P.master_fd, type, 0, -1, s, strlen(s), -1) == -1)
+	if (P.master_fd < 0 && type == MSG_PLUGIN_START)
+		plugproc_start(getpid(), P.conf, s);
+	else if (P.master_fd < 0)
+		plugproc_kill(getpid(), s);
+	else if (chan_send(P.master_fd, type, 0, -1, s, strlen(s), -1) == -1)
 		logmsg(LOG_ERROR, "cannot reach the master: %s", strerror(errno));
 	json_object_put(o);
+}
+
+/* plugproc's answers, in this process. */
+static int
+from_plugproc(pid_t self, uint32_t type, const char *json)
+{
+	(void)self;
+	plugins_master_msg(type, json, strlen(json));
+	return 0;
 }
 
 static struct json_object *
@@ -406,52 +328,9 @@ spawn_via_master(struct plugin *p)
 static void
 spawn(struct plugin *p)
 {
-	int out[2], err[2];
-	struct timeval tv;
-
 	p->state = P_STARTING;
 	p->package = "finfocus.v1";
-	if (P.master_fd >= 0) {
-		spawn_via_master(p);
-		return;
-	}
-	if ((p->port = free_port()) == -1 || pipe2(out, O_CLOEXEC) == -1) {
-		set_error(p, "no free port or pipe: %s", strerror(errno));
-		schedule_restart(p);
-		return;
-	}
-	if (pipe2(err, O_CLOEXEC) == -1) {
-		close(out[0]);
-		close(out[1]);
-		set_error(p, "pipe: %s", strerror(errno));
-		schedule_restart(p);
-		return;
-	}
-	if ((p->pid = fork()) == -1) {
-		set_error(p, "fork: %s", strerror(errno));
-		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
-		schedule_restart(p);
-		return;
-	}
-	if (p->pid == 0)
-		child_exec(p, out[1], err[1]);
-	close(out[1]);
-	close(err[1]);
-	p->out_fd = out[0];
-	p->err_fd = err[0];
-	set_nonblock(p->out_fd, 1);
-	set_nonblock(p->err_fd, 1);
-	p->outlen = p->errlen = 0;
-	p->out_ev = event_new(P.base, p->out_fd, EV_READ | EV_PERSIST, on_output, p);
-	p->err_ev = event_new(P.base, p->err_fd, EV_READ | EV_PERSIST, on_output, p);
-	event_add(p->out_ev, NULL);
-	event_add(p->err_ev, NULL);
-	logmsg(LOG_INFO, "plugin %s %s: started %s (pid %d, port %d)", p->e.name,
-	    p->e.version, p->e.binary, (int)p->pid, p->port);
-	tv = tv_ms(P.conf->plugin_timeout);
-	evtimer_add(p->deadline_ev, &tv);
-	tv = tv_ms(PROBE_EVERY_MS);
-	evtimer_add(p->probe_ev, &tv);
+	spawn_via_master(p);
 }
 
 static void
@@ -703,25 +582,12 @@ plugins_master_msg(uint32_t type, const char *json, size_t len)
 void
 plugins_reap(void)
 {
-	struct plugin *p;
-	size_t i;
 	pid_t pid;
 	int st;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		char how[120];
-
-		for (p = NULL, i = 0; i < P.n; i++)
-			if (P.v[i].pid == pid)
-				p = &P.v[i];
-		if (p == NULL)
-			continue;
-		if (WIFEXITED(st))
-			snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(st));
-		else
-			snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(st));
-		exited(p, how);
-	}
+	/* Only the command line has plugin children (plugproc in-process). */
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		(void)plugproc_reaped(pid, st);
 }
 
 /* --- calls ----------------------------------------------------------------- */
@@ -1804,6 +1670,8 @@ plugins_start_from(struct event_base *base, const struct conf *c, struct discove
 	P.master_fd = master_fd;
 	P.base = base;
 	P.conf = c;
+	if (master_fd < 0)
+		plugproc_init(base, from_plugproc);
 	pcache_init(c);
 	if (d == NULL)
 		return;
@@ -1821,7 +1689,6 @@ plugins_start_from(struct event_base *base, const struct conf *c, struct discove
 
 			p->e = d->v[i];	/* take the strings */
 			memset(&d->v[i], 0, sizeof(d->v[i]));
-			p->out_fd = p->err_fd = -1;
 			TAILQ_INIT(&p->queue);
 			TAILQ_INIT(&p->retrying);
 			p->probe_ev = evtimer_new(base, on_probe, p);
@@ -1842,9 +1709,8 @@ plugins_start_from(struct event_base *base, const struct conf *c, struct discove
 void
 plugins_stop(void)
 {
-	int64_t until = now_ms() + STOP_GRACE_MS;
 	struct pcall *k;
-	size_t i, alive;
+	size_t i;
 
 	P.stopping = 1;
 	for (i = 0; i < P.n; i++) {
@@ -1864,28 +1730,13 @@ plugins_stop(void)
 		event_del(p->restart_ev);
 		event_del(p->deadline_ev);
 		drop_conn(p);
-		if (p->pid > 0 && P.master_fd < 0)
-			kill(p->pid, SIGTERM);
-		else if (P.master_fd >= 0)
-			p->pid = 0;	/* the master's: it stops what no one uses */
+		p->pid = 0;	/* let go: the owner stops what no one uses */
 	}
 	/* The closed connections are freed from the loop: run it once more. */
 	event_base_loop(P.base, EVLOOP_NONBLOCK);
-	/* Wait for them a little, then make sure. */
-	do {
-		plugins_reap();
-		for (alive = 0, i = 0; i < P.n; i++)
-			alive += P.v[i].pid > 0;
-		if (alive > 0)
-			usleep(20000);
-	} while (alive > 0 && now_ms() < until);
-	for (i = 0; i < P.n; i++)
-		if (P.v[i].pid > 0) {
-			logmsg(LOG_WARN, "plugin %s: still running after %d ms: SIGKILL",
-			    P.v[i].e.name, STOP_GRACE_MS);
-			kill(P.v[i].pid, SIGKILL);
-		}
-	plugins_reap();
+	/* The command line owns its plugins: stop them before it exits. */
+	if (P.master_fd < 0)
+		plugproc_stop_now(getpid(), STOP_GRACE_MS);
 	for (i = 0; i < P.n; i++) {
 		struct plugin *p = &P.v[i];
 
