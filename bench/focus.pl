@@ -129,6 +129,4 @@ MD
     $rows, $bytes / 1e6, $tu, median(@load), $ts, $tu / $ts, median(@usm) / 1e6, median(@sqm) / 1e6,
     median(@usm) / median(@sqm), $first * 1000, $nres, median(@act) * 1000, median(@fc) * 1000);
 print $report;
-open my $o, '>>', $out or die "$out: $!";
-print $o $report;
-close $o;
+Bench::write_section($out, $report);

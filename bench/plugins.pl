@@ -92,6 +92,4 @@ MD
     $direct->{projected}{p50}, $direct->{projected}{p99}, $direct->{pair}{p50}, $direct->{pair}{p99},
     $p50, $p99, $p50 / $direct->{pair}{p50});
 print $report;
-open my $o, '>>', $out or die "$out: $!";
-print $o $report;
-close $o;
+Bench::write_section($out, $report);

@@ -92,6 +92,4 @@ MD
     $n, $bytes / 1e6, $to, $tj, $to / $tj, $rss / 1e6, $bytes / 1e6, $rss / $bytes,
     $tm * 1000, $th * 1000, $tm * 1000, $tm / $th);
 print $report;
-open my $o, '>>', $out or die "$out: $!";
-print $o $report;
-close $o;
+Bench::write_section($out, $report);

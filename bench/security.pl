@@ -129,6 +129,4 @@ my $table = sprintf $fmt, strftime('%Y-%m-%d %H:%M UTC', gmtime), $cpu // '?', v
     join(', ', @proto), $pref // '?', $pref12 // '?',
     join('; ', map { s/^(Accepted|Preferred) //r } @ciphers);
 print $table;
-open my $fh, '>>', $out or die "$out: $!";
-print $fh "\n$table";
-close $fh;
+Bench::write_section($out, $table);

@@ -19,7 +19,7 @@ plan(skip_all => 'curl is needed') unless `which curl` =~ /curl/;
 SKIP: {
 	skip 'shellcheck is not installed (apt-get install shellcheck)', 1
 	    unless `which shellcheck 2>/dev/null` =~ /shellcheck/;
-	my @files = (glob("$s/*.sh"), "$src/.ci/run");
+	my @files = (glob("$s/*.sh"), "$src/bench/all.sh", "$src/.ci/run");
 	my $o = `shellcheck @files 2>&1`;
 	is($? >> 8, 0, 'shellcheck: ' . scalar(@files) . ' scripts clean') or diag $o;
 }
