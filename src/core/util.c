@@ -505,3 +505,45 @@ time_parse(const char *v, size_t n, int64_t *out, int32_t *nanos)
 	*out = (int64_t)timegm(&tm) - (int64_t)oh * 3600 - (int64_t)om * 60;
 	return 0;
 }
+
+int
+utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	uint32_t cp, min;
+	uint64_t w;
+	size_t n, i;
+
+	while (p < end) {
+		if (end - p >= 8) {
+			memcpy(&w, p, sizeof(w));
+			if ((w & 0x8080808080808080ULL) == 0) {
+				p += 8;
+				continue;
+			}
+		}
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1, cp = *p & 0x1f, min = 0x80;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 2, cp = *p & 0x0f, min = 0x800;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3, cp = *p & 0x07, min = 0x10000;
+		else
+			return 0;
+		if ((size_t)(end - p) <= n)
+			return 0;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}

@@ -29,6 +29,9 @@ int	 parse_bool(const char *s, int *out);
 void	 fmt_duration(int64_t ms, char *buf, size_t len);
 
 size_t	 strlcpy_(char *dst, const char *src, size_t size);
+/* 1 when s is RFC 3629 UTF-8: no overlong forms, surrogates or code
+ * points past U+10FFFF.  ASCII runs go eight bytes at a time. */
+int	 utf8_valid(const char *s, size_t len);
 int	 set_nonblock(int fd, int on);
 int	 set_cloexec(int fd, int on);
 ssize_t	 read_all_fd(int fd, char **buf, size_t limit, size_t *len);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/util.h"
 #include "jsonrpc.h"
 
 struct json_object *
@@ -21,8 +22,13 @@ rpc_parse(const char *buf, size_t len, char *why, size_t whylen)
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
+	/*
+	 * json-c checks UTF-8 a byte at a time, which was half the cost of
+	 * parsing a large request; valid text is checked here much faster.
+	 * Invalid text is left to json-c, for its message and position.
+	 */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | (utf8_valid(buf, len) ?
+	    0 : JSON_TOKENER_VALIDATE_UTF8));
 	o = json_tokener_parse_ex(tok, buf, (int)len);
 	e = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);

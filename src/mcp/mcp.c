@@ -467,51 +467,86 @@ cache_note(struct json_object *structured, const char *status, int64_t pid,
 	json_object_object_add(meta, "cache", c);
 }
 
-/* A cached answer for this call: 1 when it was answered from the cache. */
+/*
+ * A cached answer is the result's text as it was sent, less the value of
+ * structuredContent.metadata.cache, which says hit or miss, by whom and
+ * how long ago: "PID AT_MS OFFSET\n" then the text, the value going at
+ * OFFSET.  A hit splices it in and sends the bytes as they are, without
+ * parsing the answer and serializing it again.
+ */
+static void	finish_call(struct tool_call *, struct json_object *, int, const char *);
+
+/* 1 when it was answered from the cache. */
 static int
 cache_answer(struct tool_call *c, const char *key)
 {
-	struct json_object *o, *content, *structured, *pid, *at;
-	size_t len;
-	char *v;
+	struct json_object *raw;
+	long long pid, at;
+	size_t len, off, tlen;
+	char *v, *text, *body, hit[128];
+	int hlen, n = 0;
 
 	if (shm_get(cache.shm, key, strlen(key), &v, &len) != 1)
 		return 0;
-	o = json_tokener_parse(v);
-	free(v);
-	if (o == NULL || !json_object_object_get_ex(o, "c", &content) ||
-	    !json_object_object_get_ex(o, "s", &structured) ||
-	    !json_object_object_get_ex(o, "pid", &pid) ||
-	    !json_object_object_get_ex(o, "at", &at)) {
-		json_object_put(o);
+	if (sscanf(v, "%lld %lld %zu\n%n", &pid, &at, &off, &n) != 3 || n <= 0 ||
+	    (body = memchr(v, '\n', len)) == NULL || ++body != v + n ||
+	    off > (tlen = len - (size_t)n)) {
+		free(v);
 		return 0;
 	}
-	structured = json_object_get(structured);
-	cache_note(structured, "hit", json_object_get_int64(pid),
-	    wall_ms() - json_object_get_int64(at));
+	hlen = snprintf(hit, sizeof(hit), "{\"status\":\"hit\",\"stored_by_pid\":%lld,"
+	    "\"age_ms\":%lld}", pid, (long long)wall_ms() - at);
+	if ((text = malloc(tlen + (size_t)hlen + 1)) == NULL) {
+		free(v);
+		return 0;
+	}
+	memcpy(text, body, off);
+	memcpy(text + off, hit, (size_t)hlen);
+	memcpy(text + off + (size_t)hlen, body + off, tlen - off);
+	text[tlen + (size_t)hlen] = '\0';
+	free(v);
+	raw = json_object_new_object();
+	json_object_set_serializer(raw, print_cached, text, json_object_free_userdata);
 	free(c->cache_key);	/* nothing to store: it came from there */
 	c->cache_key = NULL;
-	tool_call_result(c, json_object_get(content), structured, 0);
-	json_object_put(o);
+	finish_call(c, raw, 0, NULL);
 	return 1;
 }
 
+/* The result as it will be sent (result holds content and structured). */
 static void
-cache_store(struct tool_call *c, struct json_object *content,
+cache_store(struct tool_call *c, struct json_object *result,
     struct json_object *structured)
 {
-	struct json_object *o = json_object_new_object();
-	const char *v;
+	struct json_object *meta;
+	char nonce[48], hex[33], *blob;
+	const char *text, *at;
+	size_t nlen;
+	int len;
 
-	json_object_object_add(o, "c", json_object_get(content));
-	json_object_object_add(o, "s", json_object_get(structured));
-	json_object_object_add(o, "pid", json_object_new_int64((int64_t)getpid()));
-	json_object_object_add(o, "at", json_object_new_int64(wall_ms()));
-	v = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	/* Too big for a shard is counted there; the answer still goes out. */
-	(void)shm_put(cache.shm, c->cache_key, strlen(c->cache_key), v, strlen(v),
-	    c->cache_ttl);
-	json_object_put(o);
+	if (!json_object_is_type(structured, json_type_object))
+		return;
+	if (!json_object_object_get_ex(structured, "metadata", &meta)) {
+		meta = json_object_new_object();
+		json_object_object_add(structured, "metadata", meta);
+	}
+	/* A mark nobody can put in an answer, to find where the value goes. */
+	trace_random_hex(hex, 16);
+	snprintf(nonce, sizeof(nonce), "\"pcm-cache-%s\"", hex);
+	json_object_object_add(meta, "cache", json_object_new_string_len(nonce + 1,
+	    (int)strlen(nonce) - 2));
+	text = json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	nlen = strlen(nonce);
+	if ((at = strstr(text, nonce)) != NULL && (len = asprintf(&blob, "%d %lld %zu\n%.*s%s",
+	    (int)getpid(), (long long)wall_ms(), (size_t)(at - text), (int)(at - text), text,
+	    at + nlen)) != -1) {
+		/* Too big for a shard is counted there; the answer still goes out. */
+		(void)shm_put(cache.shm, c->cache_key, strlen(c->cache_key), blob,
+		    (size_t)len, c->cache_ttl);
+		free(blob);
+	}
+	json_object_object_del(meta, "cache");
 }
 
 /* --- tools/call ----------------------------------------------------------- */
@@ -669,34 +704,41 @@ first_text(struct json_object *content)
 	    json_object_get_string(text) : NULL;
 }
 
-void
-tool_call_result(struct tool_call *c, struct json_object *content,
-    struct json_object *structured, int is_error)
+/* Log the call and send its result (consumed); c is freed. */
+static void
+finish_call(struct tool_call *c, struct json_object *result, int is_error,
+    const char *why)
 {
-	struct json_object *r;
-
 	if (tool_call_cancelled(c)) {
 		/* No response for a cancelled request; the transport only
 		 * closes what it holds open for it. */
-		json_object_put(content);
-		json_object_put(structured);
+		json_object_put(result);
 		if (c->io.respond != NULL)
 			c->io.respond(c->io.arg, NULL);
 		call_free(c);
 		return;
 	}
-	if (c->cache_key != NULL && !is_error && structured != NULL) {
-		cache_store(c, content, structured);
-		cache_note(structured, "miss", 0, 0);
-	}
-	log_call(c, is_error, is_error ? first_text(content) : NULL);
-	r = json_object_new_object();
+	log_call(c, is_error, why);
+	respond(&c->io, rpc_result(c->id, result));
+	call_free(c);
+}
+
+void
+tool_call_result(struct tool_call *c, struct json_object *content,
+    struct json_object *structured, int is_error)
+{
+	struct json_object *r = json_object_new_object();
+
 	json_object_object_add(r, "content", content);
 	if (structured != NULL)
 		json_object_object_add(r, "structuredContent", structured);
 	json_object_object_add(r, "isError", json_object_new_boolean(is_error));
-	respond(&c->io, rpc_result(c->id, r));
-	call_free(c);
+	if (c->cache_key != NULL && !is_error && structured != NULL &&
+	    !tool_call_cancelled(c)) {
+		cache_store(c, r, structured);
+		cache_note(structured, "miss", 0, 0);
+	}
+	finish_call(c, r, is_error, is_error ? first_text(content) : NULL);
 }
 
 static struct json_object *

@@ -69,5 +69,30 @@ main(void)
 		ok(base64_encode("foobar", 6, enc, 8) == -1,
 		    "base64: short encode buffer rejected");
 	}
+	{
+		/* RFC 3629, and the ASCII fast path's boundaries. */
+		static const struct { const char *s; int valid; const char *what; } u[] = {
+			{ "", 1, "empty" },
+			{ "plain ascii, longer than eight bytes", 1, "ASCII" },
+			{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 1, "2, 3 and 4 bytes" },
+			{ "12345678\xc3\xa9", 1, "a sequence right after a fast run" },
+			{ "\xf4\x8f\xbf\xbf", 1, "U+10FFFF" },
+			{ "\xc0\x80", 0, "overlong NUL" },
+			{ "\xe0\x80\xaf", 0, "overlong 3 bytes" },
+			{ "\xed\xa0\x80", 0, "a surrogate" },
+			{ "\xf4\x90\x80\x80", 0, "past U+10FFFF" },
+			{ "\xf5\x80\x80\x80", 0, "lead byte F5" },
+			{ "abc\xe2\x82", 0, "truncated at the end" },
+			{ "\x80", 0, "a lone continuation byte" },
+			{ "\xc3\x28", 0, "a bad continuation byte" },
+			{ "1234567\xff", 0, "FF at the end of an eight-byte word" },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+			ok(utf8_valid(u[i].s, strlen(u[i].s)) == u[i].valid, "utf8_valid: %s: %s",
+			    u[i].what, u[i].valid ? "valid" : "invalid");
+		ok(utf8_valid("a\0b", 3) == 1, "utf8_valid: NUL is ASCII");
+	}
 	return done_testing();
 }
