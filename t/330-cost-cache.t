@@ -33,6 +33,15 @@ my $second = call({ pulumi_json => $doc });
 is($second->{metadata}{cache}{status}, 'hit', 'the same arguments: served from the cache');
 ok(hits() > $h0, 'the hit counter moved');
 is($second->{total_monthly}, $first->{total_monthly}, 'the same answer');
+# The hit is spliced from the stored text: all of it equal, but metadata.cache.
+{
+	my @r = map { $t->tool(analyze_projected_costs => { pulumi_json => $doc,
+	    default_region => 'eu-west-1' }) } 1 .. 2;
+	is(join(' ', map { $_->{structuredContent}{metadata}{cache}{status} } @r), 'miss hit',
+	    'new arguments: computed, then a hit');
+	delete $_->{structuredContent}{metadata}{cache} for @r;
+	is_deeply($r[1], $r[0], 'a hit is the computed answer: content, structuredContent, isError');
+}
 my $pid = $second->{metadata}{cache}{stored_by_pid};
 ok($pid, 'the answer says which worker computed it');
 
