@@ -35,7 +35,7 @@ ok(hits() > $h0, 'the hit counter moved');
 is($second->{total_monthly}, $first->{total_monthly}, 'the same answer');
 # The hit is spliced from the stored text: all of it equal, but metadata.cache.
 {
-	my @r = map { $t->tool(analyze_projected_costs => { pulumi_json => $doc,
+	my @r = map { scalar $t->tool(analyze_projected_costs => { pulumi_json => $doc,
 	    default_region => 'eu-west-1' }) } 1 .. 2;
 	is(join(' ', map { $_->{structuredContent}{metadata}{cache}{status} } @r), 'miss hit',
 	    'new arguments: computed, then a hit');
