@@ -10,7 +10,29 @@ use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
 my @pids;
-END { for my $p (@pids) { kill 'TERM', $p; waitpid($p, 0) } }
+END { local $?; for my $p (@pids) { kill 'TERM', $p; waitpid($p, 0) } }
+
+sub free_port { IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1')->sockport }
+
+# Run @cmd (stdout to /dev/null), stopped with SIGTERM when the script ends.
+sub spawn {
+    my (@cmd) = @_;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>', '/dev/null';
+        exec @cmd;
+        exit 127;
+    }
+    push @pids, $pid;
+    return $pid;
+}
+
+# Wait up to 10 s for something to listen on $port.
+sub wait_port {
+    my ($port) = @_;
+    for (1 .. 500) { return 1 if IO::Socket::INET->new("127.0.0.1:$port"); sleep 0.02 }
+    return 0;
+}
 
 sub median { my @v = sort { $a <=> $b } @_; return $v[$#v / 2]; }
 
@@ -38,35 +60,44 @@ sub preview {
 sub start_server {
     my ($bin, $dir, $extra) = @_;
     chmod 0755, $dir;
-    my $port = do { my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1'); $s->sockport };
+    my $port = free_port();
     open my $cf, '>', "$dir/c.yaml" or die "$dir/c.yaml: $!";
     print $cf "server:\n  listen:\n    - address: 127.0.0.1:$port\n  worker_processes: 1\n"
         . "  pid_file: $dir/pid\nobservability:\n  logging:\n    output: $dir/log\n" . ($extra // '');
     close $cf;
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        open STDOUT, '>', '/dev/null';
-        exec $bin, '-c', "$dir/c.yaml", '-p', $dir, '--foreground';
-        exit 127;
-    }
-    push @pids, $pid;
-    my $up;
-    for (1 .. 250) { last if ($up = IO::Socket::INET->new("127.0.0.1:$port")); sleep 0.02 }
-    die "server did not start (see $dir/log)\n" unless $up;
+    spawn($bin, '-c', "$dir/c.yaml", '-p', $dir, '--foreground');
+    wait_port($port) or die "server did not start (see $dir/log)\n";
     return $port;
 }
 
-# POST $body to /rpc; returns the seconds it took and the response.
-sub rpc {
-    my ($port, $body) = @_;
-    my $s = IO::Socket::INET->new("127.0.0.1:$port") or die "connect: $!";
+# POST $body to $path (the headers an MCP client sends); returns the
+# seconds it took and the response body, de-chunked.
+sub post {
+    my ($port, $path, $body) = @_;
+    my $s = IO::Socket::INET->new("127.0.0.1:$port") or die "connect $port: $!";
     my $t0 = time;
-    print $s "POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+    print $s "POST $path HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        . "Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\n"
         . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body";
     local $/;
-    my $r = <$s>;
-    return (time - $t0, $r);
+    my $r = <$s> // '';
+    my $dt = time - $t0;
+    my ($head, $b) = split /\r\n\r\n/, $r, 2;
+    $b //= '';
+    if (($head // '') =~ /^Transfer-Encoding:\s*chunked/mi) {
+        my $o = '';
+        while ($b =~ s/^([0-9a-fA-F]+)\r\n//) {
+            my $n = hex $1;
+            last unless $n;
+            $o .= substr($b, 0, $n, '');
+            $b =~ s/^\r\n//;
+        }
+        $b = $o;
+    }
+    return ($dt, $b);
 }
+
+sub rpc { my ($port, $body) = @_; return post($port, '/rpc', $body) }
 
 # Put $md (a section starting "## TITLE") into $out: it replaces the
 # section of the same title, so RESULTS.md keeps the latest run of each.

@@ -40,32 +40,11 @@ my $J = JSON::PP->new->canonical;
 my $dir = tempdir(CLEANUP => !$ENV{BENCH_KEEP});
 print STDERR "bench files in $dir\n" if $ENV{BENCH_KEEP};
 chmod 0755, $dir;
-my @pids;
-END { local $?; for my $p (@pids) { kill 'TERM', $p; waitpid($p, 0) } }
-
 sub spit { my ($f, $s) = @_; open my $fh, '>', $f or die "$f: $!"; print $fh $s; close $fh; return $f }
-sub free_port { IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1')->sockport }
-sub spawn {
-    my (@cmd) = @_;
-    my $pid = fork // die "fork: $!";
-    if (!$pid) { open STDOUT, '>', '/dev/null'; exec 'taskset', '-c', '0', @cmd; exit 127 }
-    push @pids, $pid;
-    return $pid;
-}
-sub wait_port { my ($p) = @_; for (1 .. 500) { return 1 if IO::Socket::INET->new("127.0.0.1:$p"); sleep 0.02 } die "nothing on port $p\n" }
-sub post {
-    my ($port, $path, $body) = @_;
-    my $s = IO::Socket::INET->new("127.0.0.1:$port") or die "connect $port: $!";
-    print $s "POST $path HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-        . "Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\n"
-        . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body";
-    local $/;
-    my $r = <$s>;
-    my ($head, $b) = split /\r\n\r\n/, $r, 2;
-    $b = Test_dechunk($b) if $head =~ /chunked/i;
-    return $b;
-}
-sub Test_dechunk { my ($b) = @_; my $o = ''; while ($b =~ s/^([0-9a-fA-F]+)\r\n//) { my $n = hex $1; last unless $n; $o .= substr($b, 0, $n, ''); $b =~ s/^\r\n// } $o }
+sub spawn { Bench::spawn('taskset', '-c', '0', @_) }	# every server on core 0
+sub wait_port { Bench::wait_port($_[0]) or die "nothing on port $_[0]\n" }
+sub post { (Bench::post(@_))[1] }
+*free_port = \&Bench::free_port;
 
 # --- the requests --------------------------------------------------------------
 my $preview = Bench::preview($root, 100);

@@ -43,9 +43,8 @@ my $port = Bench::start_server($bin, $dir, "pulumicost:\n  plugin_dir: $dir/plug
 
 sub rpc {
     my ($name, $args) = @_;
-    my ($dt, $r) = Bench::rpc($port, encode_json({ jsonrpc => '2.0', id => 1, method => 'tools/call',
+    my ($dt, $body) = Bench::rpc($port, encode_json({ jsonrpc => '2.0', id => 1, method => 'tools/call',
         params => { name => $name, arguments => $args } }));
-    my ($body) = $r =~ /\r\n\r\n(.*)$/s;
     return ($dt, decode_json($body)->{result});
 }
 my $info;

@@ -47,7 +47,7 @@ LUA
 close $lua;
 
 sub version { my $v = `$bin -V 2>&1`; return $v =~ /(\d+\.\d+\.\d+)/ ? $1 : '?'; }
-sub free_port { my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1'); return $s->sockport; }
+*free_port = \&Bench::free_port;
 
 # A server on core 0 with a plain and a TLS listener; $auth adds tokens.
 sub server {

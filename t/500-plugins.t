@@ -51,7 +51,7 @@ Y
 $t->allow_alert(qr/never/);
 $t->run;
 
-sub tool { my $r = $t->tool(@_); return $r->{structuredContent} // $r; }
+sub tool { $t->structured(@_) }
 sub listed { my %p = map { $_->{name} => $_ } @{tool(list_cost_plugins => {})->{plugins}}; return \%p; }
 
 ok(wait_for(sub { my $p = listed(); !grep { ($p->{$_}{state} // '') ne 'ready' } qw(aws-test legacy linked slowprice stuck once) }, 30),

@@ -30,7 +30,7 @@ Y
 $t->write_config($t->base_config(extra => $conf));
 $t->run;
 
-sub tool { my $r = $t->tool(@_); return $r->{structuredContent} // $r; }
+sub tool { $t->structured(@_) }
 sub metric {
     my ($name) = @_;
     my (undef, undef, $b) = $t->http_get('/metrics');

@@ -33,21 +33,20 @@ plugins:
 Y
 $t->run;
 
-sub tool { my $r = $t->tool(@_); return $r->{structuredContent} // $r; }
+sub tool { $t->structured(@_) }
 sub plugins { my %p = map { $_->{name} => $_ } @{tool(list_cost_plugins => {})->{plugins} // []}; return \%p }
 sub all_ready {
 	my (@names) = @_;
 	return wait_for(sub { my $p = plugins(); !grep { ($p->{$_}{state} // '') ne 'ready' } @names }, 20);
 }
-sub ppid_of { my $s = Test::PCM::slurp("/proc/$_[0]/stat"); return $s =~ /^\d+ \(.*\) \S (\d+)/ ? $1 : 0 }
-sub alive { my ($pid) = @_; return $pid && kill(0, $pid) && Test::PCM::slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z/ }
+sub alive { my ($pid) = @_; return $pid && ($t->proc_status($pid)->{State} // 'Z') !~ /^Z/ }
 
 ok(all_ready(qw(keep change gone slowname)), 'four plugins ready');
 my $before = plugins();
 my %pid = map { $_ => $before->{$_}{pid} } qw(keep change gone slowname);
 ok(!grep({ !$pid{$_} } keys %pid), 'each has a process');
 # The launcher script execs node: the process the master started is it.
-is(scalar(grep { ppid_of($pid{$_}) == $t->pid } keys %pid), 4, "plugin processes are the master's children");
+is(scalar(grep { ($t->proc_status($pid{$_})->{PPid} // 0) == $t->pid } keys %pid), 4, "plugin processes are the master's children");
 
 # --- a reload with nothing changed: every plugin carried over ---------------
 is($t->reload, 'ok', 'reload');

@@ -54,10 +54,15 @@ is($from[1], 'debian:12-slim', 'the runtime stage is Debian 12 slim');
 my @user = grep { $_->[0] == 1 && $_->[1] eq 'USER' } @ins;
 ok(@user && $user[-1][2] =~ /^(\d+):(\d+)$/ && $1 != 0 && $2 != 0, 'the runtime runs as a non-root uid and gid');
 
+# The packages a RUN line installs with apt-get.
+sub packages_of {
+	my ($list) = $_[0] =~ /apt-get install((?:\s+[-\w.+]+)+)/ or return;
+	return grep { !/^-/ } split ' ', $list;
+}
+
 # Every package either stage installs exists in Debian 12.
 for my $run (grep { $_->[1] eq 'RUN' && $_->[2] =~ /apt-get install/ } @ins) {
-	my ($list) = $run->[2] =~ /apt-get install((?:\s+[-\w.+]+)+)/;
-	my @pkgs = grep { !/^-/ } split ' ', $list;
+	my @pkgs = packages_of($run->[2]);
 	my @missing = grep { system("apt-cache show --no-all-versions $_ >/dev/null 2>&1") != 0 } @pkgs;
 	ok(@pkgs && !@missing, "stage $run->[0]: the " . scalar(@pkgs) . ' packages it installs are in Debian')
 	    or diag "unknown: @missing";
@@ -178,8 +183,7 @@ ok($hc && $dest{$hc->[0]}, 'HEALTHCHECK runs a copied script');
 # Every shared library the binary loads comes from the runtime's packages
 # (or from libc6 and libgcc-s1, which debian:12-slim has).
 my ($rt) = grep { $_->[0] == 1 && $_->[1] eq 'RUN' } @ins;
-my %rtpkg = map { $_ => 1 } qw(libc6 libgcc-s1), grep { !/^-/ }
-    split ' ', ($rt->[2] =~ /apt-get install((?:\s+[-\w.+]+)+)/)[0];
+my %rtpkg = map { $_ => 1 } qw(libc6 libgcc-s1), packages_of($rt->[2]);
 my @libs = map { /=>\s*(\S+)/ ? $1 : () } split /\n/, `ldd $out/usr/sbin/pulumicost-mcp`;
 my @stray;
 for my $lib (@libs) {

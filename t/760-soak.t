@@ -134,35 +134,23 @@ for my $k (1 .. $nclients) {
 }
 
 # --- the schedule of faults ------------------------------------------------------
-sub procs_of {
-	my ($root) = @_;
-	my (%kids, %cmd);
-	for my $st (glob '/proc/[0-9]*/stat') {
-		my $s = Test::PCM::slurp($st);
-		my ($pid, $ppid) = $s =~ /^(\d+) \(.*\) \S (\d+)/ or next;
-		push @{$kids{$ppid}}, $pid;
-		$cmd{$pid} = Test::PCM::slurp("/proc/$pid/cmdline") =~ s/\0/ /gr;
-	}
-	my @all;
-	my @q = ($root);
-	while (@q) { my $p = shift @q; push @all, $p; push @q, @{$kids{$p} // []} }
-	return map { [ $_, $cmd{$_} // '' ] } @all;
-}
-sub usage {
-	my ($pid) = @_;
-	my ($rss) = Test::PCM::slurp("/proc/$pid/status") =~ /VmRSS:\s+(\d+)/;
-	my @fds = glob "/proc/$pid/fd/*";
-	return { rss => $rss // 0, fds => scalar @fds };
-}
+# The server's processes by role (plugins are the master's children too).
 sub snapshot {
 	my %u;
-	for my $p (procs_of($t->pid)) {
-		my $role = $p->[0] == $t->pid ? 'master' : $p->[1] =~ /--role (broker|worker)/ ? $1 : next;
-		my $u = usage($p->[0]);
-		$u{$role}{rss} = $u->{rss} if $u->{rss} > ($u{$role}{rss} // 0);
-		$u{$role}{fds} = $u->{fds} if $u->{fds} > ($u{$role}{fds} // 0);
+	for my $pid ($t->pid, $t->children) {
+		my $cmd = Test::PCM::slurp("/proc/$pid/cmdline");
+		my $role = $pid == $t->pid ? 'master' : $cmd =~ /--role\0(broker|worker)\0/ ? $1 : next;
+		my $rss = ($t->proc_status($pid)->{VmRSS} // '0') =~ /(\d+)/ ? $1 : 0;
+		my $fds = () = glob "/proc/$pid/fd/*";
+		$u{$role}{rss} = $rss if $rss > ($u{$role}{rss} // 0);
+		$u{$role}{fds} = $fds if $fds > ($u{$role}{fds} // 0);
 	}
 	return \%u;
+}
+sub newest_workers {
+	my @w = $t->workers;
+	my ($g) = sort { $b <=> $a } map { $t->generation_of($_) } @w;
+	return grep { $t->generation_of($_) == $g } @w;
 }
 
 sleep 1;
@@ -175,13 +163,13 @@ while (time < $deadline - 1) {
 	if ($what eq 'reload') {
 		$t->signal('HUP');
 	} elsif ($what eq 'worker') {
-		my @w = grep { $t->generation_of($_) == (sort { $b <=> $a } map { $t->generation_of($_) } $t->workers)[0] } $t->workers;
+		my @w = newest_workers();
 		next unless @w;
 		kill 'KILL', $w[int rand @w];
 	} else {
-		my ($pl) = grep { $_->[1] =~ /test-plugin\.mjs/ } procs_of($t->pid);
+		my ($pl) = grep { Test::PCM::slurp("/proc/$_/cmdline") =~ /test-plugin\.mjs/ } $t->children;
 		next unless $pl;
-		kill 'KILL', $pl->[0];
+		kill 'KILL', $pl;
 	}
 	push @events, [ time, $what ];
 	$faults{$what}++;
@@ -192,7 +180,7 @@ for my $c (@clients) {
 	if (!$done) { kill 'KILL', $c; waitpid($c, 0) }
 }
 ok(wait_for(sub { my ($s) = $t->http_get('/health'); ($s // 0) == 200 }, 10), 'the server is healthy after the soak');
-ok(wait_for(sub { scalar(grep { $t->generation_of($_) == (sort { $b <=> $a } map { $t->generation_of($_) } $t->workers)[0] } $t->workers) == 2 }, 15),
+ok(wait_for(sub { scalar(newest_workers()) == 2 }, 15),
     'both workers of the newest generation serve');
 sleep 1;
 my $end = snapshot();

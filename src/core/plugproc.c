@@ -2,7 +2,6 @@
 
 #include <sys/prctl.h>
 #include <sys/queue.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -10,16 +9,17 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../cost/jget.h"
 #include "chan.h"
 #include "conf.h"
 #include "log.h"
 #include "plugproc.h"
+#include "proc.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -140,24 +140,6 @@ keyed(const char *key)
 	return o;
 }
 
-static void
-refuse(pid_t broker, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-refuse(pid_t broker, const char *key, const char *fmt, ...)
-{
-	struct json_object *o = keyed(key);
-	char why[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	json_object_object_add(o, "error", json_object_new_string(why));
-	tell(broker, MSG_PLUGIN_UP, o);
-}
-
 /* --- its output, into the log ------------------------------------------------ */
 
 static void
@@ -239,8 +221,7 @@ child_exec(const struct conf *c, pid_t master, int out, int err, const char *dir
     const char *binary, int port)
 {
 	char why[256], arg[32], portstr[16];
-	sigset_t none;
-	int devnull, sig;
+	int devnull;
 
 	/* The user the configuration names, no way back up, and die with us. */
 	if (sandbox_drop_privileges(c, why, sizeof(why)) == -1) {
@@ -252,20 +233,12 @@ child_exec(const struct conf *c, pid_t master, int out, int err, const char *dir
 	if (getppid() != master)
 		_exit(0);
 	sandbox_rlimits(c, 0);
-	for (sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	proc_reset_signals();
 	if ((devnull = open("/dev/null", O_RDONLY)) == -1 || dup2(devnull, 0) == -1 ||
 	    dup2(out, 1) == -1 || dup2(err, 2) == -1)
 		_exit(126);
 	/* Nothing of the master's (listeners, segments, channels) goes along. */
-	if (close_range(3, ~0U, 0) == -1) {
-		long fd, max = sysconf(_SC_OPEN_MAX);
-
-		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-			(void)close((int)fd);
-	}
+	close_range(3, ~0U, 0);
 	snprintf(arg, sizeof(arg), "--port=%d", port);
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	setenv("FINFOCUS_PLUGIN_PORT", portstr, 1);
@@ -287,24 +260,21 @@ spawn(const struct conf *c, const char *key, const char *name, const char *dir,
 	int out[2], err[2], i;
 	pid_t master = getpid();
 
+	out[0] = out[1] = err[0] = err[1] = -1;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	if (pipe2(out, O_CLOEXEC) == -1) {
-		snprintf(why, whylen, "pipe: %s", strerror(errno));
-		free(p);
-		return NULL;
-	}
-	if (pipe2(err, O_CLOEXEC) == -1) {
-		snprintf(why, whylen, "pipe: %s", strerror(errno));
-		close(out[0]), close(out[1]);
-		free(p);
-		return NULL;
-	}
-	if ((p->pid = fork()) == -1) {
-		snprintf(why, whylen, "fork: %s", strerror(errno));
-		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
+	    (p->pid = fork()) == -1) {
+		snprintf(why, whylen, "%s: %s", out[0] == -1 || err[0] == -1 ? "pipe" :
+		    "fork", strerror(errno));
+		for (i = 0; i < 2; i++) {
+			if (out[i] != -1)
+				close(out[i]);
+			if (err[i] != -1)
+				close(err[i]);
+		}
 		free(p);
 		return NULL;
 	}
@@ -327,68 +297,72 @@ spawn(const struct conf *c, const char *key, const char *name, const char *dir,
 	return p;
 }
 
-static const char *
-member(struct json_object *o, const char *k)
+/*
+ * The process a broker's request names: the one already running with its
+ * key (*adopted), or a new one.  NULL with why when there can be none.
+ */
+static struct plugproc *
+obtain(pid_t broker, const struct conf *c, struct json_object *o, const char *key,
+    int *adopted, char *why, size_t whylen)
 {
-	struct json_object *v;
+	const char *name = jstr(o, "name"), *dir = jstr(o, "dir"), *binary = jstr(o, "binary");
+	int port = (int)jnum(o, "port");
+	struct plugproc *p;
+	struct stat st;
 
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v,
-	    json_type_string) ? json_object_get_string(v) : NULL;
+	if (strlen(key) != KEY_MAX || name == NULL || dir == NULL || binary == NULL ||
+	    *binary != '/' || *dir != '/' || !(port > 0 && port <= 65535)) {
+		logmsg(LOG_ERROR, "broker pid %d: a malformed plugin start request",
+		    (int)broker);
+		snprintf(why, whylen, "malformed request");
+		return NULL;
+	}
+	if ((p = find_key(key)) != NULL) {
+		if (add_user(p, broker) == -1) {
+			snprintf(why, whylen, "too many generations share plugin %s", name);
+			return NULL;
+		}
+		*adopted = 1;
+		return p;
+	}
+	if (PP.n >= MAX_PROCS) {
+		snprintf(why, whylen, "%d plugin processes run already", MAX_PROCS);
+		return NULL;
+	}
+	if (stat(binary, &st) == -1) {
+		snprintf(why, whylen, "%s: %s", binary, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s: not a regular file", binary);
+		return NULL;
+	}
+	if ((p = spawn(c, key, name, dir, binary, port, why, whylen)) != NULL)
+		(void)add_user(p, broker);
+	return p;
 }
 
 void
 plugproc_start(pid_t broker, const struct conf *c, const char *json)
 {
-	struct json_object *o = json_tokener_parse(json), *v, *up;
-	const char *key, *name, *dir, *binary;
+	struct json_object *o = json_tokener_parse(json), *up;
+	const char *key = jstr(o, "key");
 	struct plugproc *p;
 	char why[300];
-	int port = 0, adopted = 0;
-	struct stat st;
+	int adopted = 0;
 
-	key = member(o, "key");
-	name = member(o, "name");
-	dir = member(o, "dir");
-	binary = member(o, "binary");
-	if (json_object_object_get_ex(o, "port", &v))
-		port = json_object_get_int(v);
-	if (key == NULL || strlen(key) != KEY_MAX || name == NULL || dir == NULL ||
-	    binary == NULL || *binary != '/' || *dir != '/' || port <= 0 || port > 65535) {
-		logmsg(LOG_ERROR, "broker pid %d: a malformed plugin start request",
-		    (int)broker);
-		refuse(broker, key ? key : "", "malformed request");
-		json_object_put(o);
-		return;
+	up = keyed(key ? key : "");
+	if (key == NULL || (p = obtain(broker, c, o, key, &adopted, why, sizeof(why))) == NULL) {
+		if (key == NULL)
+			logmsg(LOG_ERROR, "broker pid %d: a plugin start request without a key",
+			    (int)broker);
+		json_object_object_add(up, "error", json_object_new_string(key ? why :
+		    "malformed request"));
+	} else {
+		json_object_object_add(up, "pid", json_object_new_int((int)p->pid));
+		json_object_object_add(up, "port", json_object_new_int(p->port));
+		json_object_object_add(up, "adopted", json_object_new_boolean(adopted));
 	}
-	if ((p = find_key(key)) != NULL) {
-		if (add_user(p, broker) == -1) {
-			refuse(broker, key, "too many generations share plugin %s", name);
-			json_object_put(o);
-			return;
-		}
-		adopted = 1;
-	} else if (PP.n >= MAX_PROCS) {
-		refuse(broker, key, "%d plugin processes run already", MAX_PROCS);
-		json_object_put(o);
-		return;
-	} else if (stat(binary, &st) == -1) {
-		refuse(broker, key, "%s: %s", binary, strerror(errno));
-		json_object_put(o);
-		return;
-	} else if (!S_ISREG(st.st_mode)) {
-		refuse(broker, key, "%s: not a regular file", binary);
-		json_object_put(o);
-		return;
-	} else if ((p = spawn(c, key, name, dir, binary, port, why, sizeof(why))) == NULL) {
-		refuse(broker, key, "%s", why);
-		json_object_put(o);
-		return;
-	} else
-		(void)add_user(p, broker);
-	up = keyed(key);
-	json_object_object_add(up, "pid", json_object_new_int((int)p->pid));
-	json_object_object_add(up, "port", json_object_new_int(p->port));
-	json_object_object_add(up, "adopted", json_object_new_boolean(adopted));
 	tell(broker, MSG_PLUGIN_UP, up);
 	json_object_put(o);
 }
@@ -424,7 +398,7 @@ void
 plugproc_kill(pid_t broker, const char *json)
 {
 	struct json_object *o = json_tokener_parse(json);
-	const char *key = member(o, "key");
+	const char *key = jstr(o, "key");
 	struct plugproc *p;
 
 	/* Only a broker using it may restart it. */

@@ -45,7 +45,6 @@ place_fds(int exe_fd, const int *fds, int nfds)
 {
 	int exe;
 	int tmp[64], i, top = 3 + nfds;
-	sigset_t all;
 
 	if (nfds > (int)nitems(tmp))
 		_exit(127);
@@ -70,27 +69,33 @@ place_fds(int exe_fd, const int *fds, int nfds)
 	if (dup3(exe, top, O_CLOEXEC) == -1)
 		_exit(127);
 	close_range((unsigned)top + 1, ~0U, 0);
-	/* The master blocks nothing, but a child must start clean. */
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
 	return top;
+}
+
+void
+proc_reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 pid_t
 proc_spawn(int exe_fd, char *const argv[], const int *fds, int nfds)
 {
-	struct sigaction sa;
 	pid_t pid;
-	int sig;
 
 	pid = fork();
 	if (pid != 0)
 		return pid;
-	/* Signal dispositions set by libevent in the master are not ours. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
+	proc_reset_signals();
 	exe_fd = place_fds(exe_fd, fds, nfds);
 	fexecve(exe_fd, argv, environ);
 	_exit(127);

@@ -23,6 +23,12 @@ int	 proc_open_self(void);
  * Returns the child pid, or -1.
  */
 pid_t	 proc_spawn(int exe_fd, char *const argv[], const int *fds, int nfds);
+/*
+ * In a forked child before exec: every signal back to its default and
+ * nothing blocked (libevent's dispositions in the master are not the
+ * child's).
+ */
+void	 proc_reset_signals(void);
 /* A sealed memfd holding buf, for FD_CONF. */
 int	 proc_memfd_of(const char *name, const char *buf, size_t len);
 

@@ -62,11 +62,9 @@ void
 trace_random_hex(char *out, size_t bytes)
 {
 	unsigned char rnd[16];
-	size_t i;
 
 	evutil_secure_rng_get_bytes(rnd, bytes);
-	for (i = 0; i < bytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+	hex_encode(rnd, bytes, out);
 }
 
 /* Lowercase hex, exactly n characters; nonzero: not all zeros too. */

@@ -506,6 +506,19 @@ time_parse(const char *v, size_t n, int64_t *out, int32_t *nanos)
 	return 0;
 }
 
+void
+hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
 int
 utf8_valid(const char *s, size_t len)
 {

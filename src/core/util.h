@@ -29,6 +29,8 @@ int	 parse_bool(const char *s, int *out);
 void	 fmt_duration(int64_t ms, char *buf, size_t len);
 
 size_t	 strlcpy_(char *dst, const char *src, size_t size);
+/* n bytes as 2n lowercase hex digits and a NUL in out. */
+void	 hex_encode(const unsigned char *in, size_t n, char *out);
 /* 1 when s is RFC 3629 UTF-8: no overlong forms, surrogates or code
  * points past U+10FFFF.  ASCII runs go eight bytes at a time. */
 int	 utf8_valid(const char *s, size_t len);

@@ -426,7 +426,7 @@ static char *
 cache_key_for(const struct tool *t, struct json_object *args, int *named)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 	char *key = NULL, hex[2 * EVP_MAX_MD_SIZE + 1];
 	EVP_MD_CTX *h;
 
@@ -436,8 +436,7 @@ cache_key_for(const struct tool *t, struct json_object *args, int *named)
 	if (EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1) {
 		hash_value(h, args, 0, named);
 		if (EVP_DigestFinal_ex(h, md, &mdlen) == 1) {
-			for (i = 0; i < mdlen; i++)
-				snprintf(hex + 2 * i, 3, "%02x", md[i]);
+			hex_encode(md, mdlen, hex);
 			if (asprintf(&key, "cost:%u:%s:%s", cache.gen, t->name, hex) == -1)
 				key = NULL;
 		}
@@ -1225,7 +1224,6 @@ ask_client(struct tool_call *c, const char *key, struct json_object *request)
 	unsigned char rnd[8];
 	struct ask *a;
 	char id[32];
-	size_t i;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
 	    (a->ev = evtimer_new(ev_base, on_ask_poll, a)) == NULL) {
@@ -1251,8 +1249,7 @@ ask_client(struct tool_call *c, const char *key, struct json_object *request)
 		return;
 	}
 	strlcpy_(id, REPLY_PREFIX, sizeof(id));
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(id + strlen(REPLY_PREFIX) + 2 * i, 3, "%02x", rnd[i]);
+	hex_encode(rnd, sizeof(rnd), id + strlen(REPLY_PREFIX));
 	reply_key(c->session->sid, id, a->key, sizeof(a->key));
 	req = json_object_new_object();
 	json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));

@@ -56,13 +56,11 @@ session_create(struct shm *s, const struct mcp_session *ms, int64_t ttl_ms,
     char *id)
 {
 	unsigned char rnd[SESSION_ID_LEN / 2];
-	size_t i;
 
 	/* Unguessable: the id is the only credential a session has. */
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return -1;
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	hex_encode(rnd, sizeof(rnd), id);
 	return session_store(s, id, ms, ttl_ms);
 }
 

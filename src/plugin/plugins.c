@@ -102,13 +102,13 @@ static struct {
 	struct json_object	*skipped, *dirs;
 	struct event		*health_ev;
 	int			 stopping;
-	int			 master_fd;	/* plugins are the master's; -1: ours */
-} P = { .master_fd = -1 };
+} P;
+
+/* The master's channel (the broker), or -1: plugproc in this process (the CLI). */
+static int master_fd = -1;
 
 static void	spawn(struct plugin *);
 static void	probe(struct plugin *);
-static void	send_master(uint32_t, struct json_object *);
-static struct json_object *key_msg(const struct plugin *);
 static void	send_call(struct pcall *);
 
 /* --- helpers -------------------------------------------------------------- */
@@ -222,19 +222,6 @@ schedule_restart(struct plugin *p)
 	    p->e.name, p->last_error, (long long)delay, p->restarts);
 }
 
-/* A start that did not work: kill what runs, try again later. */
-static void
-start_failed(struct plugin *p)
-{
-	drop_conn(p);
-	event_del(p->probe_ev);
-	event_del(p->deadline_ev);
-	if (p->pid > 0)
-		send_master(MSG_PLUGIN_KILL, key_msg(p));	/* its exit reschedules */
-	else
-		schedule_restart(p);
-}
-
 /*
  * What makes the process: a change to any of it is a new process.  The
  * plugins.* settings are the broker's own (timeouts, concurrency), so they
@@ -244,7 +231,7 @@ static int
 process_key(struct plugin *p)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 	char text[8192];
 	struct stat st;
 	int n;
@@ -258,8 +245,7 @@ process_key(struct plugin *p)
 	if (n < 0 || (size_t)n >= sizeof(text) ||
 	    EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1)
 		return -1;
-	for (i = 0; i < mdlen && i < 32; i++)
-		snprintf(p->key + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, mdlen < 32 ? mdlen : 32, p->key);
 	return 0;
 }
 
@@ -273,11 +259,11 @@ send_master(uint32_t type, struct json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 
-	if (P.master_fd < 0 && type == MSG_PLUGIN_START)
+	if (master_fd < 0 && type == MSG_PLUGIN_START)
 		plugproc_start(getpid(), P.conf, s);
-	else if (P.master_fd < 0)
+	else if (master_fd < 0)
 		plugproc_kill(getpid(), s);
-	else if (chan_send(P.master_fd, type, 0, -1, s, strlen(s), -1) == -1)
+	else if (chan_send(master_fd, type, 0, -1, s, strlen(s), -1) == -1)
 		logmsg(LOG_ERROR, "cannot reach the master: %s", strerror(errno));
 	json_object_put(o);
 }
@@ -300,13 +286,28 @@ key_msg(const struct plugin *p)
 	return o;
 }
 
+/* A start that did not work: kill what runs, try again later. */
+static void
+start_failed(struct plugin *p)
+{
+	drop_conn(p);
+	event_del(p->probe_ev);
+	event_del(p->deadline_ev);
+	if (p->pid > 0)
+		send_master(MSG_PLUGIN_KILL, key_msg(p));	/* its exit reschedules */
+	else
+		schedule_restart(p);
+}
+
 /* Ask the master for the process: it starts one, or hands one over. */
 static void
-spawn_via_master(struct plugin *p)
+spawn(struct plugin *p)
 {
 	struct json_object *o;
 	struct timeval tv;
 
+	p->state = P_STARTING;
+	p->package = "finfocus.v1";
 	if ((p->port = free_port()) == -1 || process_key(p) == -1) {
 		set_error(p, "%s: %s", p->port == -1 ? "no free port" : p->e.binary,
 		    strerror(errno));
@@ -323,14 +324,6 @@ spawn_via_master(struct plugin *p)
 	/* The probe starts when the master says where it runs. */
 	tv = tv_ms(P.conf->plugin_timeout);
 	evtimer_add(p->deadline_ev, &tv);
-}
-
-static void
-spawn(struct plugin *p)
-{
-	p->state = P_STARTING;
-	p->package = "finfocus.v1";
-	spawn_via_master(p);
 }
 
 static void
@@ -523,7 +516,7 @@ find_key(const char *key)
 void
 plugins_via_master(int fd)
 {
-	P.master_fd = fd;
+	master_fd = fd;
 }
 
 void
@@ -1662,12 +1655,10 @@ plugins_start(struct event_base *base, const struct conf *c)
 void
 plugins_start_from(struct event_base *base, const struct conf *c, struct discovery *d)
 {
-	int master_fd = P.master_fd;
 	struct timeval tv;
 	size_t i;
 
 	memset(&P, 0, sizeof(P));
-	P.master_fd = master_fd;
 	P.base = base;
 	P.conf = c;
 	if (master_fd < 0)
@@ -1726,21 +1717,19 @@ plugins_stop(void)
 		}
 		/* Nothing may start again while the loop runs below: a probe
 		 * firing there opened a connection nobody closed. */
-		event_del(p->probe_ev);
+		stop_events(p);
 		event_del(p->restart_ev);
-		event_del(p->deadline_ev);
 		drop_conn(p);
 		p->pid = 0;	/* let go: the owner stops what no one uses */
 	}
 	/* The closed connections are freed from the loop: run it once more. */
 	event_base_loop(P.base, EVLOOP_NONBLOCK);
 	/* The command line owns its plugins: stop them before it exits. */
-	if (P.master_fd < 0)
+	if (master_fd < 0)
 		plugproc_stop_now(getpid(), STOP_GRACE_MS);
 	for (i = 0; i < P.n; i++) {
 		struct plugin *p = &P.v[i];
 
-		stop_events(p);
 		event_free(p->probe_ev);
 		event_free(p->restart_ev);
 		event_free(p->deadline_ev);
@@ -1758,10 +1747,5 @@ plugins_stop(void)
 	json_object_put(P.skipped);
 	json_object_put(P.dirs);
 	pcache_clear();
-	{
-		int master_fd = P.master_fd;
-
-		memset(&P, 0, sizeof(P));
-		P.master_fd = master_fd;
-	}
+	memset(&P, 0, sizeof(P));
 }

@@ -94,5 +94,12 @@ main(void)
 			    u[i].what, u[i].valid ? "valid" : "invalid");
 		ok(utf8_valid("a\0b", 3) == 1, "utf8_valid: NUL is ASCII");
 	}
+	{
+		static const unsigned char bytes[] = { 0x00, 0x0f, 0xab, 0xff };
+		char hex[2 * sizeof(bytes) + 1];
+
+		hex_encode(bytes, sizeof(bytes), hex);
+		ok(strcmp(hex, "000fabff") == 0, "hex_encode: lowercase, two digits a byte");
+	}
 	return done_testing();
 }

@@ -439,6 +439,13 @@ sub tool {
 	return wantarray ? ($j->{result}, $b) : $j->{result};
 }
 
+# tools/call over /rpc: the structuredContent, else the whole result.
+sub structured {
+	my $self = shift;
+	my $r = $self->tool(@_);
+	return $r->{structuredContent} // $r;
+}
+
 sub http_get {
 	my ($self, $path, %o) = @_;
 	my $hdrs = $o{headers} // '';
