@@ -456,6 +456,22 @@ dir_names_free(char **names, size_t n)
 	free(names);
 }
 
+static int
+days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return days[m - 1];
+}
+
+/*
+ * The exporters write ISO 8601 in several ways: seconds left out (OCI's
+ * "2023-11-13T10:00Z"), a space for the T and " UTC" for the zone
+ * (BigQuery), offsets with or without the colon.  A date that does not
+ * exist (2024-02-30) is refused rather than moved by timegm.
+ */
 int
 time_parse(const char *v, size_t n, int64_t *out, int32_t *nanos)
 {
@@ -473,27 +489,40 @@ time_parse(const char *v, size_t n, int64_t *out, int32_t *nanos)
 	if (sscanf(buf, "%4d-%2d-%2d%n", &y, &mo, &d, &k) != 3 || k != 10)
 		return -1;
 	p = buf + 10;
-	if (*p == 'T' || *p == ' ') {
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &se, &k) != 3)
+	if ((*p == 'T' || *p == ' ') && isdigit((unsigned char)p[1])) {
+		if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &k) != 2 || k != 5)
 			return -1;
 		p += 1 + k;
-		if (*p == '.')
-			for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-				*nanos += (int32_t)(*p - '0') * scale;
+		if (*p == ':') {
+			if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
+				return -1;
+			se = (p[1] - '0') * 10 + (p[2] - '0');
+			p += 3;
+			if (*p == '.')
+				for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
+					*nanos += (int32_t)(*p - '0') * scale;
+		}
 	}
 	if (*p == 'Z')
 		p++;
+	else if (strcmp(p, " UTC") == 0 || strcmp(p, "UTC") == 0)
+		p += strlen(p);
 	else if (*p == '+' || *p == '-') {
 		int sign = *p == '-' ? -1 : 1;
 
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) == 2 && k == 5)
+			p += 6;
+		else if (sscanf(p + 1, "%2d%2d%n", &oh, &om, &k) == 2 && k == 4)
+			p += 5;
+		else
 			return -1;
-		p += 6;
+		if (oh > 23 || om > 59)
+			return -1;
 		oh *= sign;
 		om *= sign;
 	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    se > 60)
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+	    h < 0 || h > 23 || mi < 0 || mi > 59 || se > 60)
 		return -1;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;

@@ -63,9 +63,10 @@ ssize_t	 base64_encode(const void *in, size_t len, char *out, size_t outlen);
 ssize_t	 base64_decode(const char *in, size_t len, void *out, size_t outlen);
 
 /*
- * A date ("2024-09-18"), "YYYY-MM-DD HH:MM:SS" or ISO 8601 / RFC 3339
- * (T, Z, an offset, fractions to the nanosecond), as UTC seconds and
- * nanoseconds: 0, or -1.
+ * A date ("2024-09-18"), "YYYY-MM-DD HH:MM[:SS]" or ISO 8601 / RFC 3339
+ * (T, Z, " UTC", an offset with or without its colon, fractions to the
+ * nanosecond), as UTC seconds and nanoseconds: 0, or -1 (also for a day
+ * the month does not have).
  */
 int	 time_parse(const char *, size_t, int64_t *sec, int32_t *nanos);
 

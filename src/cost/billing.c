@@ -41,28 +41,29 @@ add_file(struct json_object *files, FILE *sig, const char *path,
     const struct stat *st)
 {
 	json_object_array_add(files, json_object_new_string(path));
-	fprintf(sig, "%s:%lld:%lld\n", path, (long long)st->st_size,
-	    (long long)st->st_mtime);
+	if (sig != NULL)
+		fprintf(sig, "%s:%lld:%lld\n", path, (long long)st->st_size,
+		    (long long)st->st_mtime);
 }
 
-/* Every file, in a stable order, and a signature of their sizes and times. */
-static int
-list_files(const struct conf *c, struct json_object *files, FILE *sig,
+int
+billing_files(const struct strlist *paths, struct json_object *files, FILE *sig,
     char *why, size_t whylen)
 {
 	struct stat st;
 	char path[4096];
 	size_t i;
 
-	for (i = 0; i < c->billing_focus.n; i++) {
-		const char *p = c->billing_focus.v[i];
+	for (i = 0; i < paths->n; i++) {
+		const char *p = paths->v[i];
 
 		if (strncmp(p, "builtin:", 8) == 0) {
 			if (strcmp(p, BUILTIN_BILLING) != 0)
 				return errorf(why, whylen, "%s: not built in (there is"
 				    " %s)", p, BUILTIN_BILLING);
 			json_object_array_add(files, json_object_new_string(p));
-			fprintf(sig, "%s\n", p);
+			if (sig != NULL)
+				fprintf(sig, "%s\n", p);
 			continue;
 		}
 		if (stat(p, &st) == -1)
@@ -85,28 +86,38 @@ list_files(const struct conf *c, struct json_object *files, FILE *sig,
 	return 0;
 }
 
-static int
-build(const struct conf *c, struct json_object *files, char *why, size_t whylen)
+int
+billing_load(struct focus_store *s, struct json_object *files, char *why,
+    size_t whylen)
 {
-	struct focus_store *s = focus_store_new();
-	char *buf = NULL;
-	size_t len = 0, i, off;
-	int fd;
+	size_t i;
 
-	if (s == NULL)
-		return errorf(why, whylen, "out of memory");
 	for (i = 0; i < json_object_array_length(files); i++) {
 		const char *p = json_object_get_string(json_object_array_get_idx(files, i));
 
 		if ((strcmp(p, BUILTIN_BILLING) == 0 ? focus_load_buffer(s, p,
 		    example_billing_csv, strlen(example_billing_csv), why, whylen) :
-		    focus_load_file(s, p, why, whylen)) == -1) {
-			focus_store_free(s);
+		    focus_load_file(s, p, why, whylen)) == -1)
 			return -1;
-		}
 	}
-	(void)c;
 	focus_index(s);
+	return 0;
+}
+
+static int
+build(struct json_object *files, char *why, size_t whylen)
+{
+	struct focus_store *s = focus_store_new();
+	char *buf = NULL;
+	size_t len = 0, off;
+	int fd;
+
+	if (s == NULL)
+		return errorf(why, whylen, "out of memory");
+	if (billing_load(s, files, why, whylen) == -1) {
+		focus_store_free(s);
+		return -1;
+	}
 	if (focus_store_image(s, &buf, &len) == -1) {
 		focus_store_free(s);
 		return errorf(why, whylen, "out of memory");
@@ -161,14 +172,14 @@ billing_image_fd(const struct conf *c, int64_t *rows, int64_t *bad, char *why,
 	if ((f = open_memstream(&sig, &siglen)) == NULL)
 		return errorf(why, whylen, "out of memory");
 	files = json_object_new_array();
-	rc = list_files(c, files, f, why, whylen);
+	rc = billing_files(&c->billing_focus, files, f, why, whylen);
 	fclose(f);
 	if (rc == 0 && json_object_array_length(files) == 0)
 		rc = errorf(why, whylen, "no billing data: billing.focus has no .csv"
 		    " or .csv.gz files");
 	if (rc == 0 && (img.fd == -1 || img.signature == NULL ||
 	    strcmp(img.signature, sig) != 0)) {
-		rc = build(c, files, why, whylen);
+		rc = build(files, why, whylen);
 		if (rc == 0) {
 			free(img.signature);
 			img.signature = sig;

@@ -11,7 +11,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 struct conf;
+struct focus_store;
+struct json_object;
+struct strlist;
+
+/*
+ * The files that paths name (a file, a directory's *.csv and *.csv.gz in
+ * name order, or builtin:example-billing) appended to files; with sig, a
+ * line per file of its size and time.  0, or -1 with why.
+ */
+int	 billing_files(const struct strlist *paths, struct json_object *files,
+	    FILE *sig, char *why, size_t whylen);
+
+/* Those files loaded into s and indexed: 0, or -1 with why. */
+int	 billing_load(struct focus_store *s, struct json_object *files, char *why,
+	    size_t whylen);
 
 /*
  * A new descriptor of the current image (the caller closes it), with its

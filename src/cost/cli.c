@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "../core/util.h"
+#include "../core/conf.h"
 #include "actual.h"
+#include "billing.h"
 #include "catalog.h"
 #include "focus.h"
 #include "cli.h"
@@ -460,8 +462,9 @@ actual(int argc, char *argv[])
 	int stats = 0;
 	const char *files[16], *from = NULL, *to = NULL, *output = "table";
 	struct focus_store *st;
-	struct json_object *ans;
-	size_t nf = 0, i;
+	struct strlist paths;
+	struct json_object *ans, *list;
+	size_t nf = 0;
 	char err[1024];
 	int ch, rc = 2;
 
@@ -519,13 +522,17 @@ actual(int argc, char *argv[])
 	t0 = mono_usec();
 	if ((st = focus_store_new()) == NULL)
 		return 1;
-	for (i = 0; i < nf; i++)
-		if (focus_load_file(st, files[i], err, sizeof(err)) == -1) {
-			fprintf(stderr, "%s: %s\n", PCM_NAME, err);
-			focus_store_free(st);
-			return 1;
-		}
-	focus_index(st);
+	paths.v = (char **)files;
+	paths.n = nf;
+	list = json_object_new_array();
+	if (billing_files(&paths, list, NULL, err, sizeof(err)) == -1 ||
+	    billing_load(st, list, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", PCM_NAME, err);
+		json_object_put(list);
+		focus_store_free(st);
+		return 1;
+	}
+	json_object_put(list);
 	if (!actual_extent(st, &q.from, &q.to))
 		q.from = q.to = 0;
 	if ((from && focus_parse_time(from, strlen(from), &q.from) == -1) ||
@@ -559,7 +566,7 @@ actual(int argc, char *argv[])
 	focus_store_free(st);
 	return 0;
 usage:
-	fprintf(stderr, "usage: %s cost actual --focus FILE... [--from DATE] [--to DATE]\n"
+	fprintf(stderr, "usage: %s cost actual --focus PATH... [--from DATE] [--to DATE]\n"
 	    "           [--granularity hourly|daily|weekly|monthly] [--basis effective|billed|list]\n"
 	    "           [--group-by service|resource|region|account|category|tag:KEY]\n"
 	    "           [--service NAME] [--output table|json] [--stats]\n", PCM_NAME);

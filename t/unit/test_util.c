@@ -101,5 +101,35 @@ main(void)
 		hex_encode(bytes, sizeof(bytes), hex);
 		ok(strcmp(hex, "000fabff") == 0, "hex_encode: lowercase, two digits a byte");
 	}
+	{
+		/* 1726617600 is 2024-09-18T00:00:00Z. */
+		static const struct { const char *s; int64_t sec; int32_t ns; } good[] = {
+			{ "2024-09-18", 1726617600, 0 },
+			{ "2024-09-18T10:00:00Z", 1726653600, 0 },
+			{ "2024-09-18 10:00:00", 1726653600, 0 },
+			{ "2024-09-18T10:00Z", 1726653600, 0 },		/* OCI */
+			{ "2024-09-18 10:00:00 UTC", 1726653600, 0 },	/* BigQuery */
+			{ "2024-09-18T10:00:00.000Z", 1726653600, 0 },	/* AWS */
+			{ "2024-09-18T10:00:00.25Z", 1726653600, 250000000 },
+			{ "2024-09-18T12:00:00+02:00", 1726653600, 0 },
+			{ "2024-09-18T05:30:00-0430", 1726653600, 0 },
+			{ "2024-02-29", 1709164800, 0 },
+		};
+		static const char *const bad[] = {
+			"2024-02-30", "2023-02-29", "2024-13-01", "2024-09-18T", "2024-09-18T10Z",
+			"2024-09-18T10:0Z", "2024-09-18T25:00:00Z", "2024-09-18T10:00:00+24:00",
+			"2024-09-18T10:00:00 PST", "9/18/2024", "2024-09-18T10:00:00Zjunk",
+		};
+		int64_t sec;
+		int32_t ns;
+		size_t i;
+
+		for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+			ok(time_parse(good[i].s, strlen(good[i].s), &sec, &ns) == 0 &&
+			    sec == good[i].sec && ns == good[i].ns, "time_parse: %s", good[i].s);
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			ok(time_parse(bad[i], strlen(bad[i]), &sec, &ns) == -1,
+			    "time_parse: %s refused", bad[i]);
+	}
 	return done_testing();
 }
