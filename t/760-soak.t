@@ -82,13 +82,19 @@ sub over_http {
 }
 # A stream session closes at a message boundary when its worker drains
 # (a reload); a client then reconnects and sends its request again, as
-# pulumicost-mcp bridge does (every tool is read-only).  Once: (ok, why, resent).
+# pulumicost-mcp bridge does (every tool is read-only).  Under load a new
+# connection can land on a worker that starts draining before it reads it,
+# so like the bridge this tries again each time, here at most four times:
+# (ok, why, resent).
 sub over_stream {
 	my ($method, $params) = @_;
 	my ($ok, $why) = stream_once($method, $params);
-	return ($ok, $why, 0) unless !$ok && $why eq 'conn';
-	($ok, $why) = stream_once($method, $params);
-	return ($ok, $why, 1);
+	my $resent = 0;
+	while (!$ok && $why eq 'conn' && $resent < 4) {
+		($ok, $why) = stream_once($method, $params);
+		$resent++;
+	}
+	return ($ok, $why, $resent ? 1 : 0);
 }
 sub stream_once {
 	my ($method, $params) = @_;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/jtext.h"
 #include "../core/util.h"
 #include "../mcp/jsonrpc.h"
 #include "jget.h"
@@ -119,11 +120,16 @@ pulumi_release(const struct presource *r)
 	release((struct presource *)r);
 }
 
+/* Kept text (checked when the document was read) as a value, once. */
 static struct json_object *
 cached(const char *text, struct json_object **slot)
 {
-	if (*slot == NULL && text != NULL)
-		*slot = json_tokener_parse(text);
+	struct jtext_error e;
+	size_t used;
+
+	if (*slot == NULL && text != NULL &&
+	    jtext_parse(text, strlen(text), JTEXT_MAX_DEPTH, slot, &used, &e) == -1)
+		*slot = NULL;
 	return *slot;
 }
 
@@ -459,7 +465,6 @@ parse_resource(struct pstack *s, struct json_object *e, const char *where,
 struct walk {
 	const char		*buf;
 	size_t			 len, pos;
-	struct json_tokener	*tok;
 	char			*err;
 	size_t			 errlen;
 	int			 depth;
@@ -492,45 +497,13 @@ peek(struct walk *w, char c)
 	return w->pos < w->len && w->buf[w->pos] == c;
 }
 
-/*
- * Where the value at pos ends: a container or string by its closing
- * character (strings and escapes skipped), a scalar at a delimiter.  The
- * tokener then parses exactly that slice, so what follows is not its
- * business; a malformed value ends where the scan stops and the tokener
- * says what is wrong with it.
- */
-static size_t
-extent(const char *b, size_t pos, size_t len)
+static int
+json_error(struct walk *w, const struct jtext_error *e)
 {
-	size_t i = pos;
-	int depth = 0, in_str = 0;
-
-	if (i >= len)
-		return len;
-	if (b[i] != '{' && b[i] != '[' && b[i] != '"') {
-		while (i < len && strchr(",}] \t\r\n:", b[i]) == NULL)
-			i++;
-		return i > pos ? i : pos + 1;
-	}
-	for (; i < len; i++) {
-		char c = b[i];
-
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"') {
-				in_str = 0;
-				if (depth == 0)
-					return i + 1;
-			}
-		} else if (c == '"')
-			in_str = 1;
-		else if (c == '{' || c == '[')
-			depth++;
-		else if ((c == '}' || c == ']') && --depth == 0)
-			return i + 1;
-	}
-	return len;
+	if (e->incomplete)
+		return errorf(w->err, w->errlen, "incomplete JSON");
+	return errorf(w->err, w->errlen, "invalid JSON at byte %zu: %s",
+	    w->pos + e->at, e->what);
 }
 
 /* One JSON value at the current position (NULL on error, err set). */
@@ -538,34 +511,17 @@ static struct json_object *
 value(struct walk *w, int *ok)
 {
 	struct json_object *o;
-	enum json_tokener_error e;
-	size_t used, end;
+	struct jtext_error e;
+	size_t used;
 
 	ws(w);
 	*ok = 0;
-	end = extent(w->buf, w->pos, w->len);
-	json_tokener_reset(w->tok);
-	o = json_tokener_parse_ex(w->tok, w->buf + w->pos, (int)(end - w->pos));
-	e = json_tokener_get_error(w->tok);
-	used = json_tokener_get_parse_end(w->tok);
-	if (o == NULL && e == json_tokener_continue) {
-		/* A number ends only when the tokener sees what follows it:
-		 * white space, which may follow any value. */
-		o = json_tokener_parse_ex(w->tok, " ", 1);
-		e = json_tokener_get_error(w->tok);
-		used = end - w->pos;
-	}
-	if (e == json_tokener_continue) {
-		json_object_put(o);
-		errorf(w->err, w->errlen, "incomplete JSON");
+	if (jtext_parse(w->buf + w->pos, w->len - w->pos, JTEXT_MAX_DEPTH, &o, &used,
+	    &e) == -1) {
+		json_error(w, &e);
 		return NULL;
 	}
-	if (e != json_tokener_success) {
-		errorf(w->err, w->errlen, "invalid JSON at byte %zu: %s", w->pos + used,
-		    json_tokener_error_desc(e));
-		return NULL;
-	}
-	w->pos = end;
+	w->pos += used;
 	*ok = 1;
 	return o;
 }
@@ -610,14 +566,19 @@ members(struct walk *w, struct pstack *s, member_fn fn, void *arg)
 	return 0;
 }
 
-/* A member we do not keep: parsed (to check it) and dropped. */
+/* A member we do not keep: checked, and passed over. */
 static int
 skip(struct walk *w)
 {
-	int ok;
+	struct jtext_error e;
+	size_t used;
 
-	json_object_put(value(w, &ok));
-	return ok ? 0 : -1;
+	ws(w);
+	if (jtext_check(w->buf + w->pos, w->len - w->pos, JTEXT_MAX_DEPTH, &used,
+	    &e) == -1)
+		return json_error(w, &e);
+	w->pos += used;
+	return 0;
 }
 
 typedef int (*element_fn)(struct pstack *, struct json_object *, size_t idx,
@@ -777,7 +738,7 @@ top_member(struct walk *w, struct pstack *s, const char *key, void *arg)
 struct pstack *
 pulumi_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
-	struct walk w = { buf, len, 0, NULL, err, errlen, 0 };
+	struct walk w = { buf, len, 0, err, errlen, 0 };
 	struct top t = { 0 };
 	struct pstack *s;
 	struct json_object *o;
@@ -789,13 +750,11 @@ pulumi_parse(const char *buf, size_t len, char *err, size_t errlen)
 		return NULL;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->by_urn = json_object_new_object()) == NULL ||
-	    (w.tok = json_tokener_new_ex(64)) == NULL) {
+	    (s->by_urn = json_object_new_object()) == NULL) {
 		free(s);
 		errorf(err, errlen, "out of memory");
 		return NULL;
 	}
-	json_tokener_set_flags(w.tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	ws(&w);
 	if (w.pos >= len || buf[w.pos] != '{') {
 		/* Not an object: JSON's own error if it is not JSON at all. */
@@ -830,7 +789,6 @@ pulumi_parse(const char *buf, size_t len, char *err, size_t errlen)
 		    " (pulumi preview --json), deployment (pulumi stack export)"
 		    " or checkpoint (a DIY backend's stack file)");
 out:
-	json_tokener_free(w.tok);
 	json_object_put(t.version);
 	free(t.cp_stack);
 	if (rc == -1) {

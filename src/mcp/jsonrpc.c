@@ -3,44 +3,27 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/jtext.h"
 #include "../core/util.h"
 #include "jsonrpc.h"
 
 struct json_object *
 rpc_parse(const char *buf, size_t len, char *why, size_t whylen)
 {
-	struct json_tokener *tok;
 	struct json_object *o;
-	enum json_tokener_error e;
+	struct jtext_error err;
 	size_t used;
 
-	if (len > (size_t)INT32_MAX) {
-		snprintf(why, whylen, "message too large");
+	if (jtext_parse(buf, len, JTEXT_MAX_DEPTH, &o, &used, &err) == -1) {
+		if (err.incomplete)
+			snprintf(why, whylen, "incomplete JSON");
+		else
+			snprintf(why, whylen, "invalid JSON at byte %zu: %s", err.at,
+			    err.what);
 		return NULL;
 	}
-	if ((tok = json_tokener_new_ex(64)) == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return NULL;
-	}
-	/*
-	 * json-c checks UTF-8 a byte at a time, which was half the cost of
-	 * parsing a large request; valid text is checked here much faster.
-	 * Invalid text is left to json-c, for its message and position.
-	 */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | (utf8_valid(buf, len) ?
-	    0 : JSON_TOKENER_VALIDATE_UTF8));
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	e = json_tokener_get_error(tok);
-	used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (e == json_tokener_continue) {
-		json_object_put(o);
-		snprintf(why, whylen, "incomplete JSON");
-		return NULL;
-	}
-	if (e != json_tokener_success) {
-		snprintf(why, whylen, "invalid JSON at byte %zu: %s", used,
-		    json_tokener_error_desc(e));
+	if (o == NULL) {
+		snprintf(why, whylen, "the JSON text is null, not an object or an array");
 		return NULL;
 	}
 	/* Only white space may follow the value. */

@@ -1,0 +1,579 @@
+#include "config.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jtext.h"
+
+struct parser {
+	const unsigned char	*buf, *p, *end;
+	int			 depth, max_depth;
+	int			 build;		/* 0: check only */
+	char			*scratch;	/* decoded strings, numbers' text */
+	size_t			 cap;
+	struct jtext_error	*err;
+};
+
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+static int
+fail(struct parser *j, const unsigned char *at, const char *what)
+{
+	j->err->incomplete = 0;
+	j->err->at = (size_t)(at - j->buf);
+	j->err->what = what;
+	return -1;
+}
+
+static int
+incomplete(struct parser *j)
+{
+	j->err->incomplete = 1;
+	j->err->at = (size_t)(j->end - j->buf);
+	j->err->what = "incomplete JSON";
+	return -1;
+}
+
+static void
+skip_ws(struct parser *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' ||
+	    *j->p == '\t'))
+		j->p++;
+}
+
+static int
+reserve(struct parser *j, size_t n)
+{
+	char *s;
+	size_t cap;
+
+	if (n <= j->cap)
+		return 0;
+	for (cap = j->cap ? j->cap : 256; cap < n; cap *= 2)
+		;
+	if ((s = realloc(j->scratch, cap)) == NULL)
+		return fail(j, j->p, "out of memory");
+	j->scratch = s;
+	j->cap = cap;
+	return 0;
+}
+
+/* One UTF-8 sequence at p (RFC 3629): its length, or 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	size_t n, i;
+	uint32_t cp, min;
+
+	if (*p >= 0xc2 && *p <= 0xdf)
+		n = 2, cp = *p & 0x1f, min = 0x80;
+	else if ((*p & 0xf0) == 0xe0)
+		n = 3, cp = *p & 0x0f, min = 0x800;
+	else if (*p >= 0xf0 && *p <= 0xf4)
+		n = 4, cp = *p & 0x07, min = 0x10000;
+	else
+		return 0;
+	if ((size_t)(end - p) < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Whether the text ends inside a sequence that could still be valid. */
+static int
+utf8_cut(const unsigned char *p, const unsigned char *end)
+{
+	size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2, i;
+
+	if (*p < 0xc2 || *p > 0xf4 || (size_t)(end - p) >= n)
+		return 0;
+	for (i = 1; p + i < end; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return 1;
+}
+
+static int
+hex4(const unsigned char *p, uint32_t *v)
+{
+	int i;
+
+	for (*v = 0, i = 0; i < 4; i++) {
+		unsigned char c = p[i];
+
+		*v <<= 4;
+		if (c >= '0' && c <= '9')
+			*v |= (uint32_t)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			*v |= (uint32_t)((c | 0x20) - 'a' + 10);
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static char *
+put_utf8(char *o, uint32_t cp)
+{
+	if (cp < 0x80)
+		*o++ = (char)cp;
+	else if (cp < 0x800) {
+		*o++ = (char)(0xc0 | (cp >> 6));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*o++ = (char)(0xe0 | (cp >> 12));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | (cp >> 18));
+		*o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return o;
+}
+
+/* Room for 16 more bytes of output at *o, in scratch. */
+static int
+room(struct parser *j, char **o)
+{
+	size_t off = (size_t)(*o - j->scratch);
+
+	if (off + 16 <= j->cap)
+		return 0;
+	if (reserve(j, 2 * (off + 16)) == -1)
+		return -1;
+	*o = j->scratch + off;
+	return 0;
+}
+
+/* An escape at p (a backslash) checked, and decoded at *o when o is set. */
+static int
+escape(struct parser *j, const unsigned char **pp, char **o)
+{
+	const unsigned char *p = *pp;
+	uint32_t u, lo;
+
+	if (j->end - p < 2)
+		return incomplete(j);
+	switch (p[1]) {
+	case '"': case '\\': case '/':
+		u = p[1];
+		break;
+	case 'b': u = '\b'; break;
+	case 'f': u = '\f'; break;
+	case 'n': u = '\n'; break;
+	case 'r': u = '\r'; break;
+	case 't': u = '\t'; break;
+	case 'u':
+		if (j->end - p < 6)
+			return incomplete(j);
+		if (hex4(p + 2, &u) == -1)
+			return fail(j, p + 1, "invalid string sequence");
+		if (u >= 0xd800 && u <= 0xdbff && j->end - p >= 12 && p[6] == '\\' &&
+		    p[7] == 'u' && hex4(p + 8, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
+			u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+			p += 6;
+		} else if (u >= 0xd800 && u <= 0xdfff)
+			u = 0xfffd;	/* unpaired, as json-c has it */
+		*o = put_utf8(*o, u);
+		*pp = p + 6;
+		return 0;
+	default:
+		return fail(j, p + 1, "invalid string sequence");
+	}
+	*(*o)++ = (char)u;
+	*pp = p + 2;
+	return 0;
+}
+
+/*
+ * The string at j->p (its opening quote) checked and read in one pass:
+ * *text is the source itself when it has no escapes, else scratch with the
+ * escapes decoded.  Plain ASCII goes eight bytes at a time; a word holding
+ * a quote, a backslash, a control character or a non-ASCII byte is
+ * stepped to the first of them (the lowest flagged byte is always a real
+ * one).
+ */
+static int
+string_text(struct parser *j, const char **text, size_t *len)
+{
+	const unsigned char *s = j->p + 1, *p = s, *end = j->end;
+	char *o = NULL;
+	uint64_t w, q, b, hit;
+	size_t n;
+
+	for (;;) {
+		while (end - p >= 8) {
+			memcpy(&w, p, sizeof(w));
+			q = w ^ (ONES * '"');
+			b = w ^ (ONES * '\\');
+			hit = (((q - ONES) & ~q) | ((b - ONES) & ~b) |
+			    ((w - ONES * 0x20) & ~w) | w) & HIGHS;
+			n = hit == 0 ? 8 : (size_t)__builtin_ctzll(hit) / 8;
+			if (o != NULL) {
+				if (room(j, &o) == -1)
+					return -1;
+				memcpy(o, p, 8);
+				o += n;
+			}
+			p += n;
+			if (n < 8)
+				break;
+		}
+		if (p >= end)
+			return incomplete(j);
+		if (*p == '"')
+			break;
+		if (o == NULL && *p == '\\') {
+			/* The first escape: from here on, the text is written out. */
+			if (reserve(j, (size_t)(p - s) + 64) == -1)
+				return -1;
+			memcpy(j->scratch, s, (size_t)(p - s));
+			o = j->scratch + (p - s);
+		}
+		if (o != NULL && room(j, &o) == -1)
+			return -1;
+		if (*p == '\\') {
+			if (escape(j, &p, &o) == -1)
+				return -1;
+		} else if (*p < 0x20)
+			return fail(j, p, "invalid string sequence");
+		else if (*p < 0x80) {
+			if (o != NULL)
+				*o++ = (char)*p;
+			p++;
+		} else if ((n = utf8_seq(p, end)) == 0)
+			return utf8_cut(p, end) ? incomplete(j) :
+			    fail(j, p, "invalid utf-8 string");
+		else {
+			if (o != NULL) {
+				memcpy(o, p, n);
+				o += n;
+			}
+			p += n;
+		}
+	}
+	j->p = p + 1;
+	if (o == NULL) {
+		*text = (const char *)s;
+		*len = (size_t)(p - s);
+	} else {
+		*o = '\0';
+		*text = j->scratch;
+		*len = (size_t)(o - j->scratch);
+	}
+	return 0;
+}
+
+static int
+string_value(struct parser *j, struct json_object **out)
+{
+	const unsigned char *at = j->p;
+	const char *text;
+	size_t len;
+
+	if (string_text(j, &text, &len) == -1)
+		return -1;
+	if (!j->build)
+		return 0;
+	*out = json_object_new_string_len(text, (int)len);
+	return *out != NULL ? 0 : fail(j, at, "out of memory");
+}
+
+/* A key as a C string in scratch (json-c keys are). */
+static int
+key(struct parser *j)
+{
+	const char *text;
+	size_t len;
+
+	if (string_text(j, &text, &len) == -1)
+		return -1;
+	if (text == j->scratch)
+		return 0;
+	if (reserve(j, len + 1) == -1)
+		return -1;
+	memcpy(j->scratch, text, len);
+	j->scratch[len] = '\0';
+	return 0;
+}
+
+static int
+digits(const unsigned char **p, const unsigned char *end)
+{
+	const unsigned char *s = *p;
+
+	while (*p < end && **p >= '0' && **p <= '9')
+		(*p)++;
+	return *p > s;
+}
+
+/*
+ * A number by RFC 8259's grammar.  Integers are int64 (uint64 past
+ * INT64_MAX), saturating as json-c's strtoll and strtoull do; anything
+ * with a fraction or an exponent is a double that keeps its text, so it is
+ * written back as it came.
+ */
+static int
+number(struct parser *j, struct json_object **out)
+{
+	const unsigned char *s = j->p, *p = j->p, *end = j->end;
+	int is_double = 0;
+	size_t n;
+
+	if (*p == '-' && ++p >= end)
+		return incomplete(j);
+	if (*p == '0')
+		p++;
+	else if (!digits(&p, end))
+		return fail(j, p, "number expected");
+	if (p < end && *p >= '0' && *p <= '9')
+		return fail(j, p, "number expected");	/* a leading zero */
+	if (p < end && *p == '.') {
+		is_double = 1;
+		if (++p >= end)
+			return incomplete(j);
+		if (!digits(&p, end))
+			return fail(j, p, "number expected");
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		is_double = 1;
+		if (++p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end)
+			return incomplete(j);
+		if (!digits(&p, end))
+			return fail(j, p, "number expected");
+	}
+	j->p = p;
+	if (!j->build)
+		return 0;
+	n = (size_t)(p - s);
+	if (reserve(j, n + 1) == -1)
+		return -1;
+	memcpy(j->scratch, s, n);
+	j->scratch[n] = '\0';
+	if (is_double)
+		*out = json_object_new_double_s(strtod(j->scratch, NULL), j->scratch);
+	else if (*s == '-')
+		*out = json_object_new_int64((int64_t)strtoll(j->scratch, NULL, 10));
+	else {
+		unsigned long long u = strtoull(j->scratch, NULL, 10);
+
+		*out = u <= INT64_MAX ? json_object_new_int64((int64_t)u) :
+		    json_object_new_uint64((uint64_t)u);
+	}
+	return *out != NULL ? 0 : fail(j, s, "out of memory");
+}
+
+static int
+literal(struct parser *j, const char *word, const char *what)
+{
+	size_t i, n = strlen(word);
+
+	for (i = 0; i < n; i++) {
+		if (j->p + i >= j->end)
+			return incomplete(j);
+		if (j->p[i] != (unsigned char)word[i])
+			return fail(j, j->p + i, what);
+	}
+	j->p += n;
+	return 0;
+}
+
+static int value(struct parser *, struct json_object **);
+
+static int
+array(struct parser *j, struct json_object **out)
+{
+	struct json_object *a = j->build ? json_object_new_array() : NULL, *v;
+
+	if ((*out = a) == NULL && j->build)
+		return fail(j, j->p, "out of memory");
+	j->p++;
+	skip_ws(j);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		return 0;
+	}
+	for (;;) {
+		if (value(j, &v) == -1) {
+			json_object_put(v);	/* what it had built */
+			return -1;
+		}
+		if (j->build && json_object_array_add(a, v) != 0) {
+			json_object_put(v);
+			return fail(j, j->p, "out of memory");
+		}
+		skip_ws(j);
+		if (j->p >= j->end)
+			return incomplete(j);
+		if (*j->p == ']') {
+			j->p++;
+			return 0;
+		}
+		if (*j->p != ',')
+			return fail(j, j->p, "array value separator ',' expected");
+		j->p++;
+	}
+}
+
+static int
+object(struct parser *j, struct json_object **out)
+{
+	struct json_object *o = j->build ? json_object_new_object() : NULL, *v;
+	char small[64], *k;
+
+	if ((*out = o) == NULL && j->build)
+		return fail(j, j->p, "out of memory");
+	j->p++;
+	skip_ws(j);
+	if (j->p < j->end && *j->p == '}') {
+		j->p++;
+		return 0;
+	}
+	for (;;) {
+		skip_ws(j);
+		if (j->p >= j->end)
+			return incomplete(j);
+		if (*j->p != '"')
+			return fail(j, j->p, "quoted object property name expected");
+		if (key(j) == -1)
+			return -1;
+		skip_ws(j);
+		if (j->p >= j->end)
+			return incomplete(j);
+		if (*j->p != ':')
+			return fail(j, j->p, "object property name separator ':' expected");
+		j->p++;
+		if (!j->build) {
+			if (value(j, &v) == -1)
+				return -1;
+			goto next;
+		}
+		/* The value's strings reuse scratch: keep the key apart. */
+		k = strlen(j->scratch) < sizeof(small) ?
+		    strcpy(small, j->scratch) : strdup(j->scratch);
+		if (k == NULL)
+			return fail(j, j->p, "out of memory");
+		if (value(j, &v) == -1) {
+			json_object_put(v);	/* what it had built */
+			if (k != small)
+				free(k);
+			return -1;
+		}
+		/* A repeated key: the last value wins, as in json-c. */
+		if (json_object_object_add(o, k, v) != 0) {
+			json_object_put(v);
+			if (k != small)
+				free(k);
+			return fail(j, j->p, "out of memory");
+		}
+		if (k != small)
+			free(k);
+next:
+		skip_ws(j);
+		if (j->p >= j->end)
+			return incomplete(j);
+		if (*j->p == '}') {
+			j->p++;
+			return 0;
+		}
+		if (*j->p != ',')
+			return fail(j, j->p, "object value separator ',' expected");
+		j->p++;
+	}
+}
+
+static int
+value(struct parser *j, struct json_object **out)
+{
+	int rc;
+
+	*out = NULL;
+	skip_ws(j);
+	if (j->p >= j->end)
+		return incomplete(j);
+	switch (*j->p) {
+	case '{':
+	case '[':
+		if (++j->depth > j->max_depth)
+			return fail(j, j->p, "nesting too deep");
+		rc = *j->p == '{' ? object(j, out) : array(j, out);
+		j->depth--;
+		return rc;
+	case '"':
+		return string_value(j, out);
+	case 't':
+		if (literal(j, "true", "boolean expected") == -1)
+			return -1;
+		return !j->build || (*out = json_object_new_boolean(1)) != NULL ? 0 :
+		    fail(j, j->p, "out of memory");
+	case 'f':
+		if (literal(j, "false", "boolean expected") == -1)
+			return -1;
+		return !j->build || (*out = json_object_new_boolean(0)) != NULL ? 0 :
+		    fail(j, j->p, "out of memory");
+	case 'n':
+		return literal(j, "null", "null expected");
+	default:
+		if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9'))
+			return number(j, out);
+		return fail(j, j->p, "unexpected character");
+	}
+}
+
+static int
+run(const char *buf, size_t len, int max_depth, int build,
+    struct json_object **out, size_t *used, struct jtext_error *err)
+{
+	struct parser j;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	j.buf = j.p = (const unsigned char *)buf;
+	j.end = j.buf + len;
+	j.max_depth = max_depth;
+	j.build = build;
+	j.err = err;
+	*out = NULL;
+	if (len > (size_t)INT_MAX)
+		return fail(&j, j.buf, "text too large");
+	rc = value(&j, out);
+	free(j.scratch);
+	if (rc == -1) {
+		/* What was built so far hangs off the outermost value. */
+		json_object_put(*out);
+		*out = NULL;
+		return -1;
+	}
+	*used = (size_t)(j.p - j.buf);
+	return 0;
+}
+
+int
+jtext_parse(const char *buf, size_t len, int max_depth, struct json_object **out,
+    size_t *used, struct jtext_error *err)
+{
+	return run(buf, len, max_depth, 1, out, used, err);
+}
+
+int
+jtext_check(const char *buf, size_t len, int max_depth, size_t *used,
+    struct jtext_error *err)
+{
+	struct json_object *none;
+
+	return run(buf, len, max_depth, 0, &none, used, err);
+}
