@@ -6,7 +6,7 @@
 #   run.sh SRCDIR [SECONDS] [TARGETS]
 set -eu
 srcdir=$1 secs=${2:-20}
-targets=${3:-"jsonrpc mcp config pulumi focus spec pb jwt traceparent"}
+targets=${3:-"jsonrpc jtext mcp config pulumi focus spec pb jwt traceparent"}
 mkdir -p fuzz/crashes
 for t in $targets; do
 	corpus=fuzz/corpus/$t seeds=$srcdir/fuzz/seeds/$t

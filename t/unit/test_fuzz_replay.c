@@ -20,6 +20,9 @@
 #define LLVMFuzzerTestOneInput fuzz_jsonrpc
 #include "../../fuzz/fuzz_jsonrpc.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_jtext
+#include "../../fuzz/fuzz_jtext.c"
+#undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_mcp
 #include "../../fuzz/fuzz_mcp.c"
 #undef LLVMFuzzerTestOneInput
@@ -49,7 +52,7 @@ static const struct {
 	const char	*name;
 	int		(*one)(const uint8_t *, size_t);
 } targets[] = {
-	{ "jsonrpc", fuzz_jsonrpc }, { "mcp", fuzz_mcp }, { "config", fuzz_config },
+	{ "jsonrpc", fuzz_jsonrpc }, { "jtext", fuzz_jtext }, { "mcp", fuzz_mcp }, { "config", fuzz_config },
 	{ "pulumi", fuzz_pulumi }, { "focus", fuzz_focus }, { "spec", fuzz_spec },
 	{ "pb", fuzz_pb }, { "jwt", fuzz_jwt }, { "traceparent", fuzz_traceparent },
 };
