@@ -280,187 +280,13 @@ set_names(struct pstack *s, const char *urn)
 		s->project = strndup(p, len);
 }
 
-/* Replace *dst with a copy of src (or of nothing). */
-static void
-set_str(char **dst, const char *src)
-{
-	if (src == NULL)
-		return;
-	free(*dst);
-	*dst = strdup(src);
-}
-
-/* Keep a value as compact JSON text. */
-static void
-set_json(char **dst, struct json_object *v)
-{
-	if (v == NULL)
-		return;
-	free(*dst);
-	*dst = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-}
-
-static const char *const counted_ops[] = {
-	/* op, before, after */
-	"create", "01", "update", "11", "same", "11", "replace", "11",
-	"create-replacement", "11", "delete-replaced", "10", "delete", "10",
-	"import", "01", "import-replacement", "11", "read", "00",
-	"read-replacement", "00", "refresh", "11", "discard", "00",
-	"discard-replaced", "00", "remove-pending-replace", "00", NULL
-};
-
-/* Which op describes a merged resource best: the first in this list. */
-static const char *const op_rank[] = {
-	"replace", "create-replacement", "import-replacement", "delete-replaced",
-	"create", "import", "update", "delete", "refresh", "same", "read",
-	"read-replacement", "discard", "discard-replaced",
-	"remove-pending-replace", NULL
-};
-
-static int
-rank(const char *op)
-{
-	int i;
-
-	for (i = 0; op_rank[i] != NULL; i++)
-		if (strcmp(op_rank[i], op) == 0)
-			return i;
-	return i;
-}
-
-static int
-parse_step(struct pstack *s, struct json_object *st, size_t idx, size_t *cap,
-    char *err, size_t errlen)
-{
-	struct json_object *ns = jget_obj(st, "newState"), *os = jget_obj(st, "oldState");
-	const char *op = jstr(st, "op"), *urn = jstr(st, "urn");
-	const char *type, *flags = NULL;
-	struct presource *r = NULL;
-	struct json_object *in;
-	char where[48];
-	size_t i;
-
-	snprintf(where, sizeof(where), "steps[%zu]", idx);
-	if (!json_object_is_type(st, json_type_object))
-		return errorf(err, errlen, "%s: a step must be an object", where);
-	if (op == NULL)
-		return errorf(err, errlen, "%s: op must be a string", where);
-	for (i = 0; counted_ops[i] != NULL; i += 2)
-		if (strcmp(counted_ops[i], op) == 0) {
-			flags = counted_ops[i + 1];
-			op = counted_ops[i];	/* a static string, kept */
-		}
-	if (flags == NULL)
-		return errorf(err, errlen, "%s: unknown op \"%.40s\"", where, op);
-	if (strcmp(op, "same") == 0)
-		s->sames_listed++;
-	if (urn == NULL)
-		urn = jstr(ns, "urn") ? jstr(ns, "urn") : jstr(os, "urn");
-	if (urn == NULL)
-		return errorf(err, errlen, "%s: urn is missing", where);
-	if (index_of(s, urn) >= 0)
-		r = &s->r[index_of(s, urn)];
-	if (r == NULL) {
-		if ((r = add(s, cap)) == NULL)
-			return errorf(err, errlen, "out of memory");
-		json_object_object_add(s->by_urn, urn,
-		    json_object_new_int64((int64_t)(s->n - 1)));
-		r->urn = strdup(urn);
-		r->op = op;
-		r->custom = 1;
-		if (fill_from_urn(r, err, errlen, where) == -1)
-			return -1;
-		set_names(s, urn);
-	} else if (rank(op) < rank(r->op))
-		r->op = op;
-	if ((type = jstr(st, "type")) == NULL && (type = jstr(ns, "type")) == NULL)
-		type = jstr(os, "type");
-	if (type != NULL)
-		set_str(&r->type, type);
-	else if (r->type == NULL && (r->type = type_from_urn(urn)) == NULL)
-		return errorf(err, errlen, "%s: the resource type is missing", where);
-	if (jget(ns, "custom") != NULL)
-		r->custom = json_object_get_boolean(jget(ns, "custom"));
-	else if (jget(os, "custom") != NULL)
-		r->custom = json_object_get_boolean(jget(os, "custom"));
-	r->before |= flags[0] == '1';
-	r->after |= flags[1] == '1';
-	/* Inputs after: the step's own (simplified shape), else newState. */
-	in = jget(st, "inputs");
-	if (in == NULL)
-		in = jget(ns, "inputs");
-	if (in != NULL && !json_object_is_type(in, json_type_object))
-		return errorf(err, errlen, "%s: inputs must be an object", where);
-	if (in != NULL && flags[1] == '1')
-		set_json(&r->in_text, in);
-	if (jget_obj(os, "inputs") != NULL && flags[0] == '1')
-		set_json(&r->old_text, jget_obj(os, "inputs"));
-	if (r->in_text == NULL && strcmp(op, "same") == 0 && r->old_text != NULL)
-		r->in_text = strdup(r->old_text);
-	if (r->out_text == NULL)
-		set_json(&r->out_text, jget_obj(ns, "outputs") ? jget_obj(ns, "outputs") :
-		    jget_obj(os, "outputs"));
-	if (r->id == NULL)
-		set_str(&r->id, jstr(ns, "id") ? jstr(ns, "id") : jstr(os, "id"));
-	if (r->parent == NULL)
-		set_str(&r->parent, jstr(ns, "parent") ? jstr(ns, "parent") :
-		    jstr(os, "parent"));
-	if (r->deps_text == NULL)
-		set_json(&r->deps_text, jget(ns, "dependencies") ?
-		    jget(ns, "dependencies") : jget(os, "dependencies"));
-	if (r->provider == NULL) {
-		const char *p = jstr(st, "provider");
-
-		if (p == NULL)
-			p = jstr(ns, "provider") ? jstr(ns, "provider") :
-			    jstr(os, "provider");
-		r->provider = provider_urn(p);
-	}
-	return 0;
-}
-
-static int
-parse_resource(struct pstack *s, struct json_object *e, const char *where,
-    size_t *cap, char *err, size_t errlen)
-{
-	struct presource *r;
-	const char *urn, *type;
-
-	if (!json_object_is_type(e, json_type_object))
-		return errorf(err, errlen, "%s: must be an object", where);
-	if ((urn = jstr(e, "urn")) == NULL)
-		return errorf(err, errlen, "%s: urn is missing", where);
-	if ((r = add(s, cap)) == NULL)
-		return errorf(err, errlen, "out of memory");
-	r->urn = strdup(urn);
-	json_object_object_add(s->by_urn, urn,
-	    json_object_new_int64((int64_t)(s->n - 1)));
-	if (fill_from_urn(r, err, errlen, where) == -1)
-		return -1;
-	set_names(s, urn);
-	if ((type = jstr(e, "type")) != NULL)
-		r->type = strdup(type);
-	else if ((r->type = type_from_urn(urn)) == NULL)
-		return errorf(err, errlen, "%s: type is missing", where);
-	r->op = "state";
-	r->custom = jget(e, "custom") ? json_object_get_boolean(jget(e, "custom")) : 0;
-	set_json(&r->in_text, jget_obj(e, "inputs"));
-	r->old_is_new = 1;
-	set_json(&r->out_text, jget_obj(e, "outputs"));
-	set_str(&r->id, jstr(e, "id"));
-	set_str(&r->parent, jstr(e, "parent"));
-	set_json(&r->deps_text, jget(e, "dependencies"));
-	r->provider = provider_urn(jstr(e, "provider"));
-	r->before = r->after = 1;
-	return 0;
-}
-
 /* --- walking the document without building all of it ---------------------- */
 
 /*
- * The document is read member by member and element by element: each step
- * or resource is parsed on its own, reduced to what the engine needs, and
- * freed, so the peak is one element's tree, not the document's.
+ * The document is read member by member and element by element, checked
+ * as it goes and never built whole: a step or resource keeps its strings,
+ * and its inputs, outputs and dependencies as compact text copied from the
+ * document, which the engine parses when it asks for them.
  */
 struct walk {
 	const char		*buf;
@@ -581,21 +407,361 @@ skip(struct walk *w)
 	return 0;
 }
 
-typedef int (*element_fn)(struct pstack *, struct json_object *, size_t idx,
-    size_t *cap, const char *path, char *err, size_t errlen);
+/* A string member: kept (the last of a repeated key wins); other types are
+ * passed over, as if absent. */
+static int
+take_string(struct walk *w, char **dst)
+{
+	struct json_object *v;
+	int ok;
+
+	v = value(w, &ok);
+	if (ok && json_object_is_type(v, json_type_string)) {
+		free(*dst);
+		if ((*dst = strdup(json_object_get_string(v))) == NULL)
+			ok = errorf(w->err, w->errlen, "out of memory") + 1;
+	}
+	json_object_put(v);
+	return ok ? 0 : -1;
+}
+
+static int
+take_bool(struct walk *w, int *dst)
+{
+	struct json_object *v;
+	int ok;
+
+	v = value(w, &ok);
+	if (ok && v != NULL)		/* null is absent */
+		*dst = json_object_get_boolean(v);
+	json_object_put(v);
+	return ok ? 0 : -1;
+}
+
+enum text_kind { T_NONE, T_OBJECT, T_OTHER };
+
+/*
+ * A container member kept as compact text: checked, then copied without
+ * the white space between tokens (a preview is usually indented).
+ */
+static int
+take_text(struct walk *w, char **dst, enum text_kind *kind)
+{
+	const char *src;
+	size_t start, i, n;
+	int in_str = 0;
+	char *o;
+
+	ws(w);
+	start = w->pos;
+	if (skip(w) == -1)
+		return -1;
+	src = w->buf + start;
+	n = w->pos - start;
+	free(*dst);
+	*dst = NULL;
+	*kind = T_NONE;
+	if (n == 4 && memcmp(src, "null", 4) == 0)
+		return 0;			/* null is absent */
+	if ((*dst = o = malloc(n + 1)) == NULL)
+		return errorf(w->err, w->errlen, "out of memory");
+	for (i = 0; i < n; i++) {
+		char c = src[i];
+
+		if (in_str) {
+			if (c == '\\')
+				*o++ = src[i++];
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			continue;
+		else if (c == '"')
+			in_str = 1;
+		*o++ = src[i];
+	}
+	*o = '\0';
+	*kind = src[0] == '{' ? T_OBJECT : T_OTHER;
+	return 0;
+}
+
+/*
+ * What is kept of a resource's state: a step's newState or oldState, or a
+ * resource of a stack export.  Strings only where a string is expected
+ * (anything else is as if absent); custom -1 when absent.
+ */
+struct state {
+	char		*urn, *type, *id, *parent, *provider;
+	int		 custom;
+	char		*inputs, *outputs, *deps;
+	enum text_kind	 inputs_kind, outputs_kind, deps_kind;
+};
+
+struct step {
+	char		*op, *urn, *type, *provider, *inputs;
+	enum text_kind	 inputs_kind;
+	struct state	 ns, os;
+};
+
+static void
+state_free(struct state *st)
+{
+	free(st->urn);
+	free(st->type);
+	free(st->id);
+	free(st->parent);
+	free(st->provider);
+	free(st->inputs);
+	free(st->outputs);
+	free(st->deps);
+}
+
+static int
+state_member(struct walk *w, struct pstack *s, const char *key, void *arg)
+{
+	struct state *st = arg;
+
+	(void)s;
+	if (strcmp(key, "urn") == 0)
+		return take_string(w, &st->urn);
+	if (strcmp(key, "type") == 0)
+		return take_string(w, &st->type);
+	if (strcmp(key, "id") == 0)
+		return take_string(w, &st->id);
+	if (strcmp(key, "parent") == 0)
+		return take_string(w, &st->parent);
+	if (strcmp(key, "provider") == 0)
+		return take_string(w, &st->provider);
+	if (strcmp(key, "custom") == 0)
+		return take_bool(w, &st->custom);
+	if (strcmp(key, "inputs") == 0)
+		return take_text(w, &st->inputs, &st->inputs_kind);
+	if (strcmp(key, "outputs") == 0)
+		return take_text(w, &st->outputs, &st->outputs_kind);
+	if (strcmp(key, "dependencies") == 0)
+		return take_text(w, &st->deps, &st->deps_kind);
+	return skip(w);
+}
+
+/* A state member: an object walked, anything else passed over as absent. */
+static int
+take_state(struct walk *w, struct pstack *s, struct state *st)
+{
+	if (!peek(w, '{'))
+		return skip(w);
+	state_free(st);		/* a repeated key: the last wins */
+	memset(st, 0, sizeof(*st));
+	st->custom = -1;
+	return members(w, s, state_member, st);
+}
+
+static int
+step_member(struct walk *w, struct pstack *s, const char *key, void *arg)
+{
+	struct step *st = arg;
+
+	if (strcmp(key, "op") == 0)
+		return take_string(w, &st->op);
+	if (strcmp(key, "urn") == 0)
+		return take_string(w, &st->urn);
+	if (strcmp(key, "type") == 0)
+		return take_string(w, &st->type);
+	if (strcmp(key, "provider") == 0)
+		return take_string(w, &st->provider);
+	if (strcmp(key, "inputs") == 0)
+		return take_text(w, &st->inputs, &st->inputs_kind);
+	if (strcmp(key, "newState") == 0)
+		return take_state(w, s, &st->ns);
+	if (strcmp(key, "oldState") == 0)
+		return take_state(w, s, &st->os);
+	return skip(w);
+}
+
+/* Replace *dst with a copy of src (or of nothing). */
+static void
+set_str(char **dst, const char *src)
+{
+	if (src == NULL)
+		return;
+	free(*dst);
+	*dst = strdup(src);
+}
+
+/* Move text into *dst when there is none there yet. */
+static void
+keep_text(char **dst, char **src)
+{
+	if (*dst == NULL && *src != NULL) {
+		*dst = *src;
+		*src = NULL;
+	}
+}
+
+static const char *
+first_of(const char *a, const char *b, const char *c)
+{
+	return a != NULL ? a : b != NULL ? b : c;
+}
+
+static const char *const counted_ops[] = {
+	/* op, before, after */
+	"create", "01", "update", "11", "same", "11", "replace", "11",
+	"create-replacement", "11", "delete-replaced", "10", "delete", "10",
+	"import", "01", "import-replacement", "11", "read", "00",
+	"read-replacement", "00", "refresh", "11", "discard", "00",
+	"discard-replaced", "00", "remove-pending-replace", "00", NULL
+};
+
+/* Which op describes a merged resource best: the first in this list. */
+static const char *const op_rank[] = {
+	"replace", "create-replacement", "import-replacement", "delete-replaced",
+	"create", "import", "update", "delete", "refresh", "same", "read",
+	"read-replacement", "discard", "discard-replaced",
+	"remove-pending-replace", NULL
+};
+
+static int
+rank(const char *op)
+{
+	int i;
+
+	for (i = 0; op_rank[i] != NULL; i++)
+		if (strcmp(op_rank[i], op) == 0)
+			return i;
+	return i;
+}
+
+static int
+add_step(struct pstack *s, struct step *st, size_t idx, size_t *cap, char *err,
+    size_t errlen)
+{
+	struct state *ns = &st->ns, *os = &st->os;
+	const char *op = st->op, *urn, *type, *flags = NULL;
+	struct presource *r = NULL;
+	char where[48];
+	size_t i;
+
+	snprintf(where, sizeof(where), "steps[%zu]", idx);
+	if (op == NULL)
+		return errorf(err, errlen, "%s: op must be a string", where);
+	for (i = 0; counted_ops[i] != NULL; i += 2)
+		if (strcmp(counted_ops[i], op) == 0) {
+			flags = counted_ops[i + 1];
+			op = counted_ops[i];	/* a static string, kept */
+		}
+	if (flags == NULL)
+		return errorf(err, errlen, "%s: unknown op \"%.40s\"", where, op);
+	if (strcmp(op, "same") == 0)
+		s->sames_listed++;
+	if ((urn = first_of(st->urn, ns->urn, os->urn)) == NULL)
+		return errorf(err, errlen, "%s: urn is missing", where);
+	if (index_of(s, urn) >= 0)
+		r = &s->r[index_of(s, urn)];
+	if (r == NULL) {
+		if ((r = add(s, cap)) == NULL)
+			return errorf(err, errlen, "out of memory");
+		json_object_object_add(s->by_urn, urn,
+		    json_object_new_int64((int64_t)(s->n - 1)));
+		r->urn = strdup(urn);
+		r->op = op;
+		r->custom = 1;
+		if (fill_from_urn(r, err, errlen, where) == -1)
+			return -1;
+		set_names(s, urn);
+	} else if (rank(op) < rank(r->op))
+		r->op = op;
+	if ((type = first_of(st->type, ns->type, os->type)) != NULL)
+		set_str(&r->type, type);
+	else if (r->type == NULL && (r->type = type_from_urn(urn)) == NULL)
+		return errorf(err, errlen, "%s: the resource type is missing", where);
+	if (ns->custom != -1)
+		r->custom = ns->custom;
+	else if (os->custom != -1)
+		r->custom = os->custom;
+	r->before |= flags[0] == '1';
+	r->after |= flags[1] == '1';
+	/* Inputs after: the step's own (simplified shape), else newState. */
+	if (st->inputs_kind == T_NONE) {
+		st->inputs = ns->inputs;
+		st->inputs_kind = ns->inputs_kind;
+		ns->inputs = NULL;
+	}
+	if (st->inputs_kind == T_OTHER)
+		return errorf(err, errlen, "%s: inputs must be an object", where);
+	if (st->inputs_kind == T_OBJECT && flags[1] == '1') {
+		free(r->in_text);
+		r->in_text = st->inputs;
+		st->inputs = NULL;
+	}
+	if (os->inputs_kind == T_OBJECT && flags[0] == '1') {
+		free(r->old_text);
+		r->old_text = os->inputs;
+		os->inputs = NULL;
+	}
+	if (r->in_text == NULL && strcmp(op, "same") == 0 && r->old_text != NULL)
+		r->in_text = strdup(r->old_text);
+	if (ns->outputs_kind == T_OBJECT)
+		keep_text(&r->out_text, &ns->outputs);
+	else if (os->outputs_kind == T_OBJECT)
+		keep_text(&r->out_text, &os->outputs);
+	if (r->id == NULL)
+		set_str(&r->id, first_of(ns->id, os->id, NULL));
+	if (r->parent == NULL)
+		set_str(&r->parent, first_of(ns->parent, os->parent, NULL));
+	keep_text(&r->deps_text, ns->deps != NULL ? &ns->deps : &os->deps);
+	if (r->provider == NULL)
+		r->provider = provider_urn(first_of(st->provider, ns->provider,
+		    os->provider));
+	return 0;
+}
+
+static int
+add_resource(struct pstack *s, struct state *e, const char *where, size_t *cap,
+    char *err, size_t errlen)
+{
+	struct presource *r;
+
+	if (e->urn == NULL)
+		return errorf(err, errlen, "%s: urn is missing", where);
+	if ((r = add(s, cap)) == NULL)
+		return errorf(err, errlen, "out of memory");
+	r->urn = strdup(e->urn);
+	json_object_object_add(s->by_urn, e->urn,
+	    json_object_new_int64((int64_t)(s->n - 1)));
+	if (fill_from_urn(r, err, errlen, where) == -1)
+		return -1;
+	set_names(s, e->urn);
+	if (e->type != NULL)
+		r->type = strdup(e->type);
+	else if ((r->type = type_from_urn(e->urn)) == NULL)
+		return errorf(err, errlen, "%s: type is missing", where);
+	r->op = "state";
+	r->custom = e->custom == 1;
+	if (e->inputs_kind == T_OBJECT)
+		keep_text(&r->in_text, &e->inputs);
+	r->old_is_new = 1;
+	if (e->outputs_kind == T_OBJECT)
+		keep_text(&r->out_text, &e->outputs);
+	set_str(&r->id, e->id);
+	set_str(&r->parent, e->parent);
+	keep_text(&r->deps_text, &e->deps);
+	r->provider = provider_urn(e->provider);
+	r->before = r->after = 1;
+	return 0;
+}
+
+typedef int (*element_fn)(struct walk *, struct pstack *, size_t idx,
+    size_t *cap, const char *path);
 
 /* Walk an array, one element at a time. */
 static int
 elements(struct walk *w, struct pstack *s, const char *path, element_fn fn,
     size_t *cap)
 {
-	struct json_object *e;
 	size_t idx = 0;
-	int ok, rc;
 
 	ws(w);
 	if (w->pos < w->len && w->buf[w->pos] != '[') {
-		/* Not an array: parse it for the JSON error, else say so. */
+		/* Not an array: checked for the JSON error, else said so. */
 		if (skip(w) == -1)
 			return -1;
 		return errorf(w->err, w->errlen, "%s must be an array", path);
@@ -605,34 +771,68 @@ elements(struct walk *w, struct pstack *s, const char *path, element_fn fn,
 	while (!peek(w, ']')) {
 		if (idx > 0 && expect(w, ',') == -1)
 			return -1;
-		e = value(w, &ok);
-		if (!ok)
-			return -1;
-		rc = fn(s, e, idx++, cap, path, w->err, w->errlen);
-		json_object_put(e);
-		if (rc == -1)
+		if (fn(w, s, idx++, cap, path) == -1)
 			return -1;
 	}
 	w->pos++;
 	return 0;
 }
 
+/* An element that must be an object: checked first if it is not one. */
 static int
-step_el(struct pstack *s, struct json_object *e, size_t idx, size_t *cap,
-    const char *path, char *err, size_t errlen)
+element_object(struct walk *w, const char *where, const char *what)
 {
-	(void)path;
-	return parse_step(s, e, idx, cap, err, errlen);
+	if (peek(w, '{'))
+		return 0;
+	if (skip(w) == -1)
+		return -1;
+	return errorf(w->err, w->errlen, "%s: %s", where, what);
 }
 
 static int
-resource_el(struct pstack *s, struct json_object *e, size_t idx, size_t *cap,
-    const char *path, char *err, size_t errlen)
+step_el(struct walk *w, struct pstack *s, size_t idx, size_t *cap, const char *path)
 {
+	struct step st;
+	char where[48];
+	int rc;
+
+	(void)path;
+	snprintf(where, sizeof(where), "steps[%zu]", idx);
+	if (element_object(w, where, "a step must be an object") == -1)
+		return -1;
+	memset(&st, 0, sizeof(st));
+	st.ns.custom = st.os.custom = -1;
+	rc = members(w, s, step_member, &st);
+	if (rc == 0)
+		rc = add_step(s, &st, idx, cap, w->err, w->errlen);
+	free(st.op);
+	free(st.urn);
+	free(st.type);
+	free(st.provider);
+	free(st.inputs);
+	state_free(&st.ns);
+	state_free(&st.os);
+	return rc;
+}
+
+static int
+resource_el(struct walk *w, struct pstack *s, size_t idx, size_t *cap,
+    const char *path)
+{
+	struct state st;
 	char where[96];
+	int rc;
 
 	snprintf(where, sizeof(where), "%.60s[%zu]", path, idx);
-	return parse_resource(s, e, where, cap, err, errlen);
+	if (element_object(w, where, "must be an object") == -1)
+		return -1;
+	memset(&st, 0, sizeof(st));
+	st.custom = -1;
+	rc = members(w, s, state_member, &st);
+	if (rc == 0)
+		rc = add_resource(s, &st, where, cap, w->err, w->errlen);
+	state_free(&st);
+	return rc;
 }
 
 struct top {
