@@ -7,6 +7,10 @@
 
 #include "jtext.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 struct parser {
 	const unsigned char	*buf, *p, *end;
 	int			 depth, max_depth;
@@ -198,72 +202,133 @@ escape(struct parser *j, const unsigned char **pp, char **o)
 }
 
 /*
+ * Bit i set when byte i of the sixteen at p is a quote, a backslash, a
+ * control character or not ASCII: SSE2 where there is SSE2, else two
+ * eight-byte words (then only the lowest bit set is exact, which is all
+ * the callers use).
+ */
+static inline unsigned
+special16(const unsigned char *p)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+	    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));	/* signed: >= 0x80 too */
+
+	return (unsigned)_mm_movemask_epi8(m);
+#else
+	uint64_t w, q, b, hit;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		memcpy(&w, p + 8 * k, sizeof(w));
+		q = w ^ (ONES * '"');
+		b = w ^ (ONES * '\\');
+		hit = (((q - ONES) & ~q) | ((b - ONES) & ~b) |
+		    ((w - ONES * 0x20) & ~w) | w) & HIGHS;
+		if (hit != 0)
+			return 1u << (8 * k + __builtin_ctzll(hit) / 8);
+	}
+	return 0;
+#endif
+}
+
+/*
+ * One byte that is not plain ASCII text at *pp (a quote is the caller's):
+ * a control character is refused, UTF-8 checked and copied to *o when o
+ * is set.
+ */
+static int
+other_byte(struct parser *j, const unsigned char **pp, char **o)
+{
+	const unsigned char *p = *pp;
+	size_t n;
+
+	if (*p < 0x20)
+		return fail(j, p, "invalid string sequence");
+	if (*p < 0x80)
+		n = 1;
+	else if ((n = utf8_seq(p, j->end)) == 0)
+		return utf8_cut(p, j->end) ? incomplete(j) :
+		    fail(j, p, "invalid utf-8 string");
+	if (*o != NULL) {
+		memcpy(*o, p, n);
+		*o += n;
+	}
+	*pp = p + n;
+	return 0;
+}
+
+/*
  * The string at j->p (its opening quote) checked and read in one pass:
  * *text is the source itself when it has no escapes, else scratch with the
- * escapes decoded.  Plain ASCII goes eight bytes at a time; a word holding
- * a quote, a backslash, a control character or a non-ASCII byte is
- * stepped to the first of them (the lowest flagged byte is always a real
- * one).
+ * escapes decoded.  Text goes sixteen bytes at a time to the next byte
+ * that needs a look; after the first escape everything is copied out as
+ * it is scanned.
  */
 static int
 string_text(struct parser *j, const char **text, size_t *len)
 {
 	const unsigned char *s = j->p + 1, *p = s, *end = j->end;
 	char *o = NULL;
-	uint64_t w, q, b, hit;
-	size_t n;
+	unsigned m;
 
+	/* Until an escape: the source is the text. */
 	for (;;) {
-		while (end - p >= 8) {
-			memcpy(&w, p, sizeof(w));
-			q = w ^ (ONES * '"');
-			b = w ^ (ONES * '\\');
-			hit = (((q - ONES) & ~q) | ((b - ONES) & ~b) |
-			    ((w - ONES * 0x20) & ~w) | w) & HIGHS;
-			n = hit == 0 ? 8 : (size_t)__builtin_ctzll(hit) / 8;
-			if (o != NULL) {
-				if (room(j, &o) == -1)
-					return -1;
-				memcpy(o, p, 8);
-				o += n;
+		while (end - p >= 16) {
+			if ((m = special16(p)) == 0) {
+				p += 16;
+				continue;
 			}
-			p += n;
-			if (n < 8)
-				break;
+			p += __builtin_ctz(m);
+			break;
 		}
 		if (p >= end)
 			return incomplete(j);
 		if (*p == '"')
+			goto done;
+		if (*p == '\\')
 			break;
-		if (o == NULL && *p == '\\') {
-			/* The first escape: from here on, the text is written out. */
-			if (reserve(j, (size_t)(p - s) + 64) == -1)
-				return -1;
-			memcpy(j->scratch, s, (size_t)(p - s));
-			o = j->scratch + (p - s);
-		}
-		if (o != NULL && room(j, &o) == -1)
+		if (other_byte(j, &p, &o) == -1)
 			return -1;
-		if (*p == '\\') {
-			if (escape(j, &p, &o) == -1)
-				return -1;
-		} else if (*p < 0x20)
-			return fail(j, p, "invalid string sequence");
-		else if (*p < 0x80) {
-			if (o != NULL)
-				*o++ = (char)*p;
-			p++;
-		} else if ((n = utf8_seq(p, end)) == 0)
-			return utf8_cut(p, end) ? incomplete(j) :
-			    fail(j, p, "invalid utf-8 string");
-		else {
-			if (o != NULL) {
-				memcpy(o, p, n);
-				o += n;
-			}
-			p += n;
-		}
 	}
+	if (reserve(j, (size_t)(p - s) + 64) == -1)
+		return -1;
+	memcpy(j->scratch, s, (size_t)(p - s));
+	o = j->scratch + (p - s);
+	for (;;) {
+		while (end - p >= 16) {
+			if (room(j, &o) == -1)
+				return -1;
+			m = special16(p);
+			memcpy(o, p, 16);
+			if (m == 0) {
+				p += 16;
+				o += 16;
+				continue;
+			}
+			p += __builtin_ctz(m);
+			o += __builtin_ctz(m);
+			break;
+		}
+		if (p >= end)
+			return incomplete(j);
+		if (room(j, &o) == -1)
+			return -1;
+		if (*p == '"')
+			break;
+		if (*p == '\\') {
+			/* The common escapes in one step; the rest in escape(). */
+			if (end - p >= 2 && (p[1] == '"' || p[1] == '\\' || p[1] == '/')) {
+				*o++ = (char)p[1];
+				p += 2;
+			} else if (escape(j, &p, &o) == -1)
+				return -1;
+		} else if (other_byte(j, &p, &o) == -1)
+			return -1;
+	}
+done:
 	j->p = p + 1;
 	if (o == NULL) {
 		*text = (const char *)s;

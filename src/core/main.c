@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "../cost/catalog_import.h"
 #include "../plugin/plugin_cli.h"
 #include "../cost/cli.h"
@@ -159,6 +161,13 @@ main(int argc, char *argv[])
 	struct conf *c;
 	char err[1024], *prefix;
 
+	/*
+	 * Numbers are written with 15 significant digits, which every decimal
+	 * of up to 15 digits survives: a cost of 63.136 is written 63.136,
+	 * not json-c's 63.136000000000003 (%.17g), in answers, logs and the
+	 * messages between processes alike.
+	 */
+	json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
 	if (argc > 1 && strcmp(argv[1], "bridge") == 0)
 		return bridge_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "cost") == 0)
