@@ -110,4 +110,11 @@ void		 http_reply_error(struct http_request *, int status,
 		    const char *msg);
 const char	*http_reason(int status);
 
+/*
+ * Read what has arrived on a plain socket's bufferevent at once, up to cap
+ * bytes in its input (libevent alone reads 4096 bytes a trip through the
+ * loop); nothing for TLS.  For read callbacks.
+ */
+void	 http_read_pending(struct bufferevent *bev, size_t cap);
+
 #endif
