@@ -148,6 +148,10 @@ sub by_name { my ($res, $n) = @_; (grep { $_->{name} eq $n } @{$res->{structured
 	ok(!by_name($r, 'same-2'), 'unchanged resources are counted but not listed by default');
 	($r) = call(pulumi_json => encode_json({ steps => \@steps }), include_unchanged => JSON::PP::true);
 	ok(by_name($r, 'same-2'), 'include_unchanged lists them');
+	near(by_name($r, 'same-2')->{monthly_cost_before}, $p->('t3.small'),
+	    'unchanged inputs: the price before is the price after');
+	near(by_name($r, 'update-1')->{monthly_cost_before}, $p->('t3.small'),
+	    'changed inputs: the price before is the old inputs\' (t3.small, now t3.large)');
 }
 
 # --- filters and grouping --------------------------------------------------

@@ -1286,6 +1286,18 @@ tags_of(struct json_object *in)
 	return json_object_is_type(t, json_type_object) ? pulumi_redact(t) : NULL;
 }
 
+/*
+ * Inputs unchanged by the update (the same text, or none kept from before):
+ * the price before is the price after, since nothing else a price reads
+ * differs between the two.  Most steps of a preview are "same".
+ */
+static int
+same_inputs(const struct presource *r)
+{
+	return r->old_is_new || r->old_text == NULL ||
+	    (r->in_text != NULL && strcmp(r->old_text, r->in_text) == 0);
+}
+
 static const char *const status_names[] = { "priced", "no_charge", "unpriced" };
 
 /* One resource's record; *status set; NULL when it does not exist after. */
@@ -1339,6 +1351,8 @@ resource_record(const struct pstack *s, const struct presource *r,
 	if (s->kind == PULUMI_PREVIEW && r->custom && x->status != R_UNPRICED) {
 		if (!r->before)
 			before = 0;
+		else if (same_inputs(r))
+			before = x->status == R_PRICED ? x->monthly : 0;
 		else if (price_with(s, r, o, pulumi_old_inputs(r) ?
 		    pulumi_old_inputs(r) : pulumi_inputs(r), &before, cur,
 		    sizeof(cur)) == -1)
