@@ -418,8 +418,10 @@ take_string(struct walk *w, char **dst)
 	v = value(w, &ok);
 	if (ok && json_object_is_type(v, json_type_string)) {
 		free(*dst);
-		if ((*dst = strdup(json_object_get_string(v))) == NULL)
-			ok = errorf(w->err, w->errlen, "out of memory") + 1;
+		if ((*dst = strdup(json_object_get_string(v))) == NULL) {
+			errorf(w->err, w->errlen, "out of memory");
+			ok = 0;
+		}
 	}
 	json_object_put(v);
 	return ok ? 0 : -1;
