@@ -140,7 +140,7 @@ is(listed()->{once}{restarts}, 1, 'and was restarted once');
 ok(wait_for(sub { (listed()->{garbage}{health}{error} // '') =~ /malformed/ }, 20),
     'a plugin answering garbage: said so') or diag explain listed()->{garbage};
 ok(wait_for(sub { (listed()->{crashy}{restarts} // 0) >= 2 }, 20), 'a crashing plugin is restarted');
-like(listed()->{crashy}{health}{error} // '', qr/exited with status 3/, 'saying how it ended');
+like(listed()->{crashy}{health}{error} // '', qr/exited with code 3/, 'saying how it ended');
 ok(wait_for(sub { (listed()->{silent}{health}{error} // '') =~ /did not answer Name within 3000 ms/ }, 20),
     'a plugin that never listens: given up after plugins.timeout, restarted') or diag explain listed()->{silent};
 ok(wait_for(sub { (listed()->{http1}{health}{error} // '') =~ /HTTP\/1/ }, 20),

@@ -886,18 +886,6 @@ start_reload(void)
 
 /* --- reaping and respawn -------------------------------------------------- */
 
-static void
-describe_exit(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with code %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
-		    strsignal(WTERMSIG(status)));
-	else
-		snprintf(buf, len, "ended with status 0x%x", status);
-}
-
 static int
 violation_throttled(struct slotstate *ss)
 {
@@ -975,7 +963,7 @@ child_exited(struct child *ch, int status)
 	else if (ch->role == ROLE_WORKER && g->w[ch->wslot] == ch)
 		g->w[ch->wslot] = NULL;
 
-	describe_exit(status, how, sizeof(how));
+	proc_describe_exit(status, how, sizeof(how));
 	if ((WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) ||
 	    (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SANDBOX_TRAP))
 		sys = ch->violation >= 0 ? ch->violation : -2;

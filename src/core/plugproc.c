@@ -471,12 +471,7 @@ plugproc_reaped(pid_t pid, int status)
 			break;
 	if (p == NULL)
 		return 0;
-	if (WIFEXITED(status))
-		snprintf(exit_text, sizeof(exit_text), "exited with status %d",
-		    WEXITSTATUS(status));
-	else
-		snprintf(exit_text, sizeof(exit_text), "was killed by signal %d",
-		    WTERMSIG(status));
+	proc_describe_exit(status, exit_text, sizeof(exit_text));
 	/* Its last words first, then the news. */
 	for (i = 0; i < 2; i++) {
 		while (p->fds[i] >= 0 && read_output(p, i) == 1)

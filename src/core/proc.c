@@ -1,10 +1,12 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,6 +72,18 @@ place_fds(int exe_fd, const int *fds, int nfds)
 		_exit(127);
 	close_range((unsigned)top + 1, ~0U, 0);
 	return top;
+}
+
+void
+proc_describe_exit(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with code %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "ended with status 0x%x", status);
 }
 
 void

@@ -29,6 +29,9 @@ pid_t	 proc_spawn(int exe_fd, char *const argv[], const int *fds, int nfds);
  * child's).
  */
 void	 proc_reset_signals(void);
+/* How a child ended, from its wait status: "exited with code 1", "was
+ * killed by signal 9 (Killed)". */
+void	 proc_describe_exit(int status, char *buf, size_t len);
 /* A sealed memfd holding buf, for FD_CONF. */
 int	 proc_memfd_of(const char *name, const char *buf, size_t len);
 

@@ -479,7 +479,7 @@ on_probe(evutil_socket_t fd, short what, void *arg)
 
 /* --- exits ----------------------------------------------------------------- */
 
-/* Its process is gone (how: "exited with status 1", ...): restart it. */
+/* Its process is gone (how: "exited with code 1", ...): restart it. */
 static void
 exited(struct plugin *p, const char *how)
 {
