@@ -12,7 +12,7 @@ use JSON::PP;
 use Socket qw(SOCK_STREAM);
 use Test::More;
 use Test::PCM;
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(sleep);
 
 my $t = Test::PCM->new;
 my $ss = $t->dir . '/run/stream.sock';
@@ -80,14 +80,8 @@ for my $unix (0, 1) {
 	my $sock = $t->connect_sock or die;
 	$sock->autoflush(1);
 	print $sock post($big) . post(call_body(2, 1_000_000), close => 1);
-	my ($buf, @ids) = ('');
-	my $deadline = time + 10;
-	while (time < $deadline) {
-		my $rin = '';
-		vec($rin, fileno($sock), 1) = 1;
-		next unless select(my $r = $rin, undef, undef, 0.2);
-		last unless sysread($sock, $buf, 65536, length $buf);
-	}
+	my $buf = Test::PCM::read_until($sock, 10);
+	my @ids;
 	while ($buf =~ s{^HTTP/1\.1 (\d+)[^\n]*\n(.*?)\r\n\r\n}{}s) {
 		my ($st, $head) = ($1, $2);
 		my ($len) = $head =~ /content-length:\s*(\d+)/i or last;
@@ -114,15 +108,7 @@ for my $pieces (1, 5) {
 		syswrite($c, substr($line, $k * $size, $size)) // last;
 		sleep 0.05 if $pieces > 1;
 	}
-	my ($buf, @answers) = ('');
-	my $deadline = time + 10;
-	while (@answers < 2 && time < $deadline) {
-		my $rin = '';
-		vec($rin, fileno($c), 1) = 1;
-		next unless select(my $r = $rin, undef, undef, 0.2);
-		last unless sysread($c, $buf, 65536, length $buf);
-		push @answers, $1 while $buf =~ s/^(.*?)\n//;
-	}
+	my @answers = split /\n/, Test::PCM::read_until($c, 10, sub { ($_[0] =~ tr/\n//) >= 2 });
 	is(total($answers[1]), $want, "stream, a 1.5 MB line in $pieces piece(s): the same total");
 }
 

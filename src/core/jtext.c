@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jtext.h"
+#include "util.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -64,33 +65,6 @@ reserve(struct parser *j, size_t n)
 	j->scratch = s;
 	j->cap = cap;
 	return 0;
-}
-
-/* One UTF-8 sequence at p (RFC 3629): its length, or 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	size_t n, i;
-	uint32_t cp, min;
-
-	if (*p >= 0xc2 && *p <= 0xdf)
-		n = 2, cp = *p & 0x1f, min = 0x80;
-	else if ((*p & 0xf0) == 0xe0)
-		n = 3, cp = *p & 0x0f, min = 0x800;
-	else if (*p >= 0xf0 && *p <= 0xf4)
-		n = 4, cp = *p & 0x07, min = 0x10000;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
 }
 
 /* Whether the text ends inside a sequence that could still be valid. */
@@ -249,7 +223,7 @@ other_byte(struct parser *j, const unsigned char **pp, char **o)
 		return fail(j, p, "invalid string sequence");
 	if (*p < 0x80)
 		n = 1;
-	else if ((n = utf8_seq(p, j->end)) == 0)
+	else if ((n = utf8_seq(p, (size_t)(j->end - p))) == 0)
 		return utf8_cut(p, j->end) ? incomplete(j) :
 		    fail(j, p, "invalid utf-8 string");
 	if (*o != NULL) {
@@ -459,10 +433,28 @@ literal(struct parser *j, const char *word, const char *what)
 
 static int value(struct parser *, struct json_object **);
 
+/* After a member: 1 at the closing character, 0 past a comma, -1. */
+static int
+after_member(struct parser *j, char close, const char *what)
+{
+	skip_ws(j);
+	if (j->p >= j->end)
+		return incomplete(j);
+	if (*j->p == close) {
+		j->p++;
+		return 1;
+	}
+	if (*j->p != ',')
+		return fail(j, j->p, what);
+	j->p++;
+	return 0;
+}
+
 static int
 array(struct parser *j, struct json_object **out)
 {
 	struct json_object *a = j->build ? json_object_new_array() : NULL, *v;
+	int rc;
 
 	if ((*out = a) == NULL && j->build)
 		return fail(j, j->p, "out of memory");
@@ -481,16 +473,8 @@ array(struct parser *j, struct json_object **out)
 			json_object_put(v);
 			return fail(j, j->p, "out of memory");
 		}
-		skip_ws(j);
-		if (j->p >= j->end)
-			return incomplete(j);
-		if (*j->p == ']') {
-			j->p++;
-			return 0;
-		}
-		if (*j->p != ',')
-			return fail(j, j->p, "array value separator ',' expected");
-		j->p++;
+		if ((rc = after_member(j, ']', "array value separator ',' expected")) != 0)
+			return rc == 1 ? 0 : -1;
 	}
 }
 
@@ -499,6 +483,7 @@ object(struct parser *j, struct json_object **out)
 {
 	struct json_object *o = j->build ? json_object_new_object() : NULL, *v;
 	char small[64], *k;
+	int rc;
 
 	if ((*out = o) == NULL && j->build)
 		return fail(j, j->p, "out of memory");
@@ -522,42 +507,23 @@ object(struct parser *j, struct json_object **out)
 		if (*j->p != ':')
 			return fail(j, j->p, "object property name separator ':' expected");
 		j->p++;
-		if (!j->build) {
-			if (value(j, &v) == -1)
-				return -1;
-			goto next;
-		}
 		/* The value's strings reuse scratch: keep the key apart. */
-		k = strlen(j->scratch) < sizeof(small) ?
+		k = !j->build ? NULL : strlen(j->scratch) < sizeof(small) ?
 		    strcpy(small, j->scratch) : strdup(j->scratch);
-		if (k == NULL)
+		if (j->build && k == NULL)
 			return fail(j, j->p, "out of memory");
-		if (value(j, &v) == -1) {
-			json_object_put(v);	/* what it had built */
-			if (k != small)
-				free(k);
-			return -1;
-		}
 		/* A repeated key: the last value wins, as in json-c. */
-		if (json_object_object_add(o, k, v) != 0) {
-			json_object_put(v);
-			if (k != small)
-				free(k);
-			return fail(j, j->p, "out of memory");
-		}
+		if ((rc = value(j, &v)) == 0 && j->build &&
+		    json_object_object_add(o, k, v) != 0)
+			rc = fail(j, j->p, "out of memory");
+		if (rc == -1)
+			json_object_put(v);	/* what it had built */
 		if (k != small)
 			free(k);
-next:
-		skip_ws(j);
-		if (j->p >= j->end)
-			return incomplete(j);
-		if (*j->p == '}') {
-			j->p++;
-			return 0;
-		}
-		if (*j->p != ',')
-			return fail(j, j->p, "object value separator ',' expected");
-		j->p++;
+		if (rc == -1)
+			return -1;
+		if ((rc = after_member(j, '}', "object value separator ',' expected")) != 0)
+			return rc == 1 ? 0 : -1;
 	}
 }
 

@@ -131,8 +131,8 @@ tell_users(const struct plugproc *p, uint32_t type, struct json_object *o)
 	json_object_put(o);
 }
 
-static struct json_object *
-keyed(const char *key)
+struct json_object *
+plugproc_message(const char *key)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -153,7 +153,7 @@ on_line(struct plugproc *p, int is_out, const char *line)
 			logmsg(LOG_INFO, "plugin %s announced port %d (asked %d)",
 			    p->name, port, p->port);
 			p->port = port;
-			o = keyed(p->key);
+			o = plugproc_message(p->key);
 			json_object_object_add(o, "port", json_object_new_int(port));
 			tell_users(p, MSG_PLUGIN_PORT, o);
 		}
@@ -351,7 +351,7 @@ plugproc_start(pid_t broker, const struct conf *c, const char *json)
 	char why[300];
 	int adopted = 0;
 
-	up = keyed(key ? key : "");
+	up = plugproc_message(key ? key : "");
 	if (key == NULL || (p = obtain(broker, c, o, key, &adopted, why, sizeof(why))) == NULL) {
 		if (key == NULL)
 			logmsg(LOG_ERROR, "broker pid %d: a plugin start request without a key",
@@ -481,7 +481,7 @@ plugproc_reaped(pid_t pid, int status)
 		close_output(p, i);
 	}
 	if (!p->stopping) {
-		o = keyed(p->key);
+		o = plugproc_message(p->key);
 		json_object_object_add(o, "pid", json_object_new_int((int)pid));
 		json_object_object_add(o, "exit", json_object_new_string(exit_text));
 		tell_users(p, MSG_PLUGIN_EXIT, o);

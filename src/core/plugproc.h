@@ -27,11 +27,14 @@
 #include <stdint.h>
 
 struct conf;
+struct json_object;
 
 /* How the master reaches a broker: 0 sent, -1 gone. */
 typedef int	(*plugproc_send_fn)(pid_t broker, uint32_t type, const char *json);
 
 void	 plugproc_init(struct event_base *, plugproc_send_fn);
+/* A new message of the protocol above: {"key": key}, to add to. */
+struct json_object *plugproc_message(const char *key);
 /* A broker's MSG_PLUGIN_START; c is its generation's configuration. */
 void	 plugproc_start(pid_t broker, const struct conf *c, const char *json);
 void	 plugproc_kill(pid_t broker, const char *json);

@@ -31,8 +31,11 @@ void	 fmt_duration(int64_t ms, char *buf, size_t len);
 size_t	 strlcpy_(char *dst, const char *src, size_t size);
 /* n bytes as 2n lowercase hex digits and a NUL in out. */
 void	 hex_encode(const unsigned char *in, size_t n, char *out);
-/* 1 when s is RFC 3629 UTF-8: no overlong forms, surrogates or code
- * points past U+10FFFF.  ASCII runs go eight bytes at a time. */
+/* The length of the UTF-8 sequence at p (a byte >= 0x80, avail bytes
+ * there), or 0 when it is not RFC 3629: overlong, a surrogate, past
+ * U+10FFFF, or cut short. */
+size_t	 utf8_seq(const unsigned char *p, size_t avail);
+/* 1 when s is RFC 3629 UTF-8.  ASCII runs go eight bytes at a time. */
 int	 utf8_valid(const char *s, size_t len);
 int	 set_nonblock(int fd, int on);
 int	 set_cloexec(int fd, int on);

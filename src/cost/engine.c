@@ -1353,8 +1353,7 @@ resource_record(const struct pstack *s, const struct presource *r,
 			before = 0;
 		else if (same_inputs(r))
 			before = x->status == R_PRICED ? x->monthly : 0;
-		else if (price_with(s, r, o, pulumi_old_inputs(r) ?
-		    pulumi_old_inputs(r) : pulumi_inputs(r), &before, cur,
+		else if (price_with(s, r, o, pulumi_old_inputs(r), &before, cur,
 		    sizeof(cur)) == -1)
 			before = NAN;
 		if (!isnan(before))

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -504,44 +505,84 @@ struct step {
 	struct state	 ns, os;
 };
 
+/* A member kept into a struct: where its value goes, and how it is read. */
+struct field {
+	const char	*key;
+	enum { F_STRING, F_BOOL, F_TEXT } how;
+	size_t		 at, kind_at;	/* offsets; kind_at for F_TEXT */
+};
+
+#define STRING(t, m)	{ #m, F_STRING, offsetof(t, m), 0 }
+#define TEXT(t, k, m)	{ k, F_TEXT, offsetof(t, m), offsetof(t, m##_kind) }
+
+static const struct field state_fields[] = {
+	STRING(struct state, urn), STRING(struct state, type), STRING(struct state, id),
+	STRING(struct state, parent), STRING(struct state, provider),
+	{ "custom", F_BOOL, offsetof(struct state, custom), 0 },
+	TEXT(struct state, "inputs", inputs), TEXT(struct state, "outputs", outputs),
+	TEXT(struct state, "dependencies", deps),
+};
+
+static const struct field step_fields[] = {
+	STRING(struct step, op), STRING(struct step, urn), STRING(struct step, type),
+	STRING(struct step, provider), TEXT(struct step, "inputs", inputs),
+};
+
+#undef STRING
+#undef TEXT
+
+/* The member key into base if fields name it, else passed over. */
+static int
+take_field(struct walk *w, const struct field *f, size_t n, void *base,
+    const char *key)
+{
+	char *b = base;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(f[i].key, key) != 0)
+			continue;
+		switch (f[i].how) {
+		case F_STRING:
+			return take_string(w, (char **)(void *)(b + f[i].at));
+		case F_BOOL:
+			return take_bool(w, (int *)(void *)(b + f[i].at));
+		default:
+			return take_text(w, (char **)(void *)(b + f[i].at),
+			    (enum text_kind *)(void *)(b + f[i].kind_at));
+		}
+	}
+	return skip(w);
+}
+
+static void
+fields_free(const struct field *f, size_t n, void *base)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (f[i].how != F_BOOL)
+			free(*(char **)(void *)((char *)base + f[i].at));
+}
+
+static void
+state_init(struct state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->custom = -1;
+}
+
 static void
 state_free(struct state *st)
 {
-	free(st->urn);
-	free(st->type);
-	free(st->id);
-	free(st->parent);
-	free(st->provider);
-	free(st->inputs);
-	free(st->outputs);
-	free(st->deps);
+	fields_free(state_fields, nitems(state_fields), st);
 }
 
 static int
 state_member(struct walk *w, struct pstack *s, const char *key, void *arg)
 {
-	struct state *st = arg;
-
 	(void)s;
-	if (strcmp(key, "urn") == 0)
-		return take_string(w, &st->urn);
-	if (strcmp(key, "type") == 0)
-		return take_string(w, &st->type);
-	if (strcmp(key, "id") == 0)
-		return take_string(w, &st->id);
-	if (strcmp(key, "parent") == 0)
-		return take_string(w, &st->parent);
-	if (strcmp(key, "provider") == 0)
-		return take_string(w, &st->provider);
-	if (strcmp(key, "custom") == 0)
-		return take_bool(w, &st->custom);
-	if (strcmp(key, "inputs") == 0)
-		return take_text(w, &st->inputs, &st->inputs_kind);
-	if (strcmp(key, "outputs") == 0)
-		return take_text(w, &st->outputs, &st->outputs_kind);
-	if (strcmp(key, "dependencies") == 0)
-		return take_text(w, &st->deps, &st->deps_kind);
-	return skip(w);
+	return take_field(w, state_fields, nitems(state_fields), arg, key);
 }
 
 /* A state member: an object walked, anything else passed over as absent. */
@@ -551,8 +592,7 @@ take_state(struct walk *w, struct pstack *s, struct state *st)
 	if (!peek(w, '{'))
 		return skip(w);
 	state_free(st);		/* a repeated key: the last wins */
-	memset(st, 0, sizeof(*st));
-	st->custom = -1;
+	state_init(st);
 	return members(w, s, state_member, st);
 }
 
@@ -561,21 +601,11 @@ step_member(struct walk *w, struct pstack *s, const char *key, void *arg)
 {
 	struct step *st = arg;
 
-	if (strcmp(key, "op") == 0)
-		return take_string(w, &st->op);
-	if (strcmp(key, "urn") == 0)
-		return take_string(w, &st->urn);
-	if (strcmp(key, "type") == 0)
-		return take_string(w, &st->type);
-	if (strcmp(key, "provider") == 0)
-		return take_string(w, &st->provider);
-	if (strcmp(key, "inputs") == 0)
-		return take_text(w, &st->inputs, &st->inputs_kind);
 	if (strcmp(key, "newState") == 0)
 		return take_state(w, s, &st->ns);
 	if (strcmp(key, "oldState") == 0)
 		return take_state(w, s, &st->os);
-	return skip(w);
+	return take_field(w, step_fields, nitems(step_fields), st, key);
 }
 
 /* Replace *dst with a copy of src (or of nothing). */
@@ -632,17 +662,35 @@ rank(const char *op)
 	return i;
 }
 
+/* A resource not seen before, indexed by its URN. */
+static struct presource *
+new_resource(struct pstack *s, size_t *cap, const char *urn, const char *where,
+    char *err, size_t errlen)
+{
+	struct presource *r;
+
+	if ((r = add(s, cap)) == NULL) {
+		errorf(err, errlen, "out of memory");
+		return NULL;
+	}
+	json_object_object_add(s->by_urn, urn,
+	    json_object_new_int64((int64_t)(s->n - 1)));
+	r->urn = strdup(urn);
+	if (fill_from_urn(r, err, errlen, where) == -1)
+		return NULL;
+	set_names(s, urn);
+	return r;
+}
+
 static int
-add_step(struct pstack *s, struct step *st, size_t idx, size_t *cap, char *err,
-    size_t errlen)
+add_step(struct pstack *s, struct step *st, const char *where, size_t *cap,
+    char *err, size_t errlen)
 {
 	struct state *ns = &st->ns, *os = &st->os;
 	const char *op = st->op, *urn, *type, *flags = NULL;
 	struct presource *r = NULL;
-	char where[48];
 	size_t i;
 
-	snprintf(where, sizeof(where), "steps[%zu]", idx);
 	if (op == NULL)
 		return errorf(err, errlen, "%s: op must be a string", where);
 	for (i = 0; counted_ops[i] != NULL; i += 2)
@@ -659,16 +707,10 @@ add_step(struct pstack *s, struct step *st, size_t idx, size_t *cap, char *err,
 	if (index_of(s, urn) >= 0)
 		r = &s->r[index_of(s, urn)];
 	if (r == NULL) {
-		if ((r = add(s, cap)) == NULL)
-			return errorf(err, errlen, "out of memory");
-		json_object_object_add(s->by_urn, urn,
-		    json_object_new_int64((int64_t)(s->n - 1)));
-		r->urn = strdup(urn);
+		if ((r = new_resource(s, cap, urn, where, err, errlen)) == NULL)
+			return -1;
 		r->op = op;
 		r->custom = 1;
-		if (fill_from_urn(r, err, errlen, where) == -1)
-			return -1;
-		set_names(s, urn);
 	} else if (rank(op) < rank(r->op))
 		r->op = op;
 	if ((type = first_of(st->type, ns->type, os->type)) != NULL)
@@ -724,14 +766,8 @@ add_resource(struct pstack *s, struct state *e, const char *where, size_t *cap,
 
 	if (e->urn == NULL)
 		return errorf(err, errlen, "%s: urn is missing", where);
-	if ((r = add(s, cap)) == NULL)
-		return errorf(err, errlen, "out of memory");
-	r->urn = strdup(e->urn);
-	json_object_object_add(s->by_urn, e->urn,
-	    json_object_new_int64((int64_t)(s->n - 1)));
-	if (fill_from_urn(r, err, errlen, where) == -1)
+	if ((r = new_resource(s, cap, e->urn, where, err, errlen)) == NULL)
 		return -1;
-	set_names(s, e->urn);
 	if (e->type != NULL)
 		r->type = strdup(e->type);
 	else if ((r->type = type_from_urn(e->urn)) == NULL)
@@ -803,15 +839,12 @@ step_el(struct walk *w, struct pstack *s, size_t idx, size_t *cap, const char *p
 	if (element_object(w, where, "a step must be an object") == -1)
 		return -1;
 	memset(&st, 0, sizeof(st));
-	st.ns.custom = st.os.custom = -1;
+	state_init(&st.ns);
+	state_init(&st.os);
 	rc = members(w, s, step_member, &st);
 	if (rc == 0)
-		rc = add_step(s, &st, idx, cap, w->err, w->errlen);
-	free(st.op);
-	free(st.urn);
-	free(st.type);
-	free(st.provider);
-	free(st.inputs);
+		rc = add_step(s, &st, where, cap, w->err, w->errlen);
+	fields_free(step_fields, nitems(step_fields), &st);
 	state_free(&st.ns);
 	state_free(&st.os);
 	return rc;
@@ -828,8 +861,7 @@ resource_el(struct walk *w, struct pstack *s, size_t idx, size_t *cap,
 	snprintf(where, sizeof(where), "%.60s[%zu]", path, idx);
 	if (element_object(w, where, "must be an object") == -1)
 		return -1;
-	memset(&st, 0, sizeof(st));
-	st.custom = -1;
+	state_init(&st);
 	rc = members(w, s, state_member, &st);
 	if (rc == 0)
 		rc = add_resource(s, &st, where, cap, w->err, w->errlen);

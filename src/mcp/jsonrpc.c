@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "../core/jtext.h"
-#include "../core/util.h"
 #include "jsonrpc.h"
 
 struct json_object *

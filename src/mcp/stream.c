@@ -193,9 +193,9 @@ on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	size_t max = (size_t)S.conf->max_message_size, len;
 	struct evbuffer_ptr eol;
+	char *line;
 
 	http_read_pending(bev, max + 65536);
-	char *line;
 
 	while (!c->closing) {
 		eol = evbuffer_search_eol(in, NULL, &len, EVBUFFER_EOL_LF);

@@ -899,6 +899,27 @@ conn_process(struct http_conn *c)
 
 /* --- connection events ---------------------------------------------------- */
 
+/* The vectors cut to total no more than limit bytes. */
+static void
+clip_iov(struct evbuffer_iovec *v, int n, size_t limit)
+{
+	size_t got = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].iov_len > limit - got)
+			v[i].iov_len = limit - got;
+		got += v[i].iov_len;
+	}
+}
+
+/* What a connection may hold unread: the largest request and some. */
+static size_t
+input_cap(const struct http_server *s)
+{
+	return s->lim.max_header + s->lim.max_body + 65536;
+}
+
 /*
  * libevent reads at most 4096 bytes a callback, so a 100 KB request took
  * some thirty trips through the event loop, each with an ioctl and a
@@ -911,8 +932,8 @@ http_read_pending(struct bufferevent *bev, size_t cap)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_iovec v[2];
-	int fd = bufferevent_getfd(bev), n, i;
-	size_t want, got;
+	int fd = bufferevent_getfd(bev), n;
+	size_t want;
 	ssize_t r;
 
 	if (fd < 0 || bufferevent_openssl_get_ssl(bev) != NULL)
@@ -925,11 +946,7 @@ http_read_pending(struct bufferevent *bev, size_t cap)
 			want = 256 * 1024;
 		if ((n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2)) <= 0)
 			break;
-		for (i = 0, got = 0; i < n; i++) {
-			if (v[i].iov_len > want - got)
-				v[i].iov_len = want - got;
-			got += v[i].iov_len;
-		}
+		clip_iov(v, n, want);
 		/* An evbuffer_iovec is laid out as a struct iovec. */
 		if ((r = readv(fd, (struct iovec *)(void *)v, n)) <= 0) {
 			/* Nothing more now, an end or an error: the bufferevent
@@ -937,11 +954,7 @@ http_read_pending(struct bufferevent *bev, size_t cap)
 			evbuffer_commit_space(in, v, 0);
 			break;
 		}
-		for (i = 0, got = 0; i < n; i++) {
-			if (v[i].iov_len > (size_t)r - got)
-				v[i].iov_len = (size_t)r - got;
-			got += v[i].iov_len;
-		}
+		clip_iov(v, n, (size_t)r);
 		evbuffer_commit_space(in, v, n);
 		if ((size_t)r < want)
 			break;
@@ -955,8 +968,7 @@ on_read(struct bufferevent *bev, void *arg)
 	struct http_conn *c = arg;
 
 	if (c->state == ST_IDLE || c->state == ST_HEADERS || c->state == ST_BODY)
-		http_read_pending(bev, c->srv->lim.max_header + c->srv->lim.max_body +
-		    65536);
+		http_read_pending(bev, input_cap(c->srv));
 	if (c->state == ST_LINGER) {
 		evbuffer_drain(bufferevent_get_input(bev),
 		    evbuffer_get_length(bufferevent_get_input(bev)));
@@ -1157,7 +1169,6 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct http_listener *hl = arg;
 	struct http_server *s = hl->srv;
 	struct http_conn *c;
-	size_t hw;
 	int one = 1;
 
 	(void)l;
@@ -1223,8 +1234,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);
 	s->nconns++;
-	hw = s->lim.max_header + s->lim.max_body + 65536;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, hw);
+	/* Reads stop there: the limits answer before more is taken. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, input_cap(s));
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_enable(c->bev, EV_READ);
 	c->state = ST_IDLE;

@@ -553,15 +553,6 @@ on_term(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
-on_child(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	(void)arg;
-	plugins_reap();
-}
-
-static void
 on_quit(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
@@ -573,7 +564,7 @@ on_quit(evutil_socket_t sig, short what, void *arg)
 int
 broker_main(const struct child_args *a)
 {
-	struct event *sterm, *sint, *squit, *schld;
+	struct event *sterm, *sint, *squit;
 	char err[512];
 
 	memset(&B, 0, sizeof(B));
@@ -593,11 +584,9 @@ broker_main(const struct child_args *a)
 	sterm = evsignal_new(B.cx.base, SIGTERM, on_term, NULL);
 	sint = evsignal_new(B.cx.base, SIGINT, on_term, NULL);
 	squit = evsignal_new(B.cx.base, SIGQUIT, on_quit, NULL);
-	schld = evsignal_new(B.cx.base, SIGCHLD, on_child, NULL);
 	event_add(sterm, NULL);
 	event_add(sint, NULL);
 	event_add(squit, NULL);
-	event_add(schld, NULL);
 	/* Spans: the broker's own, and the workers' (it alone has the network). */
 	trace_init(B.cx.conf, otlp_enqueue);
 	if (trace_enabled() && otlp_start(B.cx.base, B.cx.conf, err, sizeof(err)) == -1) {
@@ -628,7 +617,6 @@ broker_main(const struct child_args *a)
 	event_free(sterm);
 	event_free(sint);
 	event_free(squit);
-	event_free(schld);
 	broker_roots_free(B.roots);
 	free(B.buf);
 	child_free(&B.cx);

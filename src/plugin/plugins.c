@@ -277,15 +277,6 @@ from_plugproc(pid_t self, uint32_t type, const char *json)
 	return 0;
 }
 
-static struct json_object *
-key_msg(const struct plugin *p)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "key", json_object_new_string(p->key));
-	return o;
-}
-
 /* A start that did not work: kill what runs, try again later. */
 static void
 start_failed(struct plugin *p)
@@ -294,7 +285,7 @@ start_failed(struct plugin *p)
 	event_del(p->probe_ev);
 	event_del(p->deadline_ev);
 	if (p->pid > 0)
-		send_master(MSG_PLUGIN_KILL, key_msg(p));	/* its exit reschedules */
+		send_master(MSG_PLUGIN_KILL, plugproc_message(p->key));	/* its exit reschedules */
 	else
 		schedule_restart(p);
 }
@@ -314,7 +305,7 @@ spawn(struct plugin *p)
 		schedule_restart(p);
 		return;
 	}
-	o = key_msg(p);
+	o = plugproc_message(p->key);
 	json_object_object_add(o, "name", json_object_new_string(p->e.name));
 	json_object_object_add(o, "version", json_object_new_string(p->e.version));
 	json_object_object_add(o, "dir", json_object_new_string(p->e.dir));

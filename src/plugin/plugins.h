@@ -37,7 +37,8 @@ void	 plugins_start_from(struct event_base *, const struct conf *,
 /* SIGTERM every plugin, SIGKILL what is left after the grace period (the
  * master's plugins: just let go of them; it stops the unused ones). */
 void	 plugins_stop(void);
-/* A child exited (SIGCHLD): reap it. */
+/* The command line's plugin processes that exited (SIGCHLD), reaped; a
+ * broker has none (the master owns them). */
 void	 plugins_reap(void);
 /* {plugins: [...], skipped: [...], directories: [...]}, a new object. */
 struct json_object *plugins_list(void);

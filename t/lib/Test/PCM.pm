@@ -384,30 +384,35 @@ sub http {
 	return read_response($s, $o{timeout} // 10);
 }
 
-sub read_response {
-	my ($s, $timeout) = @_;
+# Read from $s until $done->($buf) holds, the peer closes or $timeout
+# seconds pass: what was read.
+sub read_until {
+	my ($s, $timeout, $done) = @_;
 	my $buf = '';
 	my $deadline = time + $timeout;
-	my ($head, $status, %h);
-	while (time < $deadline) {
+	while (time < $deadline && !($done && $done->($buf))) {
 		my $rin = '';
 		vec($rin, fileno($s), 1) = 1;
-		my $n = select(my $rout = $rin, undef, undef, 0.2);
-		next unless $n;
-		my $got = sysread($s, $buf, 65536, length $buf);
-		last unless $got;
-		if (!defined $head && $buf =~ /\r\n\r\n/) {
-			($head) = $buf =~ /^(.*?)\r\n\r\n/s;
+		next unless select(my $rout = $rin, undef, undef, 0.2);
+		last unless sysread($s, $buf, 65536, length $buf);
+	}
+	return $buf;
+}
+
+sub read_response {
+	my ($s, $timeout) = @_;
+	my ($head, $status, %h);
+	my $buf = read_until($s, $timeout, sub {
+		if (!defined $head && $_[0] =~ /^(.*?)\r\n\r\n/s) {
+			$head = $1;
 			($status) = $head =~ m{^HTTP/1\.\d (\d+)};
 			for (split /\r\n/, $head) {
 				$h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
 			}
 		}
-		if (defined $head && defined $h{'content-length'}) {
-			my $need = length($head) + 4 + $h{'content-length'};
-			last if length($buf) >= $need;
-		}
-	}
+		return defined $head && defined $h{'content-length'} &&
+		    length($_[0]) >= length($head) + 4 + $h{'content-length'};
+	});
 	return unless defined $head;
 	my $body = substr($buf, length($head) + 4);
 	$body = substr($body, 0, $h{'content-length'}) if defined $h{'content-length'};
