@@ -108,6 +108,34 @@ is_deeply([ map { "$_->{line}: $_->{reason}" } @{$j->{metadata}{bad_rows}{first}
 like($j->{metadata}{bad_rows}{first}[0]{file}, qr{rows\.csv$}, 'and its file');
 ok(exists $j->{groups}{totals}{'Elastic "Load" Balancing, classic'}, 'RFC 4180 quoting: doubled quotes and commas');
 
+# Text that is not UTF-8 (a Latin-1 export) never reaches an answer: the row
+# is bad and says why; UTF-8 text goes through as it is.
+$t->write_file('enc.csv', join("\n",
+	'ChargePeriodStart,ChargePeriodEnd,BilledCost,EffectiveCost,BillingCurrency,ServiceName,Tags',
+	"2024-01-01,2024-01-02,1,1,USD,Caf\xe9,NULL",
+	"2024-01-01,2024-01-02,2,2,USD,EC2,\"{\"\"team\"\":\"\"\xe9quipe\"\"}\"",
+	'2024-01-01,2024-01-02,4,4,USD,EC2,"{""team"":""a"",}"',
+	'2024-01-01,2024-01-02,8,8,USD,EC2,"[""team""]"',
+	"2024-01-01,2024-01-02,16,16,USD,Caf\xc3\xa9,\"{\"\"team\"\":\"\"\xc3\xa9quipe\"\"}\"") . "\n");
+($rc, $out, $err) = $t->cmd('cost', 'actual', '--focus', "$d/enc.csv", '--output', 'json',
+    '--group-by', 'service');
+is($rc, 0, 'text that is not UTF-8: bad rows, not fatal') or diag $err;
+$j = eval { JSON::PP->new->utf8->decode($out) };
+ok($j, 'the answer is valid UTF-8 JSON') or diag $@;
+is($j->{totals}{USD}, 16, 'only the UTF-8 row is counted');
+is_deeply([ map { "$_->{line}: $_->{reason}" } @{$j->{metadata}{bad_rows}{first}} ], [
+    '2: ServiceName is not UTF-8 text (a FOCUS export is UTF-8; was it saved in another encoding?)',
+    '3: Tags is not UTF-8 text (a FOCUS export is UTF-8; was it saved in another encoding?)',
+    '4: Tags is not a JSON object: invalid JSON at byte 12: quoted object property name expected',
+    '5: Tags is not a JSON object',
+], 'each saying which cell and why');
+is_deeply([ keys %{$j->{groups}{totals}} ], ["Caf\x{e9}"], 'UTF-8 names kept as they are');
+mkdir "$d/latin1" or die;
+$t->write_file("latin1/caf\xe9.csv", $files{'rows.csv'});
+($rc, undef, $err) = $t->cmd('cost', 'actual', '--focus', "$d/latin1");
+is($rc, 1, 'a billing file named in another encoding: exit 1');
+like($err, qr{latin1: holds a billing file whose name is not UTF-8 \(rename it\)$}m, 'saying so');
+
 # gzip, whole and truncated.
 system("gzip -c $d/rows.csv > $d/rows.csv.gz") == 0 or die;
 ($rc, $out) = $t->cmd('cost', 'actual', '--focus', "$d/rows.csv.gz", '--output', 'json');

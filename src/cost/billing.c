@@ -66,6 +66,9 @@ billing_files(const struct strlist *paths, struct json_object *files, FILE *sig,
 				fprintf(sig, "%s\n", p);
 			continue;
 		}
+		/* File names appear in answers (sources, bad rows): UTF-8 only. */
+		if (!utf8_valid(p, strlen(p)))
+			return errorf(why, whylen, "a billing path is not UTF-8");
 		if (stat(p, &st) == -1)
 			return errorf(why, whylen, "%s: %s", p, strerror(errno));
 		if (S_ISDIR(st.st_mode)) {
@@ -75,6 +78,11 @@ billing_files(const struct strlist *paths, struct json_object *files, FILE *sig,
 			if (dir_names(p, focus_name, &names, &n) == -1)
 				return errorf(why, whylen, "%s: %s", p, strerror(errno));
 			for (k = 0; k < n; k++) {
+				if (!utf8_valid(names[k], strlen(names[k]))) {
+					dir_names_free(names, n);
+					return errorf(why, whylen, "%s: holds a billing"
+					    " file whose name is not UTF-8 (rename it)", p);
+				}
 				snprintf(path, sizeof(path), "%s/%s", p, names[k]);
 				if (stat(path, &st) == 0)
 					add_file(files, sig, path, &st);

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "../core/util.h"
+#include "../mcp/jsonrpc.h"
 #include "focus.h"
 
 #define CHUNK		(256 * 1024)
@@ -455,17 +456,20 @@ category_of(const char *v, size_t n)
 	return FC_OTHER;
 }
 
-/* Tags as canonical JSON text (keys sorted), interned; 0 when none. */
+/*
+ * Tags as canonical JSON text (keys sorted), interned; 0 when none.  Text
+ * that is not a JSON object leaves the reason in why (non-empty).
+ */
 static uint32_t
-tags_of(struct focus_store *s, const char *v, size_t n, int *bad)
+tags_of(struct focus_store *s, const char *v, size_t n, char *why, size_t whylen)
 {
 	struct json_object *o, *keys;
-	char *text = NULL, *copy;
+	char *text = NULL, *copy, err[160];
 	size_t len = 0, i, k;
 	FILE *f;
 	uint32_t id;
 
-	*bad = 0;
+	*why = '\0';
 	if (is_null(v, n) || (n == 2 && memcmp(v, "{}", 2) == 0))
 		return 0;
 	if ((copy = strndup(v, n)) == NULL)
@@ -475,11 +479,13 @@ tags_of(struct focus_store *s, const char *v, size_t n, int *bad)
 		free(copy);
 		return (uint32_t)json_object_get_int64(o);
 	}
-	o = json_tokener_parse(copy);
-	if (!json_object_is_type(o, json_type_object)) {
+	/* The parser for all JSON from outside: strict, and UTF-8 only. */
+	if ((o = rpc_parse(v, n, err, sizeof(err))) == NULL ||
+	    !json_object_is_type(o, json_type_object)) {
+		snprintf(why, whylen, "Tags is not a JSON object%s%s", o ? "" : ": ",
+		    o ? "" : err);
 		json_object_put(o);
 		free(copy);
-		*bad = 1;
 		return 0;
 	}
 	keys = json_object_new_array();
@@ -526,13 +532,29 @@ tags_of(struct focus_store *s, const char *v, size_t n, int *bad)
 	return id;
 }
 
+/*
+ * The first column read whose cell is not UTF-8, NCOLS when none is: the
+ * text goes into answers written as JSON, which must be UTF-8, and a cell
+ * cut or guessed at would be a different name than the bill's.
+ */
+static size_t
+not_utf8(const struct csv *c, const int *col)
+{
+	size_t i;
+
+	for (i = 0; i < NCOLS; i++)
+		if (col[i] >= 0 && !utf8_valid(c->f[col[i]], c->fl[col[i]]))
+			return i;
+	return NCOLS;
+}
+
 static int
 load(struct focus_store *s, struct csv *c, const char *name, char *err,
     size_t errlen)
 {
-	int col[NCOLS], rc, nbad;
+	int col[NCOLS], rc;
 	uint32_t file = intern(s, name, strlen(name));
-	size_t i, j, ncols;
+	size_t i, j, k, ncols;
 	char why[256];
 	struct focus_row r;
 
@@ -571,6 +593,12 @@ load(struct focus_store *s, struct csv *c, const char *name, char *err,
 		if (c->nf != ncols) {
 			snprintf(why, sizeof(why), "%zu fields where the header has %zu",
 			    c->nf, ncols);
+			bad_row(s, file, line, why);
+			continue;
+		}
+		if ((k = not_utf8(c, col)) < NCOLS) {
+			snprintf(why, sizeof(why), "%s is not UTF-8 text (a FOCUS export"
+			    " is UTF-8; was it saved in another encoding?)", col_names[k]);
 			bad_row(s, file, line, why);
 			continue;
 		}
@@ -619,9 +647,9 @@ load(struct focus_store *s, struct csv *c, const char *name, char *err,
 		r.pricing = STR(C_PRICING);
 		r.commitment = STR(C_COMMITMENT);
 #undef STR
-		r.tags = tags_of(s, CELL(C_TAGS), LEN(C_TAGS), &nbad);
-		if (nbad) {
-			bad_row(s, file, line, "Tags is not a JSON object");
+		r.tags = tags_of(s, CELL(C_TAGS), LEN(C_TAGS), why, sizeof(why));
+		if (*why != '\0') {
+			bad_row(s, file, line, why);
 			continue;
 		}
 		r.file = file;

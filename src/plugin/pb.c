@@ -527,6 +527,31 @@ skip(struct rd *r, int wt)
 	}
 }
 
+/*
+ * proto3 strings and map keys must be UTF-8 (protobuf's own parsers refuse
+ * those that are not), and what a plugin says reaches answers written as
+ * JSON: text that is not UTF-8 makes the message malformed.  NULL then.
+ */
+static struct json_object *
+string_of(const struct rd *s)
+{
+	size_t n = (size_t)(s->end - s->p);
+
+	if (n > INT32_MAX || !utf8_valid((const char *)s->p, n))
+		return NULL;
+	return json_object_new_string_len((const char *)s->p, (int)n);
+}
+
+static char *
+key_of(const struct rd *s)
+{
+	size_t n = (size_t)(s->end - s->p);
+
+	if (!utf8_valid((const char *)s->p, n) || memchr(s->p, '\0', n) != NULL)
+		return NULL;
+	return strndup((const char *)s->p, n);
+}
+
 static struct json_object *decode_msg(const struct pb_msg *, struct rd *, int,
 		    char *, size_t);
 static struct json_object *decode_struct(struct rd *, int);
@@ -628,17 +653,21 @@ decode_timestamp(struct rd *r)
 	return json_object_new_string(buf);
 }
 
-/* google.protobuf.Value. */
-static struct json_object *
-decode_value(struct rd *r, int depth)
+/*
+ * google.protobuf.Value into *out: 0, or -1 when malformed (json-c's null
+ * is NULL, so the result cannot say both).
+ */
+static int
+decode_value(struct rd *r, int depth, struct json_object **out)
 {
 	struct json_object *v = NULL, *arr;
 	struct rd sub, item;
 	uint64_t tag, raw;
 	double d;
 
+	*out = NULL;
 	if (depth > MAX_DEPTH)
-		return NULL;
+		return -1;
 	while (r->p < r->end) {
 		if (get_varint(r, &tag) == -1)
 			goto bad;
@@ -657,10 +686,8 @@ decode_value(struct rd *r, int depth)
 			v = json_object_new_double(d);
 			break;
 		case (3 << 3) | WT_LEN:
-			if (get_len(r, &sub) == -1)
+			if (get_len(r, &sub) == -1 || (v = string_of(&sub)) == NULL)
 				goto bad;
-			v = json_object_new_string_len((const char *)sub.p,
-			    (int)(sub.end - sub.p));
 			break;
 		case (4 << 3) | WT_VARINT:
 			if (get_varint(r, &raw) == -1)
@@ -680,7 +707,7 @@ decode_value(struct rd *r, int depth)
 
 				if (get_varint(&sub, &tag) == -1 || tag != ((1 << 3) | WT_LEN) ||
 				    get_len(&sub, &item) == -1 ||
-				    (e = decode_value(&item, depth + 1)) == NULL)
+				    decode_value(&item, depth + 1, &e) == -1)
 					goto bad;
 				json_object_array_add(arr, e);
 			}
@@ -690,10 +717,11 @@ decode_value(struct rd *r, int depth)
 				goto bad;
 		}
 	}
-	return v != NULL ? v : json_object_new_null();
+	*out = v;
+	return 0;
 bad:
 	json_object_put(v);
-	return NULL;
+	return -1;
 }
 
 static struct json_object *
@@ -720,17 +748,16 @@ decode_struct(struct rd *r, int depth)
 		v = NULL;
 		while (entry.p < entry.end) {
 			if (get_varint(&entry, &tag) == -1 || (tag & 7) != WT_LEN ||
-			    get_len(&entry, &sub) == -1) {
-				free(key);
-				json_object_put(v);
-				goto bad;
-			}
+			    get_len(&entry, &sub) == -1)
+				goto bad_entry;
 			if (tag >> 3 == 1) {
 				free(key);
-				key = strndup((const char *)sub.p, (size_t)(sub.end - sub.p));
+				if ((key = key_of(&sub)) == NULL)
+					goto bad_entry;
 			} else if (tag >> 3 == 2) {
 				json_object_put(v);
-				v = decode_value(&sub, depth + 1);
+				if (decode_value(&sub, depth + 1, &v) == -1)
+					goto bad_entry;
 			}
 		}
 		if (key != NULL)
@@ -740,6 +767,9 @@ decode_struct(struct rd *r, int depth)
 		free(key);
 	}
 	return o;
+bad_entry:
+	free(key);
+	json_object_put(v);
 bad:
 	json_object_put(o);
 	return NULL;
@@ -759,12 +789,13 @@ decode_map_entry(const struct pb_field *f, struct rd *r, struct json_object *o,
 			goto bad;
 		if (tag == ((1 << 3) | WT_LEN) && get_len(r, &sub) == 0) {
 			free(key);
-			key = strndup((const char *)sub.p, (size_t)(sub.end - sub.p));
+			if ((key = key_of(&sub)) == NULL)
+				goto text;
 		} else if (tag >> 3 == 2 && f->type == PB_MAP_SS && (tag & 7) == WT_LEN &&
 		    get_len(r, &sub) == 0) {
 			json_object_put(v);
-			v = json_object_new_string_len((const char *)sub.p,
-			    (int)(sub.end - sub.p));
+			if ((v = string_of(&sub)) == NULL)
+				goto text;
 		} else if (tag >> 3 == 2 && f->type == PB_MAP_SB && (tag & 7) == WT_VARINT &&
 		    get_varint(r, &raw) == 0) {
 			json_object_put(v);
@@ -786,6 +817,8 @@ decode_map_entry(const struct pb_field *f, struct rd *r, struct json_object *o,
 	    json_object_new_boolean(0) : json_object_new_object());
 	free(key);
 	return 0;
+text:
+	snprintf(why, whylen, "%s: a key or value is not UTF-8", f->name);
 bad:
 	free(key);
 	json_object_put(v);
@@ -835,7 +868,8 @@ decode_field(const struct pb_field *f, int wt, struct rd *r, struct json_object 
 		return -1;
 	switch (f->type) {
 	case PB_STRING:
-		v = json_object_new_string_len((const char *)sub.p, (int)(sub.end - sub.p));
+		if ((v = string_of(&sub)) == NULL)
+			snprintf(why, whylen, "%s: not UTF-8", f->name);
 		break;
 	case PB_BYTES: {
 		size_t n = (size_t)(sub.end - sub.p), cap = (n + 2) / 3 * 4 + 1;

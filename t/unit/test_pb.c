@@ -99,7 +99,7 @@ round_trips(void)
 	json_object_put(o);
 	o = roundtrip(cs_rpc("EstimateCost")->req, "{\"resource_type\":\"ec2\","
 	    "\"attributes\":{\"size\":2.5,\"name\":\"x\",\"on\":true,\"nothing\":null,"
-	    "\"list\":[1.5,\"two\",{\"deep\":[]}],\"obj\":{\"a\":\"b\"}}}");
+	    "\"list\":[1.5,\"two\",null,{\"deep\":[]}],\"obj\":{\"a\":\"b\"}}}");
 	ok(o != NULL, "EstimateCostRequest: google.protobuf.Struct of every JSON kind");
 	json_object_put(o);
 	o = roundtrip(cs_rpc("GetBudgets")->resp, "{\"budgets\":[{\"id\":\"b1\",\"amount\":"
@@ -147,6 +147,32 @@ bad_input(void)
 	d = pb_decode(m, (const uint8_t *)"\xa0\x06\x01\x12\x01X", 6, why, sizeof(why));
 	ok(d != NULL && strcmp(json_object_get_string(json_object_object_get(d,
 	    "currency")), "X") == 0, "an unknown field (100) is skipped");
+	json_object_put(d);
+	/* proto3 strings are UTF-8: a plugin's Latin-1 never reaches an answer. */
+	ok(pb_decode(m, (const uint8_t *)"\x12\x01\xe9", 3, why, sizeof(why)) == NULL,
+	    "a string field that is not UTF-8 is refused");
+	is_str(why, "currency: not UTF-8", "saying which field");
+	d = pb_decode(m, (const uint8_t *)"\x12\x02\xc3\xa9", 4, why, sizeof(why));
+	is_str(d ? json_object_get_string(json_object_object_get(d, "currency")) : NULL,
+	    "\xc3\xa9", "UTF-8 is taken as it is");
+	json_object_put(d);
+	ok(pb_decode(cs_rpc("GetProjectedCost")->req, (const uint8_t *)
+	    "\x0a\x08\x2a\x06\x0a\x01\xe9\x12\x01v", 10, why, sizeof(why)) == NULL,
+	    "a map key that is not UTF-8 is refused");
+	is_str(why, "tags: a key or value is not UTF-8", "saying which map");
+	ok(pb_decode(cs_rpc("GetProjectedCost")->req, (const uint8_t *)
+	    "\x0a\x08\x2a\x06\x0a\x01k\x12\x01\xe9", 10, why, sizeof(why)) == NULL,
+	    "a map value that is not UTF-8 is refused");
+	ok(pb_decode(cs_rpc("EstimateCost")->req, (const uint8_t *)
+	    "\x12\x0a\x0a\x08\x0a\x01k\x12\x03\x1a\x01\xe9", 12, why, sizeof(why)) == NULL,
+	    "a google.protobuf.Struct string that is not UTF-8 is refused");
+	ok(pb_decode(cs_rpc("EstimateCost")->req, (const uint8_t *)
+	    "\x12\x0a\x0a\x08\x0a\x01\xe9\x12\x03\x1a\x01v", 12, why, sizeof(why)) == NULL,
+	    "and a Struct key");
+	d = pb_decode(cs_rpc("EstimateCost")->req, (const uint8_t *)
+	    "\x12\x0a\x0a\x08\x0a\x01k\x12\x03\x1a\x01v", 12, why, sizeof(why));
+	is_str(d ? json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN) : why,
+	    "{\"attributes\":{\"k\":\"v\"}}", "the same Struct in ASCII is decoded");
 	json_object_put(d);
 	/* Nesting past the limit: a DryRunResponse field opened 40 times. */
 	for (n = 0; n < 40; n++)
