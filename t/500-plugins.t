@@ -17,6 +17,10 @@ install_plugin($root, 'aws-test', '1.10.0', manifest => '{"name":"aws-test","ver
     . '"description":"grpc-js test plugin","author":"tests","providers":["aws"],'
     . '"metadata":{"api_token":"hunter2"}}');
 mkdir "$root/aws-test/latest";
+# Names in another encoding never reach an answer; a manifest must be JSON.
+mkdir "$root/caf\xe9";
+mkdir "$root/aws-test/2.0.0-\xe9";
+install_plugin($root, 'badmanifest', '0.1.0', manifest => '{"name":"badmanifest",}');
 install_plugin($root, 'legacy', 'v0.4.0', mode => 'oldpkg');
 install_plugin($root, 'crashy', '0.1.0', mode => 'crash');
 install_plugin($root, 'silent', '0.1.0', mode => 'noport');
@@ -68,6 +72,13 @@ my %skip = map { $_->{path} =~ s{^\Q$root\E/}{}r => $_->{reason} } @{$all->{skip
 like($skip{'aws-test/latest'}, qr/not a semantic version/, 'a non-semver version directory: skipped, said why');
 like($skip{'aws-test/1.0.0'}, qr/higher version/, 'a lower version: skipped, said why');
 like($skip{'noexec/0.1.0'}, qr/no executable file/, 'no executable: skipped, said why');
+ok((grep { $_->{path} eq $root && $_->{reason} eq 'a directory whose name is not UTF-8 (rename it)' }
+    @{$all->{skipped}}), 'a plugin directory named in another encoding: skipped, said why');
+ok((grep { $_->{path} eq "$root/aws-test" && $_->{reason} eq 'a directory whose name is not UTF-8' }
+    @{$all->{skipped}}), 'and a version directory');
+like($skip{'badmanifest/0.1.0/plugin.manifest.json'} // '',
+    qr/^manifest ignored: invalid JSON at byte 22: /, 'a manifest that is not strict JSON: ignored, said why');
+ok($p->{badmanifest}, 'the plugin itself is still run');
 ok($p->{fromhome}, 'a plugin of $FINFOCUS_HOME/plugins is found too');
 is_deeply($all->{directories}, [$root, "$d/ffhome/plugins"], 'the directories searched, in order');
 ok((grep { $_->{path} eq "$d/ffhome/plugins/aws-test" && $_->{reason} =~ /found earlier/ } @{$all->{skipped}}),

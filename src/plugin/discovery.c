@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "../core/util.h"
+#include "../mcp/jsonrpc.h"
 #include "discovery.h"
 
 #define MAX_MANIFEST	(1024 * 1024)
@@ -178,7 +180,8 @@ pick_binary(const char *vdir, const char *name, char *why, size_t whylen)
 		return NULL;
 	}
 	for (i = 0; i < n && found == NULL; i++)
-		if (join(path, sizeof(path), vdir, names[i]) == 0 &&
+		if (utf8_valid(names[i], strlen(names[i])) &&
+		    join(path, sizeof(path), vdir, names[i]) == 0 &&
 		    strcmp(names[i], "plugin.manifest.json") != 0 && is_exec_file(path))
 			found = strdup(path);
 	dir_names_free(names, n);
@@ -201,12 +204,36 @@ jver(struct json_object *m)
 	    json_object_get_string(v) : NULL;
 }
 
+/* A manifest's JSON, by the strict parser all outside JSON goes through. */
+static struct json_object *
+manifest_json(const char *path, char *why, size_t whylen)
+{
+	struct json_object *m;
+	char *text;
+	size_t len;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return NULL;
+	}
+	if (read_all_fd(fd, &text, MAX_MANIFEST, &len) < 0) {
+		snprintf(why, whylen, "cannot read it");
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	m = rpc_parse(text, len, why, whylen);
+	free(text);
+	return m;
+}
+
 /* plugin.manifest.json: the flat core shape, or the spec schema's. */
 static struct json_object *
 read_manifest(struct discovery *d, const char *vdir, const char *name,
     const char *version)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[200];
 	struct json_object *m, *meta, *v;
 	const char *mname, *mver;
 	struct stat st;
@@ -218,10 +245,10 @@ read_manifest(struct discovery *d, const char *vdir, const char *name,
 		skipped(d, path, "manifest ignored: larger than %s", "1 MB");
 		return NULL;
 	}
-	if ((m = json_object_from_file(path)) == NULL ||
+	if ((m = manifest_json(path, why, sizeof(why))) == NULL ||
 	    !json_object_is_type(m, json_type_object)) {
+		skipped(d, path, "manifest ignored: %s", m ? "not a JSON object" : why);
 		json_object_put(m);
-		skipped(d, path, "manifest ignored: %s", "not a JSON object");
 		return NULL;
 	}
 	meta = json_object_object_get_ex(m, "metadata", &meta) &&
@@ -280,6 +307,11 @@ scan_name(struct discovery *d, const char *root, const char *name)
 	size_t i, n;
 	int rc = 0;
 
+	/* Names appear in answers (skipped, plugins): UTF-8 only. */
+	if (!utf8_valid(name, strlen(name))) {
+		skipped(d, root, "%s", "a directory whose name is not UTF-8 (rename it)");
+		return 0;
+	}
 	if (join(ndir, sizeof(ndir), root, name) == -1) {
 		skipped(d, root, "%s: path too long", name);
 		return 0;
@@ -297,7 +329,9 @@ scan_name(struct discovery *d, const char *root, const char *name)
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		if (join(vdir, sizeof(vdir), ndir, vers[i]) == -1)
+		if (!utf8_valid(vers[i], strlen(vers[i])))
+			skipped(d, ndir, "%s", "a directory whose name is not UTF-8");
+		else if (join(vdir, sizeof(vdir), ndir, vers[i]) == -1)
 			skipped(d, ndir, "%s: path too long", vers[i]);
 		else if (semver_cmp(vers[i], "0.0.0") == -2)
 			skipped(d, vdir, "%s", "not a semantic version");
