@@ -362,6 +362,49 @@ b64_value(char c)
 	return (int)(p - b64);
 }
 
+static int
+hexval(int ch)
+{
+	return isdigit(ch) ? ch - '0' : tolower(ch) - 'a' + 10;
+}
+
+/*
+ * The gRPC spec's rule for a grpc-message that does not decode to UTF-8:
+ * keep it, in its encoded form; the bytes of that which are not printable
+ * ASCII are percent-encoded too, for the text goes into JSON.
+ */
+char *
+percent_decode_text(const uint8_t *v, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = malloc(3 * n + 1);
+	size_t i, o = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (v[i] == '%' && i + 2 < n && isxdigit(v[i + 1]) && isxdigit(v[i + 2])) {
+			out[o++] = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+			i += 2;
+		} else
+			out[o++] = (char)v[i];
+	}
+	out[o] = '\0';
+	if (utf8_valid(out, o))
+		return out;
+	for (i = o = 0; i < n; i++) {
+		if (v[i] >= 0x20 && v[i] < 0x7f)
+			out[o++] = (char)v[i];
+		else {
+			out[o++] = '%';
+			out[o++] = hex[v[i] >> 4];
+			out[o++] = hex[v[i] & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 ssize_t
 base64_decode(const char *in, size_t len, void *out, size_t outlen)
 {

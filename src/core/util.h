@@ -66,6 +66,13 @@ ssize_t	 base64_encode(const void *in, size_t len, char *out, size_t outlen);
 ssize_t	 base64_decode(const char *in, size_t len, void *out, size_t outlen);
 
 /*
+ * Percent-encoded UTF-8 (gRPC's grpc-message) decoded into a new string;
+ * when that is not UTF-8, the encoded form, with the bytes that are not
+ * printable ASCII encoded too.  NULL when out of memory.
+ */
+char	*percent_decode_text(const uint8_t *v, size_t n);
+
+/*
  * A date ("2024-09-18"), "YYYY-MM-DD HH:MM[:SS]" or ISO 8601 / RFC 3339
  * (T, Z, " UTC", an offset with or without its colon, fractions to the
  * nanosecond), as UTC seconds and nanoseconds: 0, or -1 (also for a day

@@ -5,7 +5,6 @@
 
 #include <netinet/in.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -172,31 +171,6 @@ grpc_conn_connected(const struct grpc_conn *c)
 
 /* --- HTTP/2 callbacks ----------------------------------------------------- */
 
-static int
-hexval(int ch)
-{
-	return isdigit(ch) ? ch - '0' : tolower(ch) - 'a' + 10;
-}
-
-/* grpc-message is percent-encoded. */
-static char *
-percent_decode(const uint8_t *v, size_t n)
-{
-	char *out = malloc(n + 1);
-	size_t i, o = 0;
-
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		if (v[i] == '%' && i + 2 < n && isxdigit(v[i + 1]) && isxdigit(v[i + 2])) {
-			out[o++] = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
-			i += 2;
-		} else
-			out[o++] = (char)v[i];
-	}
-	out[o] = '\0';
-	return out;
-}
 
 /* -bin headers are base64, usually without padding. */
 static int
@@ -245,7 +219,7 @@ on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name,
 		    GRPC_UNKNOWN;
 	} else if (IS("grpc-message")) {
 		free(k->message);
-		k->message = percent_decode(value, valuelen);
+		k->message = percent_decode_text(value, valuelen);
 	} else if (IS("grpc-status-details-bin")) {
 		free(k->details);
 		if (bin_header(value, valuelen, &k->details, &k->dlen) == -1)

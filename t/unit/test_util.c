@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "../../src/core/util.h"
 #include "tap.h"
@@ -130,6 +131,26 @@ main(void)
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			ok(time_parse(bad[i], strlen(bad[i]), &sec, &ns) == -1,
 			    "time_parse: %s refused", bad[i]);
+	}
+	{
+		/* grpc-message: decoded when UTF-8, else kept encoded, all ASCII. */
+		static const struct { const char *in, *out; } pd[] = {
+			{ "no such SKU", "no such SKU" },
+			{ "caf%C3%A9 100%25", "caf\xc3\xa9 100%" },
+			{ "50% off, %zz, %4", "50% off, %zz, %4" },
+			{ "caf%E9", "caf%E9" },
+			{ "caf\xe9 %41", "caf%E9 %41" },
+			{ "tab\there", "tab\there" },
+			{ "", "" },
+		};
+		size_t i;
+		char *got;
+
+		for (i = 0; i < sizeof(pd) / sizeof(pd[0]); i++) {
+			got = percent_decode_text((const uint8_t *)pd[i].in, strlen(pd[i].in));
+			is_str(got, pd[i].out, "percent_decode_text: \"%s\"", pd[i].out);
+			free(got);
+		}
 	}
 	return done_testing();
 }
