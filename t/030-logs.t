@@ -5,6 +5,7 @@
 
 use strict;
 use warnings;
+use JSON::PP;
 use Test::More;
 use Test::PCM qw(wait_for);
 
@@ -22,6 +23,7 @@ for my $f (qw(timestamp level message service version pid role)) {
 	ok(defined $w->{$f}, "field $f present");
 }
 like($w->{timestamp}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'timestamp is RFC 3339 UTC with ms');
+
 is($w->{service}, 'pulumicost-mcp', 'service name');
 ok(!grep({ $_->{level} eq 'debug' } @l), 'no debug lines at level info');
 
@@ -39,6 +41,14 @@ my $new = Test::PCM::slurp($log);
 my $n = () = ($old . $new) =~ /"message":"http request"/g;
 is($n, 30, 'all 30 access lines are in the two files');
 like($new, qr/"message":"log file reopened"/, 'the new file records the reopen');
+# A path with bytes that are not UTF-8: written \xHH (as nginx does), the
+# line still JSON.
+my ($st) = $t->http("GET /caf\xe9?q=\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+is($st, 404, 'a path that is not UTF-8: 404');
+ok(wait_for(sub { grep { ($_->{path} // '') =~ /^\/caf/ } $t->log_lines }, 5), 'its access line is JSON')
+    or diag join "\n", $t->raw_log_lines;
+is((grep { ($_->{path} // '') =~ /^\/caf/ } $t->log_lines)[0]{path}, '/caf\\xE9', 'the byte written \\xE9');
+is(scalar(grep { !eval { decode_json($_); 1 } } $t->raw_log_lines), 0, 'every line of the log is UTF-8 JSON');
 
 # A reload that names another output moves the log there.
 my $other = $t->dir . '/other.log';

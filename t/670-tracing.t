@@ -159,6 +159,12 @@ rpc(encode_json({ jsonrpc => '2.0', id => 9, method => 'tools/list' }));
 ok(wait_for(sub { (grep { $_->{name} eq 'POST /rpc' && !$_->{parentSpanId} } spans()) >= 1 }, 20),
     'a request without a traceparent starts a sampled trace (sample_rate 1)');
 ok(!(grep { $_->{traceId} eq $T3 } spans()), 'the unsampled caller\'s trace has no spans');
+# A path with a byte that is not UTF-8: the export is still JSON, the byte \xHH.
+my $T4 = 'c' x 32;
+$t->http("GET /caf\xe9 HTTP/1.1\r\nHost: x\r\ntraceparent: 00-$T4-$P1-01\r\nConnection: close\r\n\r\n");
+ok(wait_for(sub { grep { $_->{traceId} eq $T4 } eval { spans() } }, 20), 'a path that is not UTF-8: its span is exported as JSON')
+    or diag $@;
+is(attr((grep { $_->{traceId} eq $T4 } spans())[0] // {}, 'url.path'), '/caf\\xE9', 'url.path with the byte written \\xE9');
 my (undef, undef, $page) = $t->http_get('/metrics');
 like($page, qr/^pulumicost_trace_spans_total\{result="exported"\} [1-9]\d*$/m, 'exported spans counted');
 ok($t->count_log(qr/^tracing: the collector at .* is unavailable \(503\); retrying/) == 1, 'the refusal logged once');

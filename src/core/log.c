@@ -131,8 +131,27 @@ timestamp(char *buf, size_t len)
 	    tm.tm_sec, (int)(ms % 1000));
 }
 
+static void	emit_line(const char *, size_t);
+
+/*
+ * A path, a header or a file name may carry bytes that are not UTF-8: they
+ * are written \xHH, so that every JSON line stays JSON.
+ */
 static void
 emit(const char *line, size_t len)
+{
+	size_t n;
+	char *esc = utf8_escape(line, len, !lg.text, &n);
+
+	if (esc != NULL) {
+		emit_line(esc, n);
+		free(esc);
+	} else
+		emit_line(line, len);
+}
+
+static void
+emit_line(const char *line, size_t len)
 {
 	if (lg.chan >= 0) {
 		if (chan_send(lg.chan, MSG_LOG, lg.gen, lg.slot, line, len, -1) == 0)

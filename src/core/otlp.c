@@ -279,8 +279,9 @@ export_batch(void)
 	struct json_object *doc, *rs, *ss, *scope, *arr;
 	struct evhttp_connection *conn;
 	struct evhttp_request *req;
-	size_t i, n = json_object_array_length(X.queue), take;
+	size_t i, n = json_object_array_length(X.queue), take, len;
 	const char *body;
+	char *esc;
 
 	if (X.inflight != NULL || n == 0)
 		return;
@@ -318,8 +319,14 @@ export_batch(void)
 	}
 	evhttp_connection_set_timeout(conn, EXPORT_TIMEOUT_S);
 	evhttp_connection_free_on_completion(conn);
-	add_headers(evhttp_request_get_output_headers(req), strlen(body));
-	evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
+	/* Attributes (a path, a header) may hold bytes that are not UTF-8. */
+	if ((esc = utf8_escape(body, strlen(body), 1, &len)) != NULL)
+		body = esc;
+	else
+		len = strlen(body);
+	add_headers(evhttp_request_get_output_headers(req), len);
+	evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	free(esc);
 	json_object_put(doc);
 	if (evhttp_make_request(conn, req, EVHTTP_REQ_POST, X.path) == -1)
 		logmsg(LOG_WARN, "tracing: cannot send to %s", X.url);	/* on_done ran */

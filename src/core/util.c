@@ -617,6 +617,31 @@ utf8_seq(const unsigned char *p, size_t avail)
 	return n;
 }
 
+char *
+utf8_escape(const char *s, size_t len, int json, size_t *outlen)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	char *out, *o;
+	size_t n;
+
+	if (utf8_valid(s, len) || (out = malloc(5 * len + 1)) == NULL)
+		return NULL;
+	for (o = out; p < end; p += n) {
+		if (*p < 0x80 || (n = utf8_seq(p, (size_t)(end - p))) == 0) {
+			n = 1;
+			if (*p >= 0x80) {
+				o += sprintf(o, "%sx%02X", json ? "\\\\" : "\\", *p);
+				continue;
+			}
+		}
+		memcpy(o, p, n);
+		o += n;
+	}
+	*o = '\0';
+	*outlen = (size_t)(o - out);
+	return out;
+}
+
 int
 utf8_valid(const char *s, size_t len)
 {

@@ -37,6 +37,13 @@ void	 hex_encode(const unsigned char *in, size_t n, char *out);
 size_t	 utf8_seq(const unsigned char *p, size_t avail);
 /* 1 when s is RFC 3629 UTF-8.  ASCII runs go eight bytes at a time. */
 int	 utf8_valid(const char *s, size_t len);
+/*
+ * Text with each byte that is not part of a UTF-8 sequence written \xHH,
+ * as nginx logs them; with json, the backslash is escaped (\\xHH), for text
+ * json-c wrote, which passes such bytes through inside its strings.  NULL
+ * when the text is UTF-8 already (or out of memory): use it as it is.
+ */
+char	*utf8_escape(const char *s, size_t len, int json, size_t *outlen);
 int	 set_nonblock(int fd, int on);
 int	 set_cloexec(int fd, int on);
 ssize_t	 read_all_fd(int fd, char **buf, size_t limit, size_t *len);

@@ -152,5 +152,18 @@ main(void)
 			free(got);
 		}
 	}
+	{
+		size_t n = 0;
+		char *e;
+
+		ok(utf8_escape("caf\xc3\xa9", 5, 1, &n) == NULL, "utf8_escape: UTF-8 is left as it is");
+		e = utf8_escape("\"caf\xe9\xc3\"", 7, 1, &n);
+		is_str(e, "\"caf\\\\xE9\\\\xC3\"", "utf8_escape: JSON text, \\\\xHH");
+		ok(e && n == strlen(e), "and its length");
+		free(e);
+		e = utf8_escape("a\xff\xe2\x82\xac" "b\xe2\x82", 8, 0, &n);
+		is_str(e, "a\\xFF\xe2\x82\xac" "b\\xE2\\x82", "utf8_escape: text, \\xHH; a cut sequence byte by byte");
+		free(e);
+	}
 	return done_testing();
 }
