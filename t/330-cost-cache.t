@@ -69,6 +69,11 @@ ok(wait_for(sub { call({ stack_name => 'example' })->{metadata}{cache}{status} e
 # A reload starts a new key space.
 call({ pulumi_json => $doc });
 is(call({ pulumi_json => $doc })->{metadata}{cache}{status}, 'hit', 'cached before the reload');
+# One byte more at the end of a large argument: another key.
+is(call({ pulumi_json => "$doc " })->{metadata}{cache}{status}, 'miss', 'a large argument one byte longer: computed');
+is(call({ pulumi_json => "$doc " })->{metadata}{cache}{status}, 'hit', 'then a hit of its own');
+is(call({ pulumi_json => $doc, filters => {} })->{metadata}{cache}{status}, 'miss',
+    'an empty object more: computed');
 is($t->reload, 'ok', 'reload');
 ok(wait_for(sub { !grep { $t->generation_of($_) == 1 } $t->workers }, 10), 'old generation gone');
 is(call({ pulumi_json => $doc })->{metadata}{cache}{status}, 'miss', 'after a reload: computed again');
