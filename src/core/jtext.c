@@ -121,15 +121,15 @@ put_utf8(char *o, uint32_t cp)
 	return o;
 }
 
-/* Room for 16 more bytes of output at *o, in scratch. */
+/* Room for n more bytes of output at *o, in scratch. */
 static int
-room(struct parser *j, char **o)
+room(struct parser *j, char **o, size_t n)
 {
 	size_t off = (size_t)(*o - j->scratch);
 
-	if (off + 16 <= j->cap)
+	if (off + n <= j->cap)
 		return 0;
-	if (reserve(j, 2 * (off + 16)) == -1)
+	if (reserve(j, 2 * (off + n)) == -1)
 		return -1;
 	*o = j->scratch + off;
 	return 0;
@@ -208,6 +208,75 @@ special16(const unsigned char *p)
 #endif
 }
 
+#ifdef __SSE2__
+#define BLOCK		64
+#define BLOCK_READ	(BLOCK + 16)	/* what plain_block reads and writes */
+
+/* n (at most BLOCK) bytes from s to o, sixteen at a time: over-reads and
+ * over-writes up to 15 bytes, which the caller has room for. */
+static inline void
+copy16s(char *o, const unsigned char *s, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k += 16)
+		memcpy(o + k, s + k, 16);
+}
+
+static inline uint64_t
+mask16(__m128i hit, int k)
+{
+	return (uint64_t)(unsigned)_mm_movemask_epi8(hit) << (16 * k);
+}
+
+/*
+ * BLOCK bytes of a string after its first escape, when they are text and
+ * the escapes \" \\ \/ only (JSON inside JSON, the usual large string):
+ * copied to o without their escaping backslashes in one pass over the
+ * block's masks, not stopping at each escape.  Returns the bytes consumed
+ * (one less when the last starts an escape: the next block starts on it)
+ * with *w the bytes written; 0 when the block needs the byte-by-byte path
+ * (the string's end, another escape, a control character, a byte that is
+ * not ASCII).  Reads and writes BLOCK_READ bytes at most.
+ */
+static size_t
+plain_block(const unsigned char *p, char *o, size_t *w)
+{
+	uint64_t quote = 0, bslash = 0, other = 0, rest, escaped = 0;
+	size_t prev = 0, n = BLOCK, out = 0, i;
+	int k;
+
+	for (k = 0; k < BLOCK / 16; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+
+		quote |= mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), k);
+		bslash |= mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), k);
+		/* Signed: below 0x20, and 0x80 and above. */
+		other |= mask16(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), k);
+	}
+	if (other != 0)
+		return 0;
+	for (rest = bslash; rest != 0; rest &= ~(3ULL << i)) {
+		i = (size_t)__builtin_ctzll(rest);
+		if (i == BLOCK - 1) {
+			n = BLOCK - 1;
+			break;
+		}
+		if (p[i + 1] != '"' && p[i + 1] != '\\' && p[i + 1] != '/')
+			return 0;
+		escaped |= 2ULL << i;
+		copy16s(o + out, p + prev, i - prev);
+		out += i - prev;
+		prev = i + 1;	/* the escaped byte starts the next run */
+	}
+	if ((quote & ~escaped) != 0)
+		return 0;
+	copy16s(o + out, p + prev, n - prev);
+	*w = out + n - prev;
+	return n;
+}
+#endif
+
 /*
  * One byte that is not plain ASCII text at *pp (a quote is the caller's):
  * a control character is refused, UTF-8 checked and copied to *o when o
@@ -245,6 +314,9 @@ static int
 string_text(struct parser *j, const char **text, size_t *len)
 {
 	const unsigned char *s = j->p + 1, *p = s, *end = j->end;
+#ifdef __SSE2__
+	const unsigned char *retry = s;
+#endif
 	char *o = NULL;
 	unsigned m;
 
@@ -272,8 +344,24 @@ string_text(struct parser *j, const char **text, size_t *len)
 	memcpy(j->scratch, s, (size_t)(p - s));
 	o = j->scratch + (p - s);
 	for (;;) {
+#ifdef __SSE2__
+		/* Whole blocks while they take them; after one that does not,
+		 * the next BLOCK bytes go the byte-by-byte way. */
+		while (p >= retry && end - p >= BLOCK_READ) {
+			size_t w, n;
+
+			if (room(j, &o, BLOCK_READ) == -1)
+				return -1;
+			if ((n = plain_block(p, o, &w)) == 0) {
+				retry = p + BLOCK;
+				break;
+			}
+			p += n;
+			o += w;
+		}
+#endif
 		while (end - p >= 16) {
-			if (room(j, &o) == -1)
+			if (room(j, &o, 16) == -1)
 				return -1;
 			m = special16(p);
 			memcpy(o, p, 16);
@@ -288,7 +376,7 @@ string_text(struct parser *j, const char **text, size_t *len)
 		}
 		if (p >= end)
 			return incomplete(j);
-		if (room(j, &o) == -1)
+		if (room(j, &o, 16) == -1)
 			return -1;
 		if (*p == '"')
 			break;

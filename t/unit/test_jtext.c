@@ -48,6 +48,7 @@ ours(const char *s, size_t len, struct json_object **o, struct jtext_error *err)
 {
 	size_t used;
 
+	*o = NULL;
 	if (jtext_parse(s, len, JTEXT_MAX_DEPTH, o, &used, err) == -1)
 		return 0;
 	while (used < len && strchr(" \t\r\n", s[used]))
@@ -211,7 +212,7 @@ main(void)
 		o = doc;
 		gen(&o, 0);
 		len = (size_t)(o - doc);
-		if (!agree(doc, len) || !ours(doc, len, &a, &err))
+		if (!ours(doc, len, &a, &err) || !agree(doc, len))
 			disagree++;
 		json_object_put(a);
 		for (k = 0; k < 4; k++) {
@@ -235,5 +236,38 @@ main(void)
 	ok(disagree == 0, "3000 generated documents taken as json-c takes them, and"
 	    " 12000 mutations and 12000 truncations never taken where json-c refuses (%d"
 	    " disagreements; %d mutations taken)", disagree, accepted);
+
+	/*
+	 * Long strings dense with escapes (JSON inside JSON), which the parser
+	 * takes 64 bytes at a time: runs of every length put each escape at
+	 * every place of a block, the last byte of one included; each string
+	 * also mutated and cut.
+	 */
+	for (i = 0, disagree = 0; i < 2000; i++) {
+		static const char *const piece[] = { "\\\"", "\\\\", "\\/", "\\n",
+		    "\\u00e9", "\xc3\xa9", "\\ud83d\\ude00", "\\\\\\\"" };
+		size_t len, at;
+		char m[sizeof(doc)];
+
+		o = doc;
+		*o++ = '"';
+		while (o - doc < 40 + (long)(i % 700)) {
+			for (k = rand() % (rand() % 4 ? 12 : 70); k > 0; k--)
+				*o++ = (char)('a' + rand() % 26);
+			o = stpcpy(o, piece[rand() % (i % 3 ? 3 : 8)]);
+		}
+		*o++ = '"';
+		len = (size_t)(o - doc);
+		if (!ours(doc, len, &a, &err) || !agree(doc, len))
+			disagree++;
+		json_object_put(a);
+		at = (size_t)rand() % len;
+		memcpy(m, doc, len);
+		m[at] = i % 2 ? '"' : (char)(rand() % 256);
+		if (!agree(m, len) || !agree(doc, at))
+			disagree++;
+	}
+	ok(disagree == 0, "2000 long strings dense with escapes, each mutated and cut:"
+	    " as json-c (%d disagreements)", disagree);
 	return done_testing();
 }
