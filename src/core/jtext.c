@@ -208,31 +208,79 @@ special16(const unsigned char *p)
 #endif
 }
 
-#ifdef __SSE2__
 #define BLOCK		64
 #define BLOCK_READ	(BLOCK + 16)	/* what plain_block reads and writes */
+#define SCRATCH_AT_ONCE	(256 * 1024)
+
+#ifdef __SSE2__
 
 /* n (at most BLOCK) bytes from s to o, sixteen at a time: over-reads and
- * over-writes up to 15 bytes, which the caller has room for. */
+ * over-writes up to 16 bytes, which the caller has room for. */
 static inline void
 copy16s(char *o, const unsigned char *s, size_t n)
 {
 	size_t k;
 
-	for (k = 0; k < n; k += 16)
+	memcpy(o, s, 16);
+	for (k = 16; k < n; k += 16)
 		memcpy(o + k, s + k, 16);
 }
 
+/* The 64-bit mask of the bytes of v[0..3] equal to c. */
 static inline uint64_t
-mask16(__m128i hit, int k)
+mask64(const __m128i v[4], char c)
 {
-	return (uint64_t)(unsigned)_mm_movemask_epi8(hit) << (16 * k);
+	__m128i x = _mm_set1_epi8(c);
+
+	return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v[0], x)) |
+	    (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v[1], x)) << 16 |
+	    (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v[2], x)) << 32 |
+	    (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v[3], x)) << 48;
+}
+
+/*
+ * The bytes of a block that are escaped (the block starts outside an
+ * escape): in each run of backslashes, every second one, and the byte
+ * after the run when its length is odd.  Adding a run's first bit to the
+ * run carries to the byte after it, so the sum's change marks the run and
+ * that byte; counted from an even place, the escaped ones are at odd
+ * places, and the other way round.  *cut is set when the block ends in a
+ * run of odd length: its last backslash escapes the next block's first
+ * byte.
+ */
+static inline uint64_t
+escaped_bytes(uint64_t bslash, int *cut)
+{
+	const uint64_t even = 0x5555555555555555ULL;
+	uint64_t starts = bslash & ~(bslash << 1);
+	uint64_t from_even = (bslash + (starts & even)) ^ bslash;
+	uint64_t from_odd = (bslash + (starts & ~even)) ^ bslash;
+
+	*cut = (bslash >> 63) != 0 && ((~bslash == 0 ? 64 :
+	    __builtin_clzll(~bslash)) & 1) != 0;
+	return (from_even & ~even) | (from_odd & even);
+}
+
+/* The BLOCK bytes at p but those of drop, packed at o: their number. */
+static size_t
+pack_runs(const unsigned char *p, uint64_t drop, char *o)
+{
+	size_t prev = 0, out = 0, i;
+
+	for (; drop != 0; drop &= drop - 1) {
+		i = (size_t)__builtin_ctzll(drop);
+		copy16s(o + out, p + prev, i - prev);
+		out += i - prev;
+		prev = i + 1;
+	}
+	copy16s(o + out, p + prev, BLOCK - prev);
+	return out + BLOCK - prev;
 }
 
 /*
  * BLOCK bytes of a string after its first escape, when they are text and
  * the escapes \" \\ \/ only (JSON inside JSON, the usual large string):
- * copied to o without their escaping backslashes in one pass over the
+ * copied to o without their escaping backslashes, all found from the
  * block's masks, not stopping at each escape.  Returns the bytes consumed
  * (one less when the last starts an escape: the next block starts on it)
  * with *w the bytes written; 0 when the block needs the byte-by-byte path
@@ -242,38 +290,28 @@ mask16(__m128i hit, int k)
 static size_t
 plain_block(const unsigned char *p, char *o, size_t *w)
 {
-	uint64_t quote = 0, bslash = 0, other = 0, rest, escaped = 0;
-	size_t prev = 0, n = BLOCK, out = 0, i;
-	int k;
+	__m128i v[4], low = _mm_set1_epi8(0x20);
+	uint64_t quote, bslash, escaped, drop;
+	int k, cut;
 
-	for (k = 0; k < BLOCK / 16; k++) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
-
-		quote |= mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), k);
-		bslash |= mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), k);
-		/* Signed: below 0x20, and 0x80 and above. */
-		other |= mask16(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), k);
-	}
-	if (other != 0)
+	for (k = 0; k < 4; k++)
+		v[k] = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+	/* Signed: below 0x20, and 0x80 and above. */
+	if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v[0], low),
+	    _mm_cmplt_epi8(v[1], low)), _mm_or_si128(_mm_cmplt_epi8(v[2], low),
+	    _mm_cmplt_epi8(v[3], low)))) != 0)
 		return 0;
-	for (rest = bslash; rest != 0; rest &= ~(3ULL << i)) {
-		i = (size_t)__builtin_ctzll(rest);
-		if (i == BLOCK - 1) {
-			n = BLOCK - 1;
-			break;
-		}
-		if (p[i + 1] != '"' && p[i + 1] != '\\' && p[i + 1] != '/')
-			return 0;
-		escaped |= 2ULL << i;
-		copy16s(o + out, p + prev, i - prev);
-		out += i - prev;
-		prev = i + 1;	/* the escaped byte starts the next run */
-	}
-	if ((quote & ~escaped) != 0)
+	quote = mask64(v, '"');
+	bslash = mask64(v, '\\');
+	escaped = escaped_bytes(bslash, &cut);
+	if ((quote & ~escaped) != 0 ||
+	    (escaped & ~(quote | bslash | mask64(v, '/'))) != 0)
 		return 0;
-	copy16s(o + out, p + prev, n - prev);
-	*w = out + n - prev;
-	return n;
+	/* The escaping backslashes, and one that escapes the next block's
+	 * first byte: not written, and that one not consumed either. */
+	drop = escaped >> 1 | (uint64_t)cut << 63;
+	*w = pack_runs(p, drop, o);
+	return cut ? BLOCK - 1 : BLOCK;
 }
 #endif
 
@@ -339,7 +377,10 @@ string_text(struct parser *j, const char **text, size_t *len)
 		if (other_byte(j, &p, &o) == -1)
 			return -1;
 	}
-	if (reserve(j, (size_t)(p - s) + 64) == -1)
+	/* The text is no longer than what is left: room for that at once, up
+	 * to a bound (a value parsed in the middle of a large document). */
+	if (reserve(j, (size_t)(end - s < SCRATCH_AT_ONCE ? end - s : SCRATCH_AT_ONCE) +
+	    BLOCK_READ) == -1)
 		return -1;
 	memcpy(j->scratch, s, (size_t)(p - s));
 	o = j->scratch + (p - s);
