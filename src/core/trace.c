@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <event2/util.h>
+#include <openssl/rand.h>
 
 #include "conf.h"
 #include "trace.h"
@@ -45,6 +46,18 @@ trace_enabled(void)
 	return T.enabled && T.sink != NULL;
 }
 
+/*
+ * OpenSSL's generator, seeded in the worker before the sandbox and reseeded
+ * by itself from the kernel now and then: libevent's, on glibc's
+ * arc4random, made a getrandom call each time, two a request.
+ */
+static void
+random_bytes(void *p, size_t n)
+{
+	if (RAND_bytes(p, (int)n) != 1)
+		evutil_secure_rng_get_bytes(p, n);
+}
+
 int
 trace_sample(void)
 {
@@ -54,7 +67,7 @@ trace_sample(void)
 		return 0;
 	if (T.rate >= 1)
 		return 1;
-	evutil_secure_rng_get_bytes(&x, sizeof(x));
+	random_bytes(&x, sizeof(x));
 	return (double)x / 4294967296.0 < T.rate;
 }
 
@@ -63,7 +76,7 @@ trace_random_hex(char *out, size_t bytes)
 {
 	unsigned char rnd[16];
 
-	evutil_secure_rng_get_bytes(rnd, bytes);
+	random_bytes(rnd, bytes);
 	hex_encode(rnd, bytes, out);
 }
 
