@@ -377,10 +377,10 @@ string_text(struct parser *j, const char **text, size_t *len)
 		if (other_byte(j, &p, &o) == -1)
 			return -1;
 	}
-	/* The text is no longer than what is left: room for that at once, up
-	 * to a bound (a value parsed in the middle of a large document). */
-	if (reserve(j, (size_t)(end - s < SCRATCH_AT_ONCE ? end - s : SCRATCH_AT_ONCE) +
-	    BLOCK_READ) == -1)
+	/* The text so far, and room for the rest at once: no longer than what
+	 * is left, up to a bound (a value in the middle of a large document). */
+	if (reserve(j, (size_t)(p - s) + (size_t)(end - p < SCRATCH_AT_ONCE ?
+	    end - p : SCRATCH_AT_ONCE) + BLOCK_READ) == -1)
 		return -1;
 	memcpy(j->scratch, s, (size_t)(p - s));
 	o = j->scratch + (p - s);

@@ -269,5 +269,24 @@ main(void)
 	}
 	ok(disagree == 0, "2000 long strings dense with escapes, each mutated and cut:"
 	    " as json-c (%d disagreements)", disagree);
+	for (k = 0; k < 2; k++) {
+		/*
+		 * A 600 KB string whose first escape comes 550 KB in (more text
+		 * before it than the room it makes at once, 256 KB), then one
+		 * whose escapes go on for longer than that room.
+		 */
+		size_t blen = 600000, first = k ? 10 : 550000, at;
+		char *big = malloc(blen + 16);
+
+		big[0] = '"';
+		memset(big + 1, 'a', blen);
+		for (at = first; at + 2 < blen; at += 7)
+			memcpy(big + at, "\\\"", 2);
+		big[blen] = '"';
+		ok(ours(big, blen + 1, &a, &err) && agree(big, blen + 1),
+		    "a 600 KB string, its first escape %zu bytes in: as json-c", first);
+		json_object_put(a);
+		free(big);
+	}
 	return done_testing();
 }
