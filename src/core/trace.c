@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <sys/random.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +9,6 @@
 #include <time.h>
 
 #include <event2/util.h>
-#include <openssl/rand.h>
 
 #include "conf.h"
 #include "trace.h"
@@ -47,15 +48,31 @@ trace_enabled(void)
 }
 
 /*
- * OpenSSL's generator, seeded in the worker before the sandbox and reseeded
- * by itself from the kernel now and then: libevent's, on glibc's
- * arc4random, made a getrandom call each time, two a request.
+ * The kernel's random bytes, drawn 512 at a time: libevent's generator, on
+ * glibc's arc4random, made a getrandom call for each id, two a request.
+ * (OpenSSL's RAND_bytes takes twice a getrandom call's time.)  Workers are
+ * each exec'd, so no two processes share the pool.
  */
 static void
 random_bytes(void *p, size_t n)
 {
-	if (RAND_bytes(p, (int)n) != 1)
+	static unsigned char pool[512];
+	static size_t left;
+
+	if (n > sizeof(pool) / 2) {
 		evutil_secure_rng_get_bytes(p, n);
+		return;
+	}
+	if (left < n) {
+		if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool)) {
+			evutil_secure_rng_get_bytes(p, n);
+			return;
+		}
+		left = sizeof(pool);
+	}
+	memcpy(p, pool + sizeof(pool) - left, n);
+	explicit_bzero(pool + sizeof(pool) - left, n);	/* handed out once */
+	left -= n;
 }
 
 int

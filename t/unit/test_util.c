@@ -3,8 +3,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "../../src/core/trace.h"
 #include "../../src/core/util.h"
 #include "tap.h"
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
 
 int
 main(void)
@@ -164,6 +171,24 @@ main(void)
 		e = utf8_escape("a\xff\xe2\x82\xac" "b\xe2\x82", 8, 0, &n);
 		is_str(e, "a\\xFF\xe2\x82\xac" "b\\xE2\\x82", "utf8_escape: text, \\xHH; a cut sequence byte by byte");
 		free(e);
+	}
+	{
+		/* Random ids: drawn from a pool the kernel refills; never twice. */
+		static char ids[3000][33];
+		size_t i, k, bad = 0, dup = 0;
+
+		for (i = 0; i < 3000; i++) {
+			trace_random_hex(ids[i], i % 3 == 0 ? 16 : i % 3 == 1 ? 8 : 12);
+			for (k = 0; ids[i][k] != '\0'; k++)
+				bad += strchr("0123456789abcdef", ids[i][k]) == NULL;
+			bad += k != (i % 3 == 0 ? 32u : i % 3 == 1 ? 16u : 24u);
+		}
+		qsort(ids, 3000, sizeof(ids[0]), cmp_str);
+		for (i = 1; i < 3000; i++)
+			dup += strcmp(ids[i - 1], ids[i]) == 0;
+		ok(bad == 0 && dup == 0, "trace_random_hex: 3000 ids of 8, 12 and 16 bytes (%zu"
+		    " pool refills), lowercase hex, all different (%zu bad, %zu the same)",
+		    (size_t)3000 * 12 / 512, bad, dup);
 	}
 	return done_testing();
 }
