@@ -130,6 +130,22 @@ is_deeply([ map { "$_->{line}: $_->{reason}" } @{$j->{metadata}{bad_rows}{first}
     '5: Tags is not a JSON object',
 ], 'each saying which cell and why');
 is_deeply([ keys %{$j->{groups}{totals}} ], ["Caf\x{e9}"], 'UTF-8 names kept as they are');
+# Grouped by a tag: each row's own Tags (values in full), untagged as (none).
+my $long = 'x' x 300;
+$t->write_file('tags.csv', join("\n",
+	'ChargePeriodStart,ChargePeriodEnd,BilledCost,EffectiveCost,BillingCurrency,ServiceName,Tags',
+	'2024-01-01,2024-01-02,1,1,USD,EC2,"{""team"":""web"",""env"":""prod""}"',
+	'2024-01-01,2024-01-02,2,2,USD,EC2,"{""env"":""prod"",""team"":""web""}"',
+	'2024-01-01,2024-01-02,4,4,USD,RDS,"{""team"":""data""}"',
+	'2024-01-01,2024-01-02,8,8,USD,RDS,NULL',
+	"2024-01-01,2024-01-02,16,16,USD,S3,\"{\"\"team\"\":\"\"$long\"\"}\"") . "\n");
+($rc, $out, $err) = $t->cmd('cost', 'actual', '--focus', "$d/tags.csv", '--output', 'json',
+    '--group-by', 'tag:team');
+is($rc, 0, '--group-by tag:team') or diag $err;
+is_deeply({ map { $_ => $j->{groups}{totals}{$_}{USD} } keys %{($j = decode_json($out))->{groups}{totals}} },
+    { web => 3, data => 4, '(none)' => 8, $long => 16 },
+    'by each row\'s Tags, whatever their key order; untagged as (none); a 300-byte value whole');
+
 mkdir "$d/latin1" or die;
 $t->write_file("latin1/caf\xe9.csv", $files{'rows.csv'});
 ($rc, undef, $err) = $t->cmd('cost', 'actual', '--focus', "$d/latin1");

@@ -155,8 +155,8 @@ actual_split(const struct focus_row *r, int64_t from, int64_t to,
 }
 
 static const char *
-group_of(const struct focus_store *s, const struct focus_row *r, const char *g,
-    char *buf, size_t len)
+group_of(const struct focus_store *s, struct focus_tags *tags,
+    const struct focus_row *r, const char *g)
 {
 	const char *v = NULL;
 
@@ -170,14 +170,8 @@ group_of(const struct focus_store *s, const struct focus_row *r, const char *g,
 		v = focus_str(s, r->account);
 	else if (strcmp(g, "category") == 0)
 		v = focus_category_name(r->category);
-	else if (strncmp(g, "tag:", 4) == 0 && r->tags != 0) {
-		struct json_object *t = json_tokener_parse(focus_str(s, r->tags)), *x;
-
-		if (json_object_object_get_ex(t, g + 4, &x))
-			snprintf(buf, len, "%s", json_object_get_string(x));
-		json_object_put(t);
-		v = buf[0] ? buf : NULL;
-	}
+	else if (strncmp(g, "tag:", 4) == 0)
+		v = focus_tag(tags, r, g + 4);
 	return v && v[0] ? v : "(none)";
 }
 
@@ -210,6 +204,7 @@ struct sums {
 	size_t		 nsvc, ngrp;
 	int		*svc_of;	/* service string id -> index + 1 */
 	struct json_object *grp_of;	/* group name -> index */
+	struct focus_tags *tags;	/* grouped by a tag: rows' Tags */
 	char		**grp_names;	/* owned copies */
 	/* the charge being split */
 	size_t		 c;
@@ -379,6 +374,9 @@ sums_init(struct sums *m, const struct focus_store *s, const struct actual_query
 	m->nb = n;
 	m->bstart[n] = bs;
 	m->grp_of = json_object_new_object();
+	if (q->group_by != NULL && strncmp(q->group_by, "tag:", 4) == 0 &&
+	    (m->tags = focus_tags_new(s)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -401,6 +399,7 @@ sums_free(struct sums *m)
 	free(m->svc_of);
 	free(m->bstart);
 	json_object_put(m->grp_of);
+	focus_tags_free(m->tags);
 }
 
 static int
@@ -453,7 +452,6 @@ sum_rows(struct sums *m, const struct focus_store *s, size_t *used, size_t *no_a
 {
 	const struct actual_query *q = m->q;
 	size_t i, lo, hi;
-	char gbuf[256];
 	const char *g;
 	int c, kept;
 
@@ -490,9 +488,8 @@ sum_rows(struct sums *m, const struct focus_store *s, size_t *used, size_t *no_a
 		m->cat_i = r->category <= FC_OTHER ? r->category : FC_OTHER;
 		m->cat_seen[c][m->cat_i] = 1;
 		m->ls = service_line(m, s, r->service);
-		gbuf[0] = '\0';
 		g = q->group != NULL ? q->group(s, r, q->arg) : q->group_by ?
-		    group_of(s, r, q->group_by, gbuf, sizeof(gbuf)) : NULL;
+		    group_of(s, m->tags, r, q->group_by) : NULL;
 		m->lg = g != NULL ? group_line(m, g) : NULL;
 		if (m->ls == NULL || (g != NULL && m->lg == NULL) ||
 		    line_at(m, m->ls, m->c) == NULL ||

@@ -167,6 +167,61 @@ focus_window(const struct focus_store *s, int64_t from, int64_t to, size_t *lo,
 	/* A point charge at to's instant is outside; one ending at to is in. */
 }
 
+struct focus_tags {
+	const struct focus_store *st;
+	struct json_object	**set;		/* per string id */
+	size_t			 n;
+};
+
+struct focus_tags *
+focus_tags_new(const struct focus_store *st)
+{
+	struct focus_tags *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->st = st;
+	t->n = focus_nstrs(st);
+	if ((t->set = calloc(t->n + 1, sizeof(*t->set))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+focus_tags_free(struct focus_tags *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++)
+		json_object_put(t->set[i]);
+	free(t->set);
+	free(t);
+}
+
+/* The text is the store's own (tags_of wrote it): json-c reads it back. */
+struct json_object *
+focus_tags_of(struct focus_tags *t, const struct focus_row *r)
+{
+	if (t == NULL || r->tags == 0 || r->tags >= t->n)
+		return NULL;
+	if (t->set[r->tags] == NULL)
+		t->set[r->tags] = json_tokener_parse(focus_str(t->st, r->tags));
+	return t->set[r->tags];
+}
+
+const char *
+focus_tag(struct focus_tags *t, const struct focus_row *r, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(focus_tags_of(t, r), key, &v) ?
+	    json_object_get_string(v) : NULL;
+}
+
 size_t
 focus_nstrs(const struct focus_store *s)
 {

@@ -62,6 +62,16 @@ size_t		 focus_nstrs(const struct focus_store *);
 /* An interned string: "" for id 0 (absent). */
 const char	*focus_str(const struct focus_store *, uint32_t id);
 const char	*focus_category_name(int);
+/*
+ * Rows' Tags, parsed on use and each distinct set once (rows share their
+ * interned text), for the life of one query.  focus_tags_of: a row's Tags
+ * object (borrowed), NULL when it has none; focus_tag: one tag's value.
+ */
+struct focus_tags;
+struct focus_tags *focus_tags_new(const struct focus_store *);
+void		 focus_tags_free(struct focus_tags *);
+struct json_object *focus_tags_of(struct focus_tags *, const struct focus_row *);
+const char	*focus_tag(struct focus_tags *, const struct focus_row *, const char *key);
 /* A date ("2024-09-18"), "YYYY-MM-DD HH:MM:SS" or ISO 8601: 0, or -1. */
 int		 focus_parse_time(const char *, size_t, int64_t *);
 /*

@@ -36,9 +36,9 @@
 struct tag_query {
 	struct insight		*in;
 	const struct pstack	*s;
-	struct json_object	**row_tags;	/* per Tags id, parsed on use */
+	struct focus_tags	*row_tags;	/* charges' own Tags */
 	struct json_object	**res_tags;	/* per stack resource */
-	size_t			 nrow, nres;
+	size_t			 nres;
 	const char		*key;		/* grouped by now */
 	const char		*fkey;		/* filters.key, or NULL */
 	struct json_object	*fvals;		/* filters.values */
@@ -49,11 +49,9 @@ tags_free(struct tag_query *tq)
 {
 	size_t i;
 
-	for (i = 0; i < tq->nrow; i++)
-		json_object_put(tq->row_tags[i]);
+	focus_tags_free(tq->row_tags);
 	for (i = 0; i < tq->nres; i++)
 		json_object_put(tq->res_tags[i]);
-	free(tq->row_tags);
 	free(tq->res_tags);
 }
 
@@ -92,14 +90,11 @@ charge_tag(struct tag_query *tq, const struct focus_store *st,
     const struct focus_row *r, const char *key)
 {
 	struct json_object *v;
+	const char *own;
 	int i;
 
-	if (r->tags != 0 && r->tags < tq->nrow) {
-		if (tq->row_tags[r->tags] == NULL)
-			tq->row_tags[r->tags] = json_tokener_parse(focus_str(st, r->tags));
-		if (json_object_object_get_ex(tq->row_tags[r->tags], key, &v))
-			return json_object_get_string(v);
-	}
+	if ((own = focus_tag(tq->row_tags, r, key)) != NULL)
+		return own;
 	if (tq->in->j != NULL && (i = join_row(tq->in->j, st, r)) >= 0 &&
 	    (size_t)i < tq->nres &&
 	    json_object_object_get_ex(resource_tags(tq, i), key, &v))
@@ -190,11 +185,10 @@ tags_billing(struct tool_call *c, struct pstack *s, const struct focus_store *st
 	}
 	tq.in = in;
 	tq.s = s;
-	tq.nrow = focus_nstrs(st);
 	tq.nres = s != NULL ? s->n : 0;
-	if ((tq.row_tags = calloc(tq.nrow + 1, sizeof(*tq.row_tags))) == NULL ||
+	if ((tq.row_tags = focus_tags_new(st)) == NULL ||
 	    (tq.res_tags = calloc(tq.nres + 1, sizeof(*tq.res_tags))) == NULL) {
-		free(tq.row_tags);
+		focus_tags_free(tq.row_tags);
 		tool_call_fail(c, "out of memory");
 		return;
 	}
