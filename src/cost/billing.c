@@ -1,18 +1,24 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "../core/conf.h"
+#include "../core/log.h"
+#include "../core/proc.h"
 #include "../core/util.h"
 #include "billing.h"
 #include "focus.h"
@@ -21,11 +27,25 @@
 extern const char example_billing_csv[];
 #define BUILTIN_BILLING	"builtin:example-billing"
 
+struct billing_waiter {
+	billing_cb	 cb;
+	void		*arg;
+};
+
 static struct {
 	int		 fd;		/* the sealed image, or -1 */
 	char		*signature;	/* the files it was built from */
 	int64_t		 rows, bad;
-} img = { -1, NULL, 0, 0 };
+	/* a build under way: its process, image, files and waiters */
+	pid_t		 pid;		/* or -1 */
+	int		 memfd;
+	char		*building;	/* its signature */
+	struct event	*ev;		/* the pipe it answers on */
+	char		 line[600];
+	size_t		 linelen;
+	struct billing_waiter *waiting;
+	size_t		 nwaiting;
+} img = { .fd = -1, .pid = -1, .memfd = -1 };
 
 static int
 focus_name(const char *n)
@@ -112,93 +132,230 @@ billing_load(struct focus_store *s, struct json_object *files, char *why,
 	return 0;
 }
 
-static int
-build(struct json_object *files, char *why, size_t whylen)
+/*
+ * In the child: the store loaded and its image written to fd; the outcome
+ * as one line to out ("ok ROWS BAD" or "error WHY").  It never returns.
+ */
+static void
+build_child(int fd, int out, struct json_object *files)
 {
 	struct focus_store *s = focus_store_new();
+	struct json_object *b, *n;
+	char why[512], line[600];
 	char *buf = NULL;
-	size_t len = 0, off;
-	int fd;
+	size_t len = 0;
+	const char *delay;
 
+#ifdef PCM_TEST_HOOKS
+	/* Tests hold the build to see the broker go on answering. */
+	if ((delay = getenv("PCM_TEST_BILLING_DELAY_MS")) != NULL)
+		usleep((useconds_t)atoi(delay) * 1000);
+#else
+	(void)delay;
+#endif
 	if (s == NULL)
-		return errorf(why, whylen, "out of memory");
-	if (billing_load(s, files, why, whylen) == -1) {
-		focus_store_free(s);
-		return -1;
-	}
-	if (focus_store_image(s, &buf, &len) == -1) {
-		focus_store_free(s);
-		return errorf(why, whylen, "out of memory");
-	}
-	img.rows = (int64_t)focus_count(s);
-	{
-		struct json_object *b = focus_bad_rows(s), *n;
-
+		snprintf(line, sizeof(line), "error out of memory");
+	else if (billing_load(s, files, why, sizeof(why)) == -1)
+		snprintf(line, sizeof(line), "error %s", why);
+	else if (focus_store_image(s, &buf, &len) == -1)
+		snprintf(line, sizeof(line), "error out of memory");
+	else if (write_all(fd, buf, len) == -1)
+		snprintf(line, sizeof(line), "error writing the billing image: %s",
+		    strerror(errno));
+	else {
+		b = focus_bad_rows(s);
 		json_object_object_get_ex(b, "count", &n);
-		img.bad = json_object_get_int64(n);
+		snprintf(line, sizeof(line), "ok %zu %lld", focus_count(s),
+		    (long long)json_object_get_int64(n));
 		json_object_put(b);
 	}
-	focus_store_free(s);
-	if ((fd = memfd_create("pcm-billing", MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1) {
-		free(buf);
+	(void)write_all(out, line, strlen(line));
+	_exit(0);
+}
+
+static void
+answer(const struct billing_waiter *w, const char *why)
+{
+	char err[128];
+	int fd;
+
+	if (why == NULL && (fd = dup(img.fd)) == -1) {
+		snprintf(err, sizeof(err), "dup: %s", strerror(errno));
+		why = err;
+	}
+	if (why != NULL)
+		w->cb(-1, 0, 0, why, w->arg);
+	else
+		w->cb(fd, img.rows, img.bad, NULL, w->arg);
+}
+
+/* Every waiter answered (why, or the image), and the list emptied. */
+static void
+answer_all(const char *why)
+{
+	struct billing_waiter *w = img.waiting;
+	size_t i, n = img.nwaiting;
+
+	img.waiting = NULL;
+	img.nwaiting = 0;
+	for (i = 0; i < n; i++)
+		answer(&w[i], why);
+	free(w);
+}
+
+/* The child's line, then its end: the new image, or why not. */
+static void
+on_built(evutil_socket_t fd, short what, void *arg)
+{
+	char why[600], how[64];
+	long long rows, bad;
+	ssize_t n;
+	int status = 0, ok;
+
+	(void)what;
+	(void)arg;
+	n = read(fd, img.line + img.linelen, sizeof(img.line) - 1 - img.linelen);
+	if (n > 0 && (img.linelen += (size_t)n) < sizeof(img.line) - 1)
+		return;
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	event_free(img.ev);
+	img.ev = NULL;
+	close(fd);
+	img.line[img.linelen] = '\0';
+	if (waitpid(img.pid, &status, 0) == -1)
+		status = 0;	/* reaped elsewhere: the line says how it went */
+	img.pid = -1;
+	ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    sscanf(img.line, "ok %lld %lld", &rows, &bad) == 2;
+	if (ok) {
+		/* Workers map it; nobody may change it under them. */
+		(void)fcntl(img.memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+		    F_SEAL_WRITE | F_SEAL_SEAL);
+		if (img.fd != -1)
+			close(img.fd);
+		img.fd = img.memfd;
+		free(img.signature);
+		img.signature = img.building;
+		img.rows = rows;
+		img.bad = bad;
+	} else {
+		close(img.memfd);
+		free(img.building);
+		if (strncmp(img.line, "error ", 6) == 0)
+			snprintf(why, sizeof(why), "%s", img.line + 6);
+		else {
+			proc_describe_exit(status, how, sizeof(how));
+			snprintf(why, sizeof(why), "the process loading the billing"
+			    " data %s", how);
+		}
+	}
+	img.memfd = -1;
+	img.building = NULL;
+	answer_all(ok ? NULL : why);
+}
+
+/*
+ * A child process loads the files into a memfd the broker made, and says
+ * how it went on a pipe: a large export takes seconds, while the broker
+ * keeps answering (and its watchdog keeps hearing from it).  sig is
+ * taken.  0, or -1 with why.
+ */
+static int
+start_build(struct event_base *base, struct json_object *files, char *sig,
+    char *why, size_t whylen)
+{
+	int p[2];
+	pid_t pid;
+
+	if ((img.memfd = memfd_create("pcm-billing", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1) {
+		free(sig);
 		return errorf(why, whylen, "memfd_create: %s", strerror(errno));
 	}
-	for (off = 0; off < len; ) {
-		ssize_t w = write(fd, buf + off, len - off);
-
-		if (w <= 0) {
-			free(buf);
-			close(fd);
-			return errorf(why, whylen, "writing the billing image: %s",
-			    strerror(errno));
-		}
-		off += (size_t)w;
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		errorf(why, whylen, "starting the billing loader: %s", strerror(errno));
+		close(img.memfd);
+		img.memfd = -1;
+		free(sig);
+		return -1;
 	}
-	free(buf);
-	/* Workers map it; nobody may change it under them. */
-	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
-	    F_SEAL_SEAL);
-	if (img.fd != -1)
-		close(img.fd);
-	img.fd = fd;
+	if (pid == 0) {
+		close(p[0]);
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		build_child(img.memfd, p[1], files);
+	}
+	close(p[1]);
+	logmsg(LOG_INFO, "billing data: loading %zu file%s in process %d",
+	    json_object_array_length(files), json_object_array_length(files) == 1 ?
+	    "" : "s", (int)pid);
+	img.pid = pid;
+	img.building = sig;
+	img.linelen = 0;
+	if ((img.ev = event_new(base, p[0], EV_READ | EV_PERSIST, on_built,
+	    NULL)) == NULL || event_add(img.ev, NULL) == -1) {
+		/* Not to be heard from: stop it. */
+		kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+		if (img.ev != NULL)
+			event_free(img.ev);
+		img.ev = NULL;
+		img.pid = -1;
+		close(p[0]);
+		close(img.memfd);
+		img.memfd = -1;
+		free(img.building);
+		img.building = NULL;
+		return errorf(why, whylen, "out of memory");
+	}
 	return 0;
 }
 
-int
-billing_image_fd(const struct conf *c, int64_t *rows, int64_t *bad, char *why,
-    size_t whylen)
+void
+billing_image(struct event_base *base, const struct conf *c, billing_cb cb,
+    void *arg)
 {
+	struct billing_waiter *nw, w = { cb, arg };
 	struct json_object *files;
-	char *sig = NULL;
+	char why[512], *sig = NULL;
 	size_t siglen = 0;
 	FILE *f;
-	int rc = 0;
+	int rc;
 
-	if (c->billing_focus.n == 0)
-		return errorf(why, whylen, "no billing data: billing.focus names no"
-		    " FOCUS export");
-	if ((f = open_memstream(&sig, &siglen)) == NULL)
-		return errorf(why, whylen, "out of memory");
+	if (c->billing_focus.n == 0) {
+		answer(&w, "no billing data: billing.focus names no FOCUS export");
+		return;
+	}
+	if ((f = open_memstream(&sig, &siglen)) == NULL) {
+		answer(&w, "out of memory");
+		return;
+	}
 	files = json_object_new_array();
-	rc = billing_files(&c->billing_focus, files, f, why, whylen);
+	rc = billing_files(&c->billing_focus, files, f, why, sizeof(why));
 	fclose(f);
 	if (rc == 0 && json_object_array_length(files) == 0)
-		rc = errorf(why, whylen, "no billing data: billing.focus has no .csv"
-		    " or .csv.gz files");
-	if (rc == 0 && (img.fd == -1 || img.signature == NULL ||
-	    strcmp(img.signature, sig) != 0)) {
-		rc = build(files, why, whylen);
-		if (rc == 0) {
-			free(img.signature);
-			img.signature = sig;
-			sig = NULL;
-		}
+		rc = errorf(why, sizeof(why), "no billing data: billing.focus has no"
+		    " .csv or .csv.gz files");
+	if (rc == -1 || (img.pid == -1 && img.fd != -1 && img.signature != NULL &&
+	    strcmp(img.signature, sig) == 0)) {
+		/* An error, or the image as it is. */
+		free(sig);
+		json_object_put(files);
+		answer(&w, rc == -1 ? why : NULL);
+		return;
 	}
-	free(sig);
+	/* Waits for the build under way, or one started now. */
+	if ((nw = reallocarray(img.waiting, img.nwaiting + 1, sizeof(*nw))) == NULL) {
+		free(sig);
+		json_object_put(files);
+		answer(&w, "out of memory");
+		return;
+	}
+	img.waiting = nw;
+	img.waiting[img.nwaiting++] = w;
+	if (img.pid != -1)
+		free(sig);
+	else if (start_build(base, files, sig, why, sizeof(why)) == -1)
+		answer_all(why);
 	json_object_put(files);
-	if (rc == -1)
-		return -1;
-	*rows = img.rows;
-	*bad = img.bad;
-	return dup(img.fd);
 }

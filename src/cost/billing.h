@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 struct conf;
+struct event_base;
 struct focus_store;
 struct json_object;
 struct strlist;
@@ -31,10 +32,15 @@ int	 billing_load(struct focus_store *s, struct json_object *files, char *why,
 	    size_t whylen);
 
 /*
- * A new descriptor of the current image (the caller closes it), with its
- * row and bad-row counts; -1 with why (none configured, a file unusable).
+ * The current image to cb: at once when it is up to date or cannot be
+ * made, else when a child process has built it (the broker goes on
+ * answering meanwhile); calls while a build is under way wait for it.
+ * fd is a new descriptor the callback closes, with the row and bad-row
+ * counts; or -1 with why (none configured, a file unusable).
  */
-int	 billing_image_fd(const struct conf *, int64_t *rows, int64_t *bad,
-	    char *why, size_t whylen);
+typedef void (*billing_cb)(int fd, int64_t rows, int64_t bad, const char *why,
+	    void *arg);
+void	 billing_image(struct event_base *, const struct conf *, billing_cb,
+	    void *arg);
 
 #endif

@@ -275,6 +275,36 @@ answer_price(struct json_object *result, const char *code, const char *msg,
 	free(w);
 }
 
+static void
+answer_billing(int fd, int64_t rows, int64_t bad, const char *why, void *arg)
+{
+	struct later *w = arg;
+	struct link *l = link_by_serial(w->serial);
+	struct json_object *res;
+	struct stat st;
+
+	if (fd == -1)
+		logmsg(LOG_WARN, "billing data: %s", why);
+	else if (fstat(fd, &st) == 0)
+		/* Every worker maps it: its size is memory to plan for. */
+		logmsg(LOG_INFO, "billing data: %lld rows (%lld bad) in a %lld-byte"
+		    " image shared by the workers", (long long)rows, (long long)bad,
+		    (long long)st.st_size);
+	/* The worker may have gone meanwhile: then nobody is waiting. */
+	if (l != NULL && fd == -1)
+		reply(l, w->id, NULL, "billing", why, -1);
+	else if (l != NULL) {
+		res = json_object_new_object();
+		json_object_object_add(res, "rows", json_object_new_int64(rows));
+		json_object_object_add(res, "bad_rows", json_object_new_int64(bad));
+		reply(l, w->id, res, NULL, NULL, fd);
+	}
+	if (fd != -1)
+		close(fd);
+	json_object_put(w->id);
+	free(w);
+}
+
 static struct later *
 later_new(struct link *l, struct json_object *id)
 {
@@ -426,27 +456,13 @@ handle_request(struct link *l, const char *buf, size_t len)
 	    strcmp(method, "plugin_budgets") == 0 || strcmp(method, "plugin_actual") == 0) {
 		plugin_request(l, id, method, p);
 	} else if (strcmp(method, "billing_image") == 0) {
-		int64_t rows, bad;
+		struct later *w = later_new(l, id);
 
-		/* The FOCUS store, built here once, mapped by every worker. */
-		fd = billing_image_fd(B.cx.conf, &rows, &bad, why, sizeof(why));
-		if (fd == -1) {
-			logmsg(LOG_WARN, "billing data: %s", why);
-			reply(l, id, NULL, "billing", why, -1);
-		} else {
-			struct stat st;
-
-			/* Every worker maps it: its size is memory to plan for. */
-			if (fstat(fd, &st) == 0)
-				logmsg(LOG_INFO, "billing data: %lld rows (%lld bad) in a"
-				    " %lld-byte image shared by the workers", (long long)rows,
-				    (long long)bad, (long long)st.st_size);
-			res = json_object_new_object();
-			json_object_object_add(res, "rows", json_object_new_int64(rows));
-			json_object_object_add(res, "bad_rows", json_object_new_int64(bad));
-			reply(l, id, res, NULL, NULL, fd);
-			close(fd);
-		}
+		/* The FOCUS store, built once by a child, mapped by every worker. */
+		if (w == NULL)
+			reply(l, id, NULL, "billing", "out of memory", -1);
+		else
+			billing_image(B.cx.base, B.cx.conf, answer_billing, w);
 	} else {
 		snprintf(why, sizeof(why), "unknown broker method \"%s\"", method);
 		reply(l, id, NULL, "unknown_method", why, -1);
