@@ -159,6 +159,17 @@ rpc(encode_json({ jsonrpc => '2.0', id => 9, method => 'tools/list' }));
 ok(wait_for(sub { (grep { $_->{name} eq 'POST /rpc' && !$_->{parentSpanId} } spans()) >= 1 }, 20),
     'a request without a traceparent starts a sampled trace (sample_rate 1)');
 ok(!(grep { $_->{traceId} eq $T3 } spans()), 'the unsampled caller\'s trace has no spans');
+# Spans travel to the broker in batches (64, or 100 ms): 150 quick requests,
+# 150 spans, none lost at a batch's edge.
+my $T5 = 'd' x 30;
+for my $i (1 .. 150) {
+    rpc(encode_json({ jsonrpc => '2.0', id => $i, method => 'tools/list' }),
+        sprintf("traceparent: 00-%s%02x-%s-01\r\n", $T5, $i, $P1));
+}
+my $n5 = 0;
+ok(wait_for(sub { $n5 = grep { $_->{traceId} =~ /^$T5/ && $_->{name} eq 'POST /rpc' } spans(); $n5 == 150 }, 20),
+    'the spans of 150 requests all exported, batched') or diag "$n5 of 150";
+
 # A path with a byte that is not UTF-8: the export is still JSON, the byte \xHH.
 my $T4 = 'c' x 32;
 $t->http("GET /caf\xe9 HTTP/1.1\r\nHost: x\r\ntraceparent: 00-$T4-$P1-01\r\nConnection: close\r\n\r\n");

@@ -45,6 +45,8 @@
 #include "worker.h"
 
 #define READY_PROBE_MS	1000
+#define SPAN_BATCH	64
+#define SPAN_BATCH_MS	100
 
 static struct {
 	struct child_ctx	 cx;
@@ -53,6 +55,8 @@ static struct {
 	SSL_CTX			*tls;
 	int			 draining;
 	int			 stopping;	/* the server is shutting down */
+	struct json_object	*spans;		/* ended, not yet sent */
+	struct event		*span_timer;
 } W;
 
 /* --- JSON replies --------------------------------------------------------- */
@@ -392,15 +396,40 @@ handle(struct http_request *r, void *arg)
 
 /* --- lifecycle ------------------------------------------------------------ */
 
-/* Workers have no network: their spans go to the broker, which exports. */
+/*
+ * Workers have no network: their spans go to the broker, which exports,
+ * SPAN_BATCH to a message or those of the last SPAN_BATCH_MS, not one
+ * message each.
+ */
+static void
+spans_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct json_object *p;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (W.spans == NULL || W.broker == NULL)
+		return;
+	evtimer_del(W.span_timer);
+	p = json_object_new_object();
+	json_object_object_add(p, "spans", W.spans);
+	W.spans = NULL;
+	(void)broker_notify(W.broker, "spans", p);	/* lost if none runs */
+}
+
 static void
 span_to_broker(struct json_object *span)
 {
-	struct json_object *p = json_object_new_object(), *a = json_object_new_array();
+	struct timeval tv = tv_ms(SPAN_BATCH_MS);
 
-	json_object_array_add(a, span);
-	json_object_object_add(p, "spans", a);
-	(void)broker_notify(W.broker, "spans", p);	/* lost if none runs */
+	if (W.spans == NULL) {
+		W.spans = json_object_new_array();
+		evtimer_add(W.span_timer, &tv);
+	}
+	json_object_array_add(W.spans, span);
+	if (json_object_array_length(W.spans) >= SPAN_BATCH)
+		spans_flush(-1, 0, NULL);
 }
 
 static void
@@ -539,6 +568,8 @@ worker_main(const struct child_args *a)
 		exit(EXIT_FATAL_CONFIG);
 	}
 	plugin_tools_init(W.broker);
+	if ((W.span_timer = evtimer_new(W.cx.base, spans_flush, NULL)) == NULL)
+		exit(1);
 	trace_init(W.cx.conf, span_to_broker);
 	ratelimit_init(W.cx.conf, W.cx.sess);
 	if (auth_init(W.cx.conf, err, sizeof(err)) == -1) {
@@ -586,13 +617,17 @@ worker_main(const struct child_args *a)
 	 * Leaving.  Broker calls still pending answer their requests first
 	 * (with "unavailable"), while those requests' connections exist.
 	 */
+	spans_flush(-1, 0, NULL);
 	broker_client_free(W.broker);
+	W.broker = NULL;	/* spans ended from here on are dropped */
 	stream_free_all();
 	http_server_free(W.http);
 	for (i = 0; i < nitems(sigs); i++)
 		event_free(sev[i]);
 	if (W.tls)
 		SSL_CTX_free(W.tls);
+	json_object_put(W.spans);
+	event_free(W.span_timer);
 	child_free(&W.cx);
 	return 0;
 }
