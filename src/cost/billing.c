@@ -173,6 +173,19 @@ build_child(int fd, int out, struct json_object *files)
 	_exit(0);
 }
 
+/* Every descriptor above stderr closed but a and b. */
+static void
+keep_only(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 3)
+		(void)close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		(void)close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	(void)close_range((unsigned)hi + 1, ~0U, 0);
+}
+
 static void
 answer(const struct billing_waiter *w, const char *why)
 {
@@ -281,7 +294,9 @@ start_build(struct event_base *base, struct json_object *files, char *sig,
 		return -1;
 	}
 	if (pid == 0) {
-		close(p[0]);
+		/* Only its image and its pipe: no copy of the broker's links
+		 * keeps a worker's end from seeing the broker close it. */
+		keep_only(img.memfd, p[1]);
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		build_child(img.memfd, p[1], files);
 	}
