@@ -84,5 +84,14 @@ like($re->{content}[0]{text} // '', qr/^the process loading the billing data was
 my $again = $t->structured(get_actual_costs => { %tr });
 is($again->{totals}{USD}, 15, 'the next call loads again, and answers');
 is($t->count_log(qr/^billing data: loading/), 3, 'in a third loader');
+
+# The server stopping during a load: the loader goes with the broker.
+utime(time + 20, time + 20, "$d/billing/sep.csv") or die;
+my $last = send_call(get_actual_costs => { %tr });
+ok(wait_for(sub { $t->count_log(qr/^billing data: loading/) == 4 }, 5), 'a fourth load');
+($pid) = (map { $_->{message} =~ /in process (\d+)$/ ? $1 : () } $t->log_grep(qr/^billing data: loading/))[-1];
+ok($pid && kill(0, $pid), "its loader ($pid) runs");
 $t->finish;
+ok(wait_for(sub { !kill(0, $pid) }, 5), 'and is gone once the server has stopped');
+close $last;
 done_testing;

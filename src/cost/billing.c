@@ -374,3 +374,26 @@ billing_image(struct event_base *base, const struct conf *c, billing_cb cb,
 		answer_all(why);
 	json_object_put(files);
 }
+
+void
+billing_stop(void)
+{
+	if (img.pid != -1) {
+		kill(img.pid, SIGKILL);
+		(void)waitpid(img.pid, NULL, 0);
+		img.pid = -1;
+		close(event_get_fd(img.ev));
+		event_free(img.ev);
+		img.ev = NULL;
+		close(img.memfd);
+		img.memfd = -1;
+		free(img.building);
+		img.building = NULL;
+	}
+	answer_all("the broker is stopping");
+	if (img.fd != -1)
+		close(img.fd);
+	img.fd = -1;
+	free(img.signature);
+	img.signature = NULL;
+}

@@ -42,5 +42,7 @@ typedef void (*billing_cb)(int fd, int64_t rows, int64_t bad, const char *why,
 	    void *arg);
 void	 billing_image(struct event_base *, const struct conf *, billing_cb,
 	    void *arg);
+/* A load under way stopped, its waiters told, the image let go. */
+void	 billing_stop(void);
 
 #endif

@@ -628,6 +628,7 @@ broker_main(const struct child_args *a)
 		close(l->fd);
 		free(l);
 	}
+	billing_stop();
 	plugins_stop();
 	otlp_stop();
 	event_free(sterm);
