@@ -142,7 +142,7 @@ build_child(int fd, int out, struct json_object *files)
 	struct focus_store *s = focus_store_new();
 	struct json_object *b, *n;
 	char why[512], line[600];
-	char *buf = NULL;
+	void *map = MAP_FAILED;
 	size_t len = 0;
 	const char *delay;
 
@@ -157,11 +157,14 @@ build_child(int fd, int out, struct json_object *files)
 		snprintf(line, sizeof(line), "error out of memory");
 	else if (billing_load(s, files, why, sizeof(why)) == -1)
 		snprintf(line, sizeof(line), "error %s", why);
-	else if (focus_store_image(s, &buf, &len) == -1)
-		snprintf(line, sizeof(line), "error out of memory");
-	else if (write_all(fd, buf, len) == -1)
-		snprintf(line, sizeof(line), "error writing the billing image: %s",
-		    strerror(errno));
+	/* Written in place, in the memfd: no second copy of the rows. */
+	else if (ftruncate(fd, (off_t)(len = focus_store_image_len(s))) == -1 ||
+	    (map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
+	    MAP_FAILED)
+		snprintf(line, sizeof(line), "error the billing image (%zu bytes): %s",
+		    len, strerror(errno));
+	else if (focus_store_image_fill(s, map, len) == -1)
+		snprintf(line, sizeof(line), "error the billing image: inconsistent");
 	else {
 		b = focus_bad_rows(s);
 		json_object_object_get_ex(b, "count", &n);

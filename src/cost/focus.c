@@ -799,41 +799,62 @@ align8(size_t v)
 	return (v + 7) & ~(size_t)7;
 }
 
-int
-focus_store_image(const struct focus_store *s, char **bufp, size_t *lenp)
+/* The image's header: where each part goes, and so its length. */
+static void
+image_layout(const struct focus_store *s, const char *bad, struct image_hdr *h)
+{
+	size_t i, blob = 0;
+
+	for (i = 0; i < s->nstrs; i++)
+		blob += strlen(s->strs[i]) + 1;
+	memset(h, 0, sizeof(*h));
+	h->magic = IMAGE_MAGIC;
+	h->version = IMAGE_VERSION;
+	h->row_size = sizeof(struct focus_row);
+	h->nrows = s->n;
+	h->nstrs = s->nstrs;
+	h->bad_count = s->bad;
+	h->sorted = (uint64_t)s->sorted;
+	h->max_span = s->max_span;
+	h->rows_off = align8(sizeof(*h));
+	h->offs_off = align8(h->rows_off + s->n * sizeof(struct focus_row));
+	h->blob_off = h->offs_off + s->nstrs * sizeof(uint64_t);
+	h->blob_len = blob;
+	h->bad_off = h->blob_off + blob;
+	h->bad_len = strlen(bad) + 1;
+}
+
+size_t
+focus_store_image_len(const struct focus_store *s)
 {
 	struct image_hdr h;
+
+	image_layout(s, json_object_to_json_string_ext(s->bad_list,
+	    JSON_C_TO_STRING_PLAIN), &h);
+	return h.bad_off + h.bad_len;
+}
+
+int
+focus_store_image_fill(const struct focus_store *s, void *dst, size_t len)
+{
 	const char *bad = json_object_to_json_string_ext(s->bad_list,
 	    JSON_C_TO_STRING_PLAIN);
-	size_t i, blob = 0, off, len;
+	struct image_hdr h;
+	char *buf = dst;
 	uint64_t *offs;
-	char *buf;
+	size_t i, off;
 
 	if (s->image != NULL)
 		return -1;	/* a view is already an image */
-	for (i = 0; i < s->nstrs; i++)
-		blob += strlen(s->strs[i]) + 1;
-	memset(&h, 0, sizeof(h));
-	h.magic = IMAGE_MAGIC;
-	h.version = IMAGE_VERSION;
-	h.row_size = sizeof(struct focus_row);
-	h.nrows = s->n;
-	h.nstrs = s->nstrs;
-	h.bad_count = s->bad;
-	h.sorted = (uint64_t)s->sorted;
-	h.max_span = s->max_span;
-	h.rows_off = align8(sizeof(h));
-	h.offs_off = align8(h.rows_off + s->n * sizeof(struct focus_row));
-	h.blob_off = h.offs_off + s->nstrs * sizeof(uint64_t);
-	h.blob_len = blob;
-	h.bad_off = h.blob_off + blob;
-	h.bad_len = strlen(bad) + 1;
-	len = h.bad_off + h.bad_len;
-	if ((buf = calloc(1, len)) == NULL)
+	image_layout(s, bad, &h);
+	if (len != h.bad_off + h.bad_len)
 		return -1;
+	memset(buf, 0, h.rows_off);
 	memcpy(buf, &h, sizeof(h));
 	if (s->n > 0)
 		memcpy(buf + h.rows_off, s->rows, s->n * sizeof(struct focus_row));
+	memset(buf + h.rows_off + s->n * sizeof(struct focus_row), 0,
+	    h.offs_off - h.rows_off - s->n * sizeof(struct focus_row));
 	offs = (uint64_t *)(void *)(buf + h.offs_off);
 	for (i = 0, off = 0; i < s->nstrs; i++) {
 		offs[i] = off;
@@ -841,6 +862,21 @@ focus_store_image(const struct focus_store *s, char **bufp, size_t *lenp)
 		off += strlen(s->strs[i]) + 1;
 	}
 	memcpy(buf + h.bad_off, bad, h.bad_len);
+	return 0;
+}
+
+int
+focus_store_image(const struct focus_store *s, char **bufp, size_t *lenp)
+{
+	size_t len = focus_store_image_len(s);
+	char *buf;
+
+	if (s->image != NULL || (buf = malloc(len)) == NULL)
+		return -1;
+	if (focus_store_image_fill(s, buf, len) == -1) {
+		free(buf);
+		return -1;
+	}
 	*bufp = buf;
 	*lenp = len;
 	return 0;

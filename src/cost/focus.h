@@ -83,11 +83,16 @@ struct json_object *focus_bad_rows(const struct focus_store *);
 /*
  * The store as one contiguous image, offsets only, for a memfd the broker
  * fills and workers map read-only (same binary, so the same row layout):
- * focus_store_image makes it (malloc'd), focus_store_view reads one in
- * place (the image must outlive the view; checked for bounds first).
+ * focus_store_image makes it (malloc'd); focus_store_image_fill writes it
+ * into len bytes at dst (focus_store_image_len: the memfd's size), with no
+ * copy between; focus_store_view reads one in place (the image must
+ * outlive the view; checked for bounds first).
  */
 int		 focus_store_image(const struct focus_store *, char **buf,
 		    size_t *len);
+size_t		 focus_store_image_len(const struct focus_store *);
+int		 focus_store_image_fill(const struct focus_store *, void *dst,
+		    size_t len);
 struct focus_store *focus_store_view(const void *image, size_t len, char *err,
 		    size_t errlen);
 
