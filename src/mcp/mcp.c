@@ -62,9 +62,11 @@ mcp_init(struct event_base *base, struct shm *sessions)
  * The answer cache's keys are a MAC of the arguments, GMAC (AES-128-GCM's
  * GHASH: with PCLMUL it takes 100 KB in 12 us where SHA-256 takes 55) under
  * the cache segment's own random secret, which no client sees: without
- * it, arguments that collide cannot be found, so one client cannot plant
- * an answer for another's arguments.  Made here, before the sandbox, and
- * copied for each key.
+ * it, arguments that collide cannot be found (GHASH is a universal hash:
+ * two texts of n blocks collide for at most n keys in 2^128), so one client
+ * cannot plant an answer for another's arguments.  Its IV is fixed, which
+ * is safe because the MACs never leave the server's processes.  Made here,
+ * before the sandbox, and copied for each key.
  */
 static EVP_MAC_CTX *
 cache_mac_new(struct shm *s)
