@@ -36,22 +36,8 @@ Y
 $t->run;
 
 my %tr = (stack_name => 'disk', time_range => { start => '2024-09-01T00:00:00Z', end => '2024-09-02T00:00:00Z' });
-# A call sent now and read later.
-sub send_call {
-    my ($name, $args) = @_;
-    my $body = encode_json({ jsonrpc => '2.0', id => 1, method => 'tools/call',
-        params => { name => $name, arguments => $args } });
-    my $s = $t->connect_sock or die "connect: $!";
-    $s->autoflush(1);
-    print $s "POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-        . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body";
-    return $s;
-}
-sub answer_of {
-    my ($s) = @_;
-    my (undef, undef, $b) = Test::PCM::read_response($s, 20);
-    return (eval { decode_json($b // '') } // {})->{result} // {};
-}
+sub send_call { $t->tool_send(@_) or die "connect: $!" }
+sub answer_of { scalar(Test::PCM::tool_answer($_[0], 20)) // {} }
 
 my $t0 = time;
 my $a = send_call(get_actual_costs => { %tr });

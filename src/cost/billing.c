@@ -40,12 +40,13 @@ static struct {
 	pid_t		 pid;		/* or -1 */
 	int		 memfd;
 	char		*building;	/* its signature */
-	struct event	*ev;		/* the pipe it answers on */
+	int		 pipe;		/* it answers on */
+	struct event	*ev;		/* for that */
 	char		 line[600];
 	size_t		 linelen;
 	struct billing_waiter *waiting;
 	size_t		 nwaiting;
-} img = { .fd = -1, .pid = -1, .memfd = -1 };
+} img = { .fd = -1, .pid = -1, .memfd = -1, .pipe = -1 };
 
 static int
 focus_name(const char *n)
@@ -144,14 +145,11 @@ build_child(int fd, int out, struct json_object *files)
 	char why[512], line[600];
 	void *map = MAP_FAILED;
 	size_t len = 0;
-	const char *delay;
 
 #ifdef PCM_TEST_HOOKS
 	/* Tests hold the build to see the broker go on answering. */
-	if ((delay = getenv("PCM_TEST_BILLING_DELAY_MS")) != NULL)
-		usleep((useconds_t)atoi(delay) * 1000);
-#else
-	(void)delay;
+	if (getenv("PCM_TEST_BILLING_DELAY_MS") != NULL)
+		usleep((useconds_t)atoi(getenv("PCM_TEST_BILLING_DELAY_MS")) * 1000);
 #endif
 	if (s == NULL)
 		snprintf(line, sizeof(line), "error out of memory");
@@ -271,6 +269,23 @@ on_built(evutil_socket_t fd, short what, void *arg)
 	answer_all(ok ? NULL : why);
 }
 
+/* The build under way stopped: its process, pipe, image and files. */
+static void
+abandon_build(void)
+{
+	kill(img.pid, SIGKILL);
+	(void)waitpid(img.pid, NULL, 0);
+	img.pid = -1;
+	if (img.ev != NULL)
+		event_free(img.ev);
+	img.ev = NULL;
+	close(img.pipe);
+	close(img.memfd);
+	img.memfd = -1;
+	free(img.building);
+	img.building = NULL;
+}
+
 /*
  * A child process loads the files into a memfd the broker made, and says
  * how it went on a pipe: a large export takes seconds, while the broker
@@ -310,20 +325,10 @@ start_build(struct event_base *base, struct json_object *files, char *sig,
 	img.pid = pid;
 	img.building = sig;
 	img.linelen = 0;
+	img.pipe = p[0];
 	if ((img.ev = event_new(base, p[0], EV_READ | EV_PERSIST, on_built,
 	    NULL)) == NULL || event_add(img.ev, NULL) == -1) {
-		/* Not to be heard from: stop it. */
-		kill(pid, SIGKILL);
-		(void)waitpid(pid, NULL, 0);
-		if (img.ev != NULL)
-			event_free(img.ev);
-		img.ev = NULL;
-		img.pid = -1;
-		close(p[0]);
-		close(img.memfd);
-		img.memfd = -1;
-		free(img.building);
-		img.building = NULL;
+		abandon_build();	/* not to be heard from */
 		return errorf(why, whylen, "out of memory");
 	}
 	return 0;
@@ -381,18 +386,8 @@ billing_image(struct event_base *base, const struct conf *c, billing_cb cb,
 void
 billing_stop(void)
 {
-	if (img.pid != -1) {
-		kill(img.pid, SIGKILL);
-		(void)waitpid(img.pid, NULL, 0);
-		img.pid = -1;
-		close(event_get_fd(img.ev));
-		event_free(img.ev);
-		img.ev = NULL;
-		close(img.memfd);
-		img.memfd = -1;
-		free(img.building);
-		img.building = NULL;
-	}
+	if (img.pid != -1)
+		abandon_build();
 	answer_all("the broker is stopping");
 	if (img.fd != -1)
 		close(img.fd);

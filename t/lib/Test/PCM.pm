@@ -432,16 +432,33 @@ sub dechunk {
 	return $out;
 }
 
-# tools/call over /rpc: the result (and, in list context, the raw body).
-sub tool {
+# tools/call over /rpc, sent now: the socket to read its answer from later
+# with tool_answer.
+sub tool_send {
 	my ($self, $name, $args) = @_;
 	my $body = encode_json({ jsonrpc => '2.0', id => 1, method => 'tools/call',
 	    params => { name => $name, arguments => $args } });
-	my (undef, undef, $b) = $self->http("POST /rpc HTTP/1.1\r\nHost: localhost\r\n"
+	my $s = $self->connect_sock or return;
+	$s->autoflush(1);
+	local $SIG{PIPE} = 'IGNORE';
+	print $s "POST /rpc HTTP/1.1\r\nHost: localhost\r\n"
 	    . "Content-Type: application/json\r\nContent-Length: " . length($body)
-	    . "\r\nConnection: close\r\n\r\n$body");
+	    . "\r\nConnection: close\r\n\r\n$body";
+	return $s;
+}
+
+# The result of a call tool_send sent (and, in list context, the raw body).
+sub tool_answer {
+	my ($s, $timeout) = @_;
+	my (undef, undef, $b) = $s ? read_response($s, $timeout // 10) : ();
 	my $j = eval { decode_json($b // '') } // {};
 	return wantarray ? ($j->{result}, $b) : $j->{result};
+}
+
+# tools/call over /rpc: the result (and, in list context, the raw body).
+sub tool {
+	my ($self, $name, $args) = @_;
+	return tool_answer($self->tool_send($name, $args));
 }
 
 # tools/call over /rpc: the structuredContent, else the whole result.
