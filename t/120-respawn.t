@@ -78,4 +78,16 @@ sleep 4.5;	# two more watchdog periods with no traffic
 ok((grep { $_ == $idle } $u->workers), 'idle workers survive 2x the watchdog');
 is($u->count_log(qr/is stuck/), 1, 'no other worker reported stuck');
 $u->finish;
+
+# The shortest watchdog, 1 s: idle processes beat often enough for it
+# (they beat once a second, and one a little late against the master's
+# tick was killed as stuck).
+my $v = Test::PCM->new;
+$v->write_config($v->base_config(workers => 3, server => "  worker_watchdog: 1s\n"));
+$v->run;
+my @idle = $v->workers;
+sleep 6;
+is($v->count_log(qr/is stuck/), 0, 'a 1 s watchdog: no idle process taken for stuck in 6 s');
+is_deeply([sort $v->workers], [sort @idle], 'the same three workers serve');
+$v->finish;
 done_testing;

@@ -94,10 +94,23 @@ on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	atomic_store(&child_sb(cx)->heartbeat_ms, now_ms());
 }
 
+/*
+ * Beats four to a watchdog period, at most a second apart: once a second
+ * under a one-second watchdog, a beat a few milliseconds late against the
+ * master's tick looked like a stuck process and got it killed.
+ */
 void
 child_start_heartbeat(struct child_ctx *cx)
 {
-	struct timeval tv = { 1, 0 };
+	int64_t ms = cx->conf->worker_watchdog / 4;
+	struct timeval tv;
+
+	if (ms > 1000)
+		ms = 1000;
+	if (ms < 100)
+		ms = 100;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
 
 	cx->heartbeat = event_new(cx->base, -1, EV_PERSIST, on_heartbeat, cx);
 	event_add(cx->heartbeat, &tv);

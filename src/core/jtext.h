@@ -41,4 +41,11 @@ int	 jtext_parse(const char *buf, size_t len, int max_depth,
 int	 jtext_check(const char *buf, size_t len, int max_depth, size_t *used,
 	    struct jtext_error *err);
 
+/*
+ * Whether strings may be decoded with AVX-512 (VBMI2) where the processor
+ * has it, as they are unless told: 0 keeps to the SSE2 path, so tests can
+ * hold the two to the same answers.  Returns 1 when the wide path is on.
+ */
+int	 jtext_wide(int allow);
+
 #endif

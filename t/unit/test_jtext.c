@@ -125,6 +125,71 @@ gen(char **o, int depth)
 	*(*o)++ = k == 1 ? '}' : ']';
 }
 
+/*
+ * Long strings dense with escapes (JSON inside JSON), which the parser
+ * takes 64 bytes at a time: runs of every length put each escape at every
+ * place of a block, the last byte of one included; each string also
+ * mutated and cut.  Run on each of the block paths, from the same seed.
+ */
+static void
+dense_strings(const char *path)
+{
+	static char doc[1 << 16];
+	struct json_object *a;
+	struct jtext_error err;
+	size_t i, k;
+	char *o;
+	int disagree;
+
+	srand(20261129);
+	for (i = 0, disagree = 0; i < 2000; i++) {
+		static const char *const piece[] = { "\\\"", "\\\\", "\\/", "\\n",
+		    "\\u00e9", "\xc3\xa9", "\\ud83d\\ude00", "\\\\\\\"" };
+		size_t len, at;
+		char m[sizeof(doc)];
+
+		o = doc;
+		*o++ = '"';
+		while (o - doc < 40 + (long)(i % 700)) {
+			for (k = rand() % (rand() % 4 ? 12 : 70); k > 0; k--)
+				*o++ = (char)('a' + rand() % 26);
+			o = stpcpy(o, piece[rand() % (i % 3 ? 3 : 8)]);
+		}
+		*o++ = '"';
+		len = (size_t)(o - doc);
+		if (!ours(doc, len, &a, &err) || !agree(doc, len))
+			disagree++;
+		json_object_put(a);
+		at = (size_t)rand() % len;
+		memcpy(m, doc, len);
+		m[at] = i % 2 ? '"' : (char)(rand() % 256);
+		if (!agree(m, len) || !agree(doc, at))
+			disagree++;
+	}
+	ok(disagree == 0, "%s: 2000 long strings dense with escapes, each mutated and"
+	    " cut: as json-c (%d disagreements)", path, disagree);
+	for (k = 0; k < 2; k++) {
+		/*
+		 * A 600 KB string whose first escape comes 550 KB in (more text
+		 * before it than the room it makes at once, 256 KB), then one
+		 * whose escapes go on for longer than that room.
+		 */
+		size_t blen = 600000, first = k ? 10 : 550000, at;
+		char *big = malloc(blen + 16);
+
+		big[0] = '"';
+		memset(big + 1, 'a', blen);
+		for (at = first; at + 2 < blen; at += 7)
+			memcpy(big + at, "\\\"", 2);
+		big[blen] = '"';
+		ok(ours(big, blen + 1, &a, &err) && agree(big, blen + 1),
+		    "%s: a 600 KB string, its first escape %zu bytes in: as"
+		    " json-c", path, first);
+		json_object_put(a);
+		free(big);
+	}
+}
+
 int
 main(void)
 {
@@ -237,56 +302,8 @@ main(void)
 	    " 12000 mutations and 12000 truncations never taken where json-c refuses (%d"
 	    " disagreements; %d mutations taken)", disagree, accepted);
 
-	/*
-	 * Long strings dense with escapes (JSON inside JSON), which the parser
-	 * takes 64 bytes at a time: runs of every length put each escape at
-	 * every place of a block, the last byte of one included; each string
-	 * also mutated and cut.
-	 */
-	for (i = 0, disagree = 0; i < 2000; i++) {
-		static const char *const piece[] = { "\\\"", "\\\\", "\\/", "\\n",
-		    "\\u00e9", "\xc3\xa9", "\\ud83d\\ude00", "\\\\\\\"" };
-		size_t len, at;
-		char m[sizeof(doc)];
-
-		o = doc;
-		*o++ = '"';
-		while (o - doc < 40 + (long)(i % 700)) {
-			for (k = rand() % (rand() % 4 ? 12 : 70); k > 0; k--)
-				*o++ = (char)('a' + rand() % 26);
-			o = stpcpy(o, piece[rand() % (i % 3 ? 3 : 8)]);
-		}
-		*o++ = '"';
-		len = (size_t)(o - doc);
-		if (!ours(doc, len, &a, &err) || !agree(doc, len))
-			disagree++;
-		json_object_put(a);
-		at = (size_t)rand() % len;
-		memcpy(m, doc, len);
-		m[at] = i % 2 ? '"' : (char)(rand() % 256);
-		if (!agree(m, len) || !agree(doc, at))
-			disagree++;
-	}
-	ok(disagree == 0, "2000 long strings dense with escapes, each mutated and cut:"
-	    " as json-c (%d disagreements)", disagree);
-	for (k = 0; k < 2; k++) {
-		/*
-		 * A 600 KB string whose first escape comes 550 KB in (more text
-		 * before it than the room it makes at once, 256 KB), then one
-		 * whose escapes go on for longer than that room.
-		 */
-		size_t blen = 600000, first = k ? 10 : 550000, at;
-		char *big = malloc(blen + 16);
-
-		big[0] = '"';
-		memset(big + 1, 'a', blen);
-		for (at = first; at + 2 < blen; at += 7)
-			memcpy(big + at, "\\\"", 2);
-		big[blen] = '"';
-		ok(ours(big, blen + 1, &a, &err) && agree(big, blen + 1),
-		    "a 600 KB string, its first escape %zu bytes in: as json-c", first);
-		json_object_put(a);
-		free(big);
-	}
+	dense_strings(jtext_wide(1) ? "AVX-512" : "SSE2 (no AVX-512 VBMI2 here)");
+	jtext_wide(0);
+	dense_strings("SSE2");
 	return done_testing();
 }
