@@ -1,7 +1,8 @@
 /*
  * jtext against json-c's strict tokener (differential): whatever jtext
  * takes, json-c takes as the same value, and jtext_check (nothing built)
- * says what jtext_parse says, to the byte.  A disagreement aborts.
+ * says what jtext_parse says, to the byte, as does jtext_parse on its SSE2
+ * path where the processor has AVX-512.  A disagreement aborts.
  */
 #include "config.h"
 
@@ -17,18 +18,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct json_object *a, *b;
+	struct json_object *a, *b, *n;
 	struct json_tokener *tok;
-	struct jtext_error e, ce;
-	size_t used, cused;
+	struct jtext_error e, ce, ne;
+	size_t used, cused, nused;
 	char *buf;
-	int pa, ca;
+	int pa, ca, na, wide;
 
 	pa = jtext_parse((const char *)data, size, JTEXT_MAX_DEPTH, &a, &used, &e);
 	ca = jtext_check((const char *)data, size, JTEXT_MAX_DEPTH, &cused, &ce);
 	if (pa != ca || (pa == 0 && used != cused) || (pa == -1 && (e.at != ce.at ||
 	    e.incomplete != ce.incomplete || strcmp(e.what, ce.what) != 0)))
 		abort();
+	if ((wide = jtext_wide(0)) != 0) {
+		na = jtext_parse((const char *)data, size, JTEXT_MAX_DEPTH, &n, &nused, &ne);
+		jtext_wide(1);
+		if (na != pa || (pa == 0 && (nused != used || !json_object_equal(a, n))) ||
+		    (pa == -1 && (e.at != ne.at || strcmp(e.what, ne.what) != 0)))
+			abort();
+		json_object_put(n);
+	}
 	if (pa == -1)
 		return 0;
 	/* json-c over the same value (a space ends a number for it). */
