@@ -38,6 +38,12 @@ log_set_level(int level)
 }
 
 int
+log_enabled(int level)
+{
+	return level >= lg.level;
+}
+
+int
 log_get_level(void)
 {
 	return lg.level;

@@ -16,6 +16,8 @@
 void	 log_init(const char *role, int slot, uint32_t gen);
 void	 log_set_level(int level);
 int	 log_get_level(void);
+/* Whether a line at level would be written: fields need not be built if not. */
+int	 log_enabled(int level);
 void	 log_set_format(int text);
 /* Master: send lines to output ("stdout", "stderr" or a path). */
 int	 log_open(const char *output);

@@ -202,15 +202,18 @@ span_start(struct span *s, const struct trace_ctx *parent, const char *name,
 	s->start_ns = wall_ns();
 }
 
+/* Whether the span is exported: attributes of one that is not are not built. */
+static int
+recording(const struct span *s)
+{
+	return s->ctx.sampled && trace_enabled();
+}
+
 static void
 attr(struct span *s, const char *key, struct json_object *value)
 {
 	struct json_object *a;
 
-	if (!s->ctx.sampled || !trace_enabled()) {
-		json_object_put(value);
-		return;
-	}
 	if (s->attrs == NULL)
 		s->attrs = json_object_new_array();
 	a = json_object_new_object();
@@ -222,8 +225,11 @@ attr(struct span *s, const char *key, struct json_object *value)
 void
 span_attr_str(struct span *s, const char *key, const char *value)
 {
-	struct json_object *v = json_object_new_object();
+	struct json_object *v;
 
+	if (!recording(s))
+		return;
+	v = json_object_new_object();
 	json_object_object_add(v, "stringValue", json_object_new_string(value ? value : ""));
 	attr(s, key, v);
 }
@@ -231,9 +237,12 @@ span_attr_str(struct span *s, const char *key, const char *value)
 void
 span_attr_int(struct span *s, const char *key, int64_t value)
 {
-	struct json_object *v = json_object_new_object();
+	struct json_object *v;
 	char buf[32];
 
+	if (!recording(s))
+		return;
+	v = json_object_new_object();
 	/* OTLP/JSON: 64-bit integers as decimal strings. */
 	snprintf(buf, sizeof(buf), "%lld", (long long)value);
 	json_object_object_add(v, "intValue", json_object_new_string(buf));
@@ -253,8 +262,8 @@ span_end(struct span *s)
 	struct json_object *o, *st;
 	char buf[32];
 
-	if (!s->ctx.sampled || !trace_enabled()) {
-		json_object_put(s->attrs);
+	if (!recording(s)) {
+		json_object_put(s->attrs);	/* made before tracing was turned off */
 		s->attrs = NULL;
 		return;
 	}

@@ -52,14 +52,14 @@ static void
 sse_event(struct exchange *x, struct json_object *msg)
 {
 	char head[128];
-	const char *data = msg ? rpc_string(msg) : "";
-	size_t n;
+	size_t n, len = 0;
+	const char *data = msg ? rpc_string_len(msg, &len) : "";
 
 	/* Ids are unique per stream: the request id and a sequence. */
 	n = (size_t)snprintf(head, sizeof(head), "%sid: %s-%u\ndata: ",
 	    msg ? "event: message\n" : "", x->req->request_id, x->events++);
 	http_stream_write(x->req, head, n);
-	http_stream_write(x->req, data, strlen(data));
+	http_stream_write(x->req, data, len);
 	http_stream_write(x->req, "\n\n", 2);
 }
 
@@ -94,9 +94,10 @@ on_notify(void *arg, struct json_object *note)
 static void
 send_json(struct http_request *r, int status, struct json_object *o)
 {
-	const char *s = rpc_string(o);
+	size_t len;
+	const char *s = rpc_string_len(o, &len);
 
-	http_reply(r, status, "application/json", s, strlen(s));
+	http_reply(r, status, "application/json", s, len);
 	json_object_put(o);
 }
 

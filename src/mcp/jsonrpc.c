@@ -156,6 +156,14 @@ rpc_notification(const char *method, struct json_object *params)
 const char *
 rpc_string(struct json_object *o)
 {
-	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t len;
+
+	return rpc_string_len(o, &len);
+}
+
+const char *
+rpc_string_len(struct json_object *o, size_t *len)
+{
+	return json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }

@@ -42,5 +42,6 @@ struct json_object *rpc_error(struct json_object *id, int code, const char *msg,
 struct json_object *rpc_notification(const char *method,
 		    struct json_object *params);
 const char	*rpc_string(struct json_object *);	/* compact, no slash escapes */
+const char	*rpc_string_len(struct json_object *, size_t *);	/* and its length */
 
 #endif

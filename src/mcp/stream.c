@@ -60,12 +60,13 @@ sconn_free(struct sconn *c)
 static void
 send_line(struct sconn *c, struct json_object *o)
 {
-	const char *s = rpc_string(o);
+	size_t len;
+	const char *s = rpc_string_len(o, &len);
 
 	if (!c->gone) {
 		struct evbuffer *out = bufferevent_get_output(c->bev);
 
-		evbuffer_add(out, s, strlen(s));
+		evbuffer_add(out, s, len);
 		evbuffer_add(out, "\n", 1);
 	}
 	json_object_put(o);

@@ -311,11 +311,14 @@ end_span(struct http_request *r)
 static void
 access_log(struct http_request *r, size_t bytes)
 {
-	struct json_object *f = json_object_new_object();
+	struct json_object *f;
 	int64_t ms = now_ms() - r->start_ms;
 
 	count_request(r);
 	end_span(r);
+	if (!log_enabled(LOG_INFO))
+		return;
+	f = json_object_new_object();
 	json_object_object_add(f, "request_id", json_object_new_string(r->request_id));
 	json_object_object_add(f, "method", json_object_new_string(r->method));
 	json_object_object_add(f, "path", json_object_new_string(r->path ? r->path : "-"));
