@@ -11,7 +11,7 @@ use IO::Socket::UNIX;
 use JSON::PP;
 use Socket qw(SOCK_STREAM);
 use Test::More;
-use Test::PCM;
+use Test::PCM qw(wait_for);
 use Time::HiRes qw(sleep);
 
 my $t = Test::PCM->new;
@@ -89,6 +89,19 @@ for my $unix (0, 1) {
 		push @ids, "$st " . (eval { decode_json($body)->{id} } // 'no id');
 	}
 	is_deeply(\@ids, [ '200 1', '200 2' ], 'pipelined: both answered, in order');
+}
+
+# A client gone half-way through a body: said in the log, the worker unharmed.
+{
+	my $sock = $t->connect_sock or die;
+	$sock->autoflush(1);
+	my $raw = post($big);
+	syswrite($sock, substr($raw, 0, 600_000));
+	close $sock;
+	ok(wait_for(sub { $t->count_log(qr/^closing connection from .*: closed by the client after \d+ of \d+ body bytes$/) }, 5),
+	    'a body cut short by the client: logged as such');
+	($s) = $t->http(post(call_body(1)));
+	is($s, 200, 'and the next request is served');
 }
 
 # Over the limit in one write: refused with 413, not read into memory.

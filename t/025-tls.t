@@ -50,5 +50,12 @@ print $c "GET / HTTP/1.1\r\n\r\n";
 close $c;
 $out = `curl -sk --max-time 5 https://127.0.0.1:$port/ready`;
 like($out, qr/"status":"ready"/, 'still serving TLS after a bad handshake');
+
+# A large body over TLS comes through the decrypting bufferevent, not the
+# socket: whole, and answered.
+$t->write_file('big.json', '{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"_meta":{"pad":"'
+    . ('x' x 900_000) . '"}}}');
+$out = `curl -sk --max-time 10 -H 'Content-Type: application/json' --data-binary \@$d/big.json https://127.0.0.1:$port/rpc`;
+like($out, qr/^\{"jsonrpc":"2.0","id":7,"result":\{"tools":\[/, 'a 900 KB request over TLS: answered');
 $t->finish;
 done_testing;

@@ -711,7 +711,10 @@ headers_done(struct http_conn *c)
 			evbuffer_add_printf(bufferevent_get_output(c->bev),
 			    "HTTP/1.1 100 Continue\r\n\r\n");
 	}
-	c->body = evbuffer_new();
+	if (c->chunked && (c->body = evbuffer_new()) == NULL) {
+		conn_fail(c, 500, "out of memory");
+		return -1;
+	}
 	c->state = ST_BODY;
 	return 0;
 }
@@ -826,35 +829,88 @@ read_chunked(struct http_conn *c)
 	}
 }
 
+/* A client gone before its body was whole: said, and the connection freed. */
+static void
+body_cut_short(struct http_conn *c, const char *why)
+{
+	char total[48] = "";
+	size_t got = c->chunked ? (c->body ? evbuffer_get_length(c->body) : 0) :
+	    c->req->body_len;
+
+	if (!c->chunked)
+		snprintf(total, sizeof(total), " of %zu", c->need);
+	logmsg(LOG_INFO, "closing connection from %s: %s after %zu%s body bytes",
+	    c->remote, why, got, total);
+	conn_free(c);
+}
+
+/*
+ * The rest of a Content-Length body straight from a plain socket into the
+ * request's buffer, not through the input evbuffer and a copy out of it.
+ * 0, or -1 when the client went away (the connection is freed).
+ */
+static int
+read_body_direct(struct http_conn *c)
+{
+	struct http_request *r = c->req;
+	int fd = bufferevent_getfd(c->bev);
+	ssize_t n;
+
+	if (fd < 0 || c->tls)
+		return 0;	/* TLS: the bufferevent decrypts into its input */
+	while (r->body_len < c->need) {
+		if ((n = read(fd, r->body + r->body_len, c->need - r->body_len)) > 0) {
+			r->body_len += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		body_cut_short(c, n == 0 ? "closed by the client" : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 = need more, 0 = the body is whole, -1 = failed (connection handled). */
 static int
 read_body(struct http_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct http_request *r = c->req;
 	size_t take;
+	int rc;
 
 	if (c->chunked) {
-		int r = read_chunked(c);
-
-		if (r != 0)
-			return r;
-	} else if (c->need > 0) {
+		if ((rc = read_chunked(c)) != 0)
+			return rc;
+		r->body_len = evbuffer_get_length(c->body);
+		if ((r->body = malloc(r->body_len + 1)) == NULL) {
+			conn_fail(c, 500, "out of memory");
+			return -1;
+		}
+		evbuffer_remove(c->body, r->body, r->body_len);
+		evbuffer_free(c->body);
+		c->body = NULL;
+	} else {
+		/* One buffer of the announced size (within max_body): its
+		 * pages are only touched as the bytes arrive. */
+		if (r->body == NULL && (r->body = malloc(c->need + 1)) == NULL) {
+			conn_fail(c, 500, "out of memory");
+			return -1;
+		}
 		take = evbuffer_get_length(in);
-		if (take > c->need)
-			take = c->need;
-		evbuffer_remove_buffer(in, c->body, take);
-		c->need -= take;
-		if (c->need > 0)
+		if (take > c->need - r->body_len)
+			take = c->need - r->body_len;
+		evbuffer_remove(in, r->body + r->body_len, take);
+		r->body_len += take;
+		if (read_body_direct(c) == -1)
+			return -1;
+		if (r->body_len < c->need)
 			return 1;
 	}
-	c->req->body_len = evbuffer_get_length(c->body);
-	if ((c->req->body = malloc(c->req->body_len + 1)) == NULL) {
-		conn_fail(c, 500, "out of memory");
-		return -1;
-	}
-	evbuffer_remove(c->body, c->req->body, c->req->body_len);
-	c->req->body[c->req->body_len] = '\0';
-	evbuffer_free(c->body);
-	c->body = NULL;
+	r->body[r->body_len] = '\0';
 	return 0;
 }
 
@@ -970,7 +1026,11 @@ on_read(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
 
-	if (c->state == ST_IDLE || c->state == ST_HEADERS || c->state == ST_BODY)
+	/* Headers: what can hold them; a chunked body: the rest as it comes
+	 * (a Content-Length body is read straight into its buffer). */
+	if (c->state == ST_IDLE || c->state == ST_HEADERS)
+		http_read_pending(bev, c->srv->lim.max_header + 1024);
+	else if (c->state == ST_BODY && c->chunked)
 		http_read_pending(bev, input_cap(c->srv));
 	if (c->state == ST_LINGER) {
 		evbuffer_drain(bufferevent_get_input(bev),
@@ -1086,6 +1146,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		/* Keep the request: the handler will reply into the void. */
 		c->gone = 1;
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && c->state == ST_BODY && c->req != NULL) {
+		body_cut_short(c, "closed by the client");
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && c->state == ST_WRITING)
