@@ -92,13 +92,19 @@ on_notify(void *arg, struct json_object *note)
 }
 
 static void
+put_json(void *o)
+{
+	json_object_put(o);
+}
+
+static void
 send_json(struct http_request *r, int status, struct json_object *o)
 {
 	size_t len;
 	const char *s = rpc_string_len(o, &len);
 
-	http_reply(r, status, "application/json", s, len);
-	json_object_put(o);
+	/* Sent from json-c's text, which o keeps until it has gone. */
+	http_reply_ref(r, status, "application/json", s, len, put_json, o);
 }
 
 static const char *

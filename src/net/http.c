@@ -340,15 +340,27 @@ access_log(struct http_request *r, size_t bytes)
 	logkv(LOG_INFO, f, "http request");
 }
 
+/* "name: value" and its line end, without a format to parse. */
+static void
+add_header_line(struct evbuffer *out, const char *name, const char *value)
+{
+	evbuffer_add(out, name, strlen(name));
+	evbuffer_add(out, ": ", 2);
+	evbuffer_add(out, value, strlen(value));
+	evbuffer_add(out, "\r\n", 2);
+}
+
 /* The status line and headers; len < 0 means a chunked (streamed) body. */
 static void
 write_head(struct http_request *r, int status, const char *ctype, ssize_t len)
 {
+	static time_t date_at;
+	static char date[40];
 	struct http_conn *c = r->conn;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	size_t i, before = evbuffer_get_length(out);
+	char length[48] = "";
 	const char *ts;
-	char date[64];
 	struct tm tm;
 	time_t t;
 
@@ -358,32 +370,33 @@ write_head(struct http_request *r, int status, const char *ctype, ssize_t len)
 	/* HTTP/1.0 has no chunked coding: the end of a stream is the close. */
 	if (len < 0 && r->minor == 0)
 		c->close_after = 1;
-	t = time(NULL);
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\nServer: %s/%s\r\nDate: %s\r\n",
-	    r->minor == 0 ? 0 : 1, status, http_reason(status), PCM_NAME,
-	    PACKAGE_VERSION, date);
-	if (ctype != NULL)
-		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+	/* The date changes once a second (nginx caches it so too). */
+	if ((t = time(NULL)) != date_at) {
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		date_at = t;
+	}
 	if (len >= 0)
-		evbuffer_add_printf(out, "Content-Length: %zd\r\n", len);
+		snprintf(length, sizeof(length), "Content-Length: %zd\r\n", len);
 	else if (r->minor >= 1)
-		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
-	evbuffer_add_printf(out, "X-Request-Id: %s\r\n", r->request_id);
-	/* Our span of the caller's trace, so a client can correlate. */
-	evbuffer_add_printf(out, "traceparent: 00-%s-%s-%s\r\n", r->span.ctx.trace_id,
+		strlcpy_(length, "Transfer-Encoding: chunked\r\n", sizeof(length));
+	/* One format for the fixed part; our span of the caller's trace in
+	 * traceparent, so a client can correlate. */
+	evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\nServer: %s/%s\r\nDate: %s\r\n"
+	    "%s%s%s%sX-Request-Id: %s\r\ntraceparent: 00-%s-%s-%s\r\n",
+	    r->minor == 0 ? 0 : 1, status, http_reason(status), PCM_NAME,
+	    PACKAGE_VERSION, date, ctype ? "Content-Type: " : "", ctype ? ctype : "",
+	    ctype ? "\r\n" : "", length, r->request_id, r->span.ctx.trace_id,
 	    r->span.ctx.span_id, r->span.ctx.sampled ? "01" : "00");
 	if ((ts = http_header(r, "tracestate")) != NULL && strlen(ts) <= 512 &&
 	    strpbrk(ts, "\r\n") == NULL)
-		evbuffer_add_printf(out, "tracestate: %s\r\n", ts);
+		add_header_line(out, "tracestate", ts);
 	for (i = 0; i < r->nrhdrs; i++)
-		evbuffer_add_printf(out, "%s: %s\r\n", r->rhdrs[i].name,
-		    r->rhdrs[i].value);
+		add_header_line(out, r->rhdrs[i].name, r->rhdrs[i].value);
 	if (c->close_after)
-		evbuffer_add_printf(out, "Connection: close\r\n");
+		add_header_line(out, "Connection", "close");
 	else if (r->minor == 0)
-		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+		add_header_line(out, "Connection", "keep-alive");
 	evbuffer_add(out, "\r\n", 2);
 	r->bytes_sent += evbuffer_get_length(out) - before;
 }
@@ -414,16 +427,55 @@ void
 http_reply(struct http_request *r, int status, const char *ctype,
     const char *body, size_t len)
 {
+	http_reply_ref(r, status, ctype, body, len, NULL, NULL);
+}
+
+struct body_ref {
+	void	(*release)(void *);
+	void	 *arg;
+};
+
+static void
+body_sent(const void *data, size_t len, void *arg)
+{
+	struct body_ref *b = arg;
+
+	(void)data;
+	(void)len;
+	b->release(b->arg);
+	free(b);
+}
+
+void
+http_reply_ref(struct http_request *r, int status, const char *ctype,
+    const char *body, size_t len, void (*release)(void *), void *arg)
+{
 	struct http_conn *c = r->conn;
+	struct evbuffer *out;
+	struct body_ref *b = NULL;
 
 	if (!c->gone) {
 		write_head(r, status, ctype, (ssize_t)len);
+		out = bufferevent_get_output(c->bev);
 		if (len > 0 && strcmp(r->method, "HEAD") != 0) {
-			evbuffer_add(bufferevent_get_output(c->bev), body, len);
+			/* By reference when it can be; else a copy. */
+			if (release != NULL && (b = malloc(sizeof(*b))) != NULL) {
+				b->release = release;
+				b->arg = arg;
+				if (evbuffer_add_reference(out, body, len, body_sent, b) == 0)
+					release = NULL;	/* body_sent will */
+				else {
+					free(b);
+					evbuffer_add(out, body, len);
+				}
+			} else
+				evbuffer_add(out, body, len);
 			r->bytes_sent += len;
 		}
 	} else
 		r->status = status;
+	if (release != NULL)
+		release(arg);
 	finish_response(r);
 }
 
