@@ -1073,14 +1073,27 @@ http_read_pending(struct bufferevent *bev, size_t cap)
 	evbuffer_freeze(in, 0);
 }
 
+/* Whether the input holds the end of a header block (a hint: a block
+ * ended otherwise is only read on for). */
+static int
+headers_whole(struct bufferevent *bev)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	return evbuffer_search(in, "\r\n\r\n", 4, NULL).pos != -1 ||
+	    evbuffer_search(in, "\n\n", 2, NULL).pos != -1;
+}
+
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
 
-	/* Headers: what can hold them; a chunked body: the rest as it comes
-	 * (a Content-Length body is read straight into its buffer). */
-	if (c->state == ST_IDLE || c->state == ST_HEADERS)
+	/* Headers not yet whole: what can hold them; a chunked body: the rest
+	 * as it comes (a Content-Length body is read straight into its
+	 * buffer).  Headers the bufferevent's read (4 KB) holds already need
+	 * no more: a small request costs no read that finds nothing. */
+	if ((c->state == ST_IDLE || c->state == ST_HEADERS) && !headers_whole(bev))
 		http_read_pending(bev, c->srv->lim.max_header + 1024);
 	else if (c->state == ST_BODY && c->chunked)
 		http_read_pending(bev, input_cap(c->srv));
