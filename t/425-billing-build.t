@@ -70,6 +70,8 @@ like($re->{content}[0]{text} // '', qr/^the process loading the billing data was
 my $again = $t->structured(get_actual_costs => { %tr });
 is($again->{totals}{USD}, 15, 'the next call loads again, and answers');
 is($t->count_log(qr/^billing data: loading/), 3, 'in a third loader');
+is($t->count_log(qr/^billing data: \d+ rows \(0 bad\) in a \d+-byte image/), 2,
+    'each finished load said once (the first served two calls), not once a call');
 
 # The server stopping during a load: the loader goes with the broker.
 utime(time + 20, time + 20, "$d/billing/sep.csv") or die;

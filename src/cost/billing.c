@@ -223,6 +223,7 @@ on_built(evutil_socket_t fd, short what, void *arg)
 {
 	char why[600], how[64];
 	long long rows, bad;
+	struct stat st;
 	ssize_t n;
 	int status = 0, ok;
 
@@ -253,6 +254,10 @@ on_built(evutil_socket_t fd, short what, void *arg)
 		img.signature = img.building;
 		img.rows = rows;
 		img.bad = bad;
+		/* Once a load: every worker maps it, its size is memory to plan for. */
+		logmsg(LOG_INFO, "billing data: %lld rows (%lld bad) in a %lld-byte"
+		    " image shared by the workers", rows, bad, fstat(img.fd, &st) == 0 ?
+		    (long long)st.st_size : -1LL);
 	} else {
 		close(img.memfd);
 		free(img.building);

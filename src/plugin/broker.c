@@ -281,15 +281,9 @@ answer_billing(int fd, int64_t rows, int64_t bad, const char *why, void *arg)
 	struct later *w = arg;
 	struct link *l = link_by_serial(w->serial);
 	struct json_object *res;
-	struct stat st;
 
 	if (fd == -1)
 		logmsg(LOG_WARN, "billing data: %s", why);
-	else if (fstat(fd, &st) == 0)
-		/* Every worker maps it: its size is memory to plan for. */
-		logmsg(LOG_INFO, "billing data: %lld rows (%lld bad) in a %lld-byte"
-		    " image shared by the workers", (long long)rows, (long long)bad,
-		    (long long)st.st_size);
 	/* The worker may have gone meanwhile: then nobody is waiting. */
 	if (l != NULL && fd == -1)
 		reply(l, w->id, NULL, "billing", why, -1);
