@@ -3,14 +3,15 @@
 #include <sys/random.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <event2/util.h>
+#include <unistd.h>
 
 #include "conf.h"
+#include "log.h"
 #include "trace.h"
 #include "util.h"
 
@@ -48,6 +49,29 @@ trace_enabled(void)
 }
 
 /*
+ * n bytes from the kernel, through interruptions and short reads.  With
+ * none to be had, ids would be guessable: the process stops (and the
+ * master starts another) rather than hand them out.
+ */
+static void
+kernel_random(unsigned char *p, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = getrandom(p, n, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			logmsg(LOG_ALERT, "getrandom: %s: no random ids can be made",
+			    strerror(errno));
+			_exit(1);
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+/*
  * The kernel's random bytes, drawn 512 at a time: libevent's generator, on
  * glibc's arc4random, made a getrandom call for each id, two a request.
  * (OpenSSL's RAND_bytes takes twice a getrandom call's time.)  Workers are
@@ -60,14 +84,11 @@ random_bytes(void *p, size_t n)
 	static size_t left;
 
 	if (n > sizeof(pool) / 2) {
-		evutil_secure_rng_get_bytes(p, n);
+		kernel_random(p, n);
 		return;
 	}
 	if (left < n) {
-		if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool)) {
-			evutil_secure_rng_get_bytes(p, n);
-			return;
-		}
+		kernel_random(pool, sizeof(pool));
 		left = sizeof(pool);
 	}
 	memcpy(p, pool + sizeof(pool) - left, n);
