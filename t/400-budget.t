@@ -15,9 +15,9 @@ my $t = Test::PCM->new;
 my @rows;
 for my $n (0 .. 50) {	# 2024-08-01 .. 2024-09-20: EC2 10 a day, RDS 5, another stack's 2
     push @rows, { start => day_of('2024-08-01', $n), cost => 10, id => 'i-0a11b2c3d4e5f60711',
-        service => 'Amazon Elastic Compute Cloud' },
+        service => 'Amazon Elastic Compute Cloud', tags => { team => 'web', env => 'prod' } },
         { start => day_of('2024-08-01', $n), cost => 5, id => 'orders-db-3f2a1c',
-        service => 'Amazon Relational Database Service' },
+        service => 'Amazon Relational Database Service', tags => { team => 'data', env => 'prod' } },
         { start => day_of('2024-08-01', $n), cost => 2, id => 'i-other',
         service => 'Amazon Elastic Compute Cloud' };
 }
@@ -69,6 +69,16 @@ $b = budget(%sep, budget_amount => 1000, currency => 'EUR');
 is($b->{currency}, 'EUR', 'a budget in another currency');
 is($b->{current_spending}, 0, 'counts only charges in that currency: never converted');
 is(budget(%sep, budget_amount => 1000)->{currency}, 'USD', 'by default the currency the data spends in');
+
+# Filtered by tags: every pair must match, each Tags set decided once.
+my %tsep = (stack_name => 'example', period => 'MONTHLY', as_of => '2024-09-16T00:00:00Z',
+    budget_amount => 1000);
+is(budget(%tsep, filters => { tags => { team => 'data' } })->{current_spending}, 75,
+    'tags team=data: the database, 5 a day');
+is(budget(%tsep, filters => { tags => { env => 'prod' } })->{current_spending}, 225,
+    'tags env=prod: both');
+is(budget(%tsep, filters => { tags => { env => 'prod', team => 'web' } })->{current_spending}, 150,
+    'tags env=prod and team=web: the instance only');
 
 # Other periods, and data that ends before as_of.
 is(budget(%ec2, period => 'weekly', as_of => '2024-09-18', budget_amount => 100)->{current_spending}, 20,

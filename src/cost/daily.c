@@ -20,6 +20,7 @@ struct builder {
 	const struct daily_query *q;
 	int			*res_line, *svc_line;	/* key -> line + 1 */
 	size_t			 nres_keys, nsvc_keys;
+	struct focus_tags	*tags;		/* parsed Tags sets */
 	signed char		*tag_ok;	/* per Tags id: 0 unknown, 1, -1 */
 	signed char		*unit_kind;	/* per unit id: 0 unknown, enum */
 	/* the charge being split */
@@ -73,12 +74,15 @@ daily_index(const struct daily *d, int64_t t)
 	return t < d->day0 ? -1 : k > d->ndays ? d->ndays : (int)k;
 }
 
-/* Does every tag pair of the query match?  Decided once per Tags text. */
+/*
+ * Does every tag pair of the query match?  Decided once per Tags text; the
+ * sets are parsed as every other reader of Tags has them (focus_tags).
+ */
 static int
 tags_match(struct builder *b, const struct focus_row *r)
 {
 	const struct daily_query *q = b->q;
-	struct json_object *t, *v;
+	const char *v;
 	size_t i;
 	int ok = 1;
 
@@ -88,13 +92,29 @@ tags_match(struct builder *b, const struct focus_row *r)
 		return 0;
 	if (b->tag_ok[r->tags] != 0)
 		return b->tag_ok[r->tags] > 0;
-	t = json_tokener_parse(focus_str(b->st, r->tags));
 	for (i = 0; i < q->tag_keys->n && ok; i++)
-		ok = json_object_object_get_ex(t, q->tag_keys->v[i], &v) &&
-		    strcmp(json_object_get_string(v), q->tag_values->v[i]) == 0;
-	json_object_put(t);
+		ok = (v = focus_tag(b->tags, r, q->tag_keys->v[i])) != NULL &&
+		    strcmp(v, q->tag_values->v[i]) == 0;
 	b->tag_ok[r->tags] = ok ? 1 : -1;
 	return ok;
+}
+
+/* The query's Tags state, for the life of one pass over the rows. */
+static int
+tags_open(struct builder *b)
+{
+	b->tags = focus_tags_new(b->st);
+	b->tag_ok = calloc(focus_nstrs(b->st) + 1, 1);
+	return b->tags != NULL && b->tag_ok != NULL ? 0 : -1;
+}
+
+static void
+tags_close(struct builder *b)
+{
+	focus_tags_free(b->tags);
+	free(b->tag_ok);
+	b->tags = NULL;
+	b->tag_ok = NULL;
 }
 
 static int
@@ -301,9 +321,10 @@ daily_currencies(const struct focus_store *st, const struct daily_query *q,
 	memset(&b, 0, sizeof(b));
 	b.st = st;
 	b.q = q;
-	b.tag_ok = calloc(focus_nstrs(st) + 1, 1);
 	focus_window(st, q->from, q->to, &lo, &hi);
-	for (i = lo; b.tag_ok != NULL && i < hi; i++) {
+	if (tags_open(&b) == -1)
+		hi = lo;	/* out of memory: no currency found */
+	for (i = lo; i < hi; i++) {
 		const struct focus_row *r = focus_row(st, i);
 		const char *cur = focus_str(st, r->currency);
 		const char *nm;
@@ -315,7 +336,7 @@ daily_currencies(const struct focus_store *st, const struct daily_query *q,
 			json_object_object_add(sums, cur, v = json_object_new_double(0));
 		json_object_set_double(v, json_object_get_double(v) + fabs(amt));
 	}
-	free(b.tag_ok);
+	tags_close(&b);
 	/* Interned strings outlive this: point at the store's copies. */
 	for (i = lo; i < hi && k < max; i++) {
 		const char *cur = focus_str(st, focus_row(st, i)->currency);
@@ -348,7 +369,7 @@ daily_build(const struct focus_store *st, const struct daily_query *q, char *why
 	if (cur == NULL && daily_currencies(st, q, &cur, 1) == 0)
 		cur = "USD";
 	if ((b.d = calloc(1, sizeof(*b.d))) == NULL ||
-	    (b.tag_ok = calloc(focus_nstrs(st) + 1, 1)) == NULL ||
+	    tags_open(&b) == -1 ||
 	    (b.unit_kind = calloc(focus_nstrs(st) + 1, 1)) == NULL)
 		goto oom;
 	b.d->day0 = q->from;
@@ -356,14 +377,14 @@ daily_build(const struct focus_store *st, const struct daily_query *q, char *why
 	b.d->currency = cur;
 	if (line_init(&b.d->total, b.d->ndays, "total") == -1 || build_rows(&b) == -1)
 		goto oom;
-	free(b.tag_ok);
+	tags_close(&b);
 	free(b.unit_kind);
 	free(b.res_line);
 	free(b.svc_line);
 	return b.d;
 oom:
 	snprintf(why, whylen, "out of memory");
-	free(b.tag_ok);
+	tags_close(&b);
 	free(b.unit_kind);
 	free(b.res_line);
 	free(b.svc_line);
