@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 [ -x ./pulumicost-mcp ] || { echo "build first: make" >&2; exit 2; }
-for b in projected focus plugins security peers; do
+for b in parse projected focus plugins security peers; do
 	echo "== bench/$b.pl"
 	perl "bench/$b.pl"
 done

@@ -62,7 +62,8 @@ push @calls, [ 'tools/call', { name => 'check_plugin_health', arguments => { plu
 # One request; (ok, why): why "conn" when the connection died without an answer.
 sub answer_ok {
 	my ($method, $body) = @_;
-	my $j = eval { decode_json($body // '') } or return (0, 'not JSON: ' . substr($body // '', 0, 200));
+	my $j = eval { decode_json($body // '') } or return (0, 'not JSON (' . length($body // '')
+	    . ' bytes): ' . substr($body // '', 0, 100) . ' ... ' . substr($body // '', -100));
 	return (0, 'error: ' . encode_json($j->{error})) if $j->{error};
 	return (0, 'no result') unless $j->{result};
 	return (0, 'tool error: ' . substr(encode_json($j->{result}), 0, 300))
@@ -77,7 +78,11 @@ sub over_http {
 	    . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body", timeout => 15);
 	return (0, 'conn') unless defined $s;
 	return (0, "HTTP $s: " . substr($b // '', 0, 200)) unless $s == 200;
-	$b = Test::PCM::dechunk($b) if ($h->{'transfer-encoding'} // '') =~ /chunked/i;
+	# A body cut short: the connection died under it, as with no answer.
+	my $chunked = ($h->{'transfer-encoding'} // '') =~ /chunked/i;
+	return (0, 'conn') if $chunked ? $b !~ /(?:^|\r\n)0\r\n\r\n\z/ :
+	    defined $h->{'content-length'} && length($b) < $h->{'content-length'};
+	$b = Test::PCM::dechunk($b) if $chunked;
 	return answer_ok($method, $b);
 }
 # A stream session closes at a message boundary when its worker drains
