@@ -27,6 +27,9 @@ struct parser {
 	struct jtext_error	*err;
 };
 
+/* The AVX-512 path: -1 until the first string with an escape asks. */
+static int	 wide = -1;
+
 #define ONES	0x0101010101010101ULL
 #define HIGHS	0x8080808080808080ULL
 
@@ -383,8 +386,18 @@ plain_blocks_wide(const unsigned char *p, const unsigned char *end, char **op,
 typedef size_t (*plain_blocks_fn)(const unsigned char *, const unsigned char *,
     char **, const char *, int *);
 
-/* -1 until the first string with an escape asks the processor. */
-static int	 wide = -1;
+static plain_blocks_fn
+plain_blocks(void)
+{
+	if (wide == -1)
+		jtext_wide(1);
+#ifdef JTEXT_WIDE
+	if (wide)
+		return plain_blocks_wide;
+#endif
+	return plain_blocks_sse2;
+}
+#endif
 
 int
 jtext_wide(int allow)
@@ -400,19 +413,6 @@ jtext_wide(int allow)
 #endif
 	return wide;
 }
-
-static plain_blocks_fn
-plain_blocks(void)
-{
-	if (wide == -1)
-		jtext_wide(1);
-#ifdef JTEXT_WIDE
-	if (wide)
-		return plain_blocks_wide;
-#endif
-	return plain_blocks_sse2;
-}
-#endif
 
 /*
  * One byte that is not plain ASCII text at *pp (a quote is the caller's):
