@@ -58,7 +58,7 @@ ok($t->count_log(qr/^plugin keep 1\.0\.0: carried over \(pid $pid{keep}/) >= 1, 
 # --- change one, remove one, keep one; a call in flight on the changed one --
 install_plugin($root, 'change', '1.1.0');
 system('rm', '-rf', "$root/gone");
-utime(undef, time + 5, $slow) or die "utime: $!";	# a new mtime: a changed binary
+utime(time, time + 5, $slow) or die "utime: $!";	# a new mtime: a changed binary
 my $bg = fork // die;
 if (!$bg) {
 	my $r = tool(check_plugin_health => { plugin_name => 'slowname' });
