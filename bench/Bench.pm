@@ -55,6 +55,16 @@ sub preview {
     return { config => $ex->{config}, steps => \@steps };
 }
 
+# The tool call the peers are timed on: tools/call analyze_projected_costs
+# with preview($root, $n) inside a JSON string, as canonical JSON text.
+sub call_body {
+    my ($root, $n) = @_;
+    require JSON::PP;
+    my $J = JSON::PP->new->canonical;
+    return $J->encode({ jsonrpc => '2.0', id => 1, method => 'tools/call', params => {
+        name => 'analyze_projected_costs', arguments => { pulumi_json => $J->encode(preview($root, $n)) } } });
+}
+
 # Start $bin in $dir (the broker reads as nobody: $dir is made readable)
 # with $extra YAML after the listener and log settings; returns the port.
 sub start_server {

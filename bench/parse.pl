@@ -15,7 +15,6 @@ use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use Getopt::Long;
-use JSON::PP;
 use POSIX qw(strftime);
 use lib dirname(abs_path($0));
 use Bench;
@@ -32,9 +31,7 @@ chomp $flags;
 system("cc -O2 -std=c11 -D_GNU_SOURCE -I$root -I$root/src/core -o $dir/parse $root/bench/parse.c"
     . " $root/src/core/jtext.c $root/src/core/util.c $flags") == 0 or die "cc parse\n";
 
-my $J = JSON::PP->new->canonical;
-my $call = $J->encode({ jsonrpc => '2.0', id => 1, method => 'tools/call', params => {
-    name => 'analyze_projected_costs', arguments => { pulumi_json => $J->encode(Bench::preview($root, 100)) } } });
+my $call = Bench::call_body($root, 100);
 open my $fh, '>', "$dir/call.json" or die "$dir/call.json: $!";
 print $fh $call;
 close $fh;

@@ -49,8 +49,7 @@ sub post { (Bench::post(@_))[1] }
 # --- the requests --------------------------------------------------------------
 my $preview = Bench::preview($root, 100);
 my $list = '{"jsonrpc":"2.0","id":1,"method":"tools/list"}';
-my $call = $J->encode({ jsonrpc => '2.0', id => 1, method => 'tools/call', params => {
-    name => 'analyze_projected_costs', arguments => { pulumi_json => $J->encode($preview) } } });
+my $call = Bench::call_body($root, 100);
 spit("$dir/list.json", $list);
 spit("$dir/call.json", $call);
 

@@ -103,14 +103,7 @@ void
 child_start_heartbeat(struct child_ctx *cx)
 {
 	int64_t ms = cx->conf->worker_watchdog / 4;
-	struct timeval tv;
-
-	if (ms > 1000)
-		ms = 1000;
-	if (ms < 100)
-		ms = 100;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	struct timeval tv = tv_ms(ms > 1000 ? 1000 : ms < 100 ? 100 : ms);
 
 	cx->heartbeat = event_new(cx->base, -1, EV_PERSIST, on_heartbeat, cx);
 	event_add(cx->heartbeat, &tv);

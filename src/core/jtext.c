@@ -453,7 +453,7 @@ string_text(struct parser *j, const char **text, size_t *len)
 	const unsigned char *s = j->p + 1, *p = s, *end = j->end;
 #ifdef __SSE2__
 	const unsigned char *retry = s;
-	plain_blocks_fn blocks = plain_blocks();
+	plain_blocks_fn blocks;
 #endif
 	char *o = NULL;
 	unsigned m;
@@ -484,6 +484,9 @@ string_text(struct parser *j, const char **text, size_t *len)
 		return -1;
 	memcpy(j->scratch, s, (size_t)(p - s));
 	o = j->scratch + (p - s);
+#ifdef __SSE2__
+	blocks = plain_blocks();	/* only strings with an escape need them */
+#endif
 	for (;;) {
 #ifdef __SSE2__
 		/* Whole blocks while they take them; after one that does not,
@@ -491,7 +494,7 @@ string_text(struct parser *j, const char **text, size_t *len)
 		while (p >= retry && end - p >= BLOCK_READ) {
 			int stuck = 0;
 
-			if (room(j, &o, 4 * BLOCK_READ) == -1)
+			if (room(j, &o, BLOCK_READ) == -1)	/* a block at least */
 				return -1;
 			p += blocks(p, end, &o, j->scratch + j->cap - BLOCK_READ, &stuck);
 			if (stuck) {

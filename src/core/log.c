@@ -201,7 +201,7 @@ vlog(int level, struct json_object *fields, const char *fmt, va_list ap)
 	const char *s;
 	char msg[8192], ts[40];
 
-	if (level < lg.level) {
+	if (!log_enabled(level)) {
 		json_object_put(fields);
 		return;
 	}

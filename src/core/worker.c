@@ -59,18 +59,6 @@ static struct {
 	struct event		*span_timer;
 } W;
 
-/* --- JSON replies --------------------------------------------------------- */
-
-static void
-reply_json(struct http_request *r, int status, struct json_object *o)
-{
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-
-	http_reply(r, status, "application/json", s, strlen(s));
-	json_object_put(o);
-}
-
 /* --- /health and /ready --------------------------------------------------- */
 
 static void
@@ -80,7 +68,7 @@ serve_health(struct http_request *r)
 
 	json_object_object_add(o, "status", json_object_new_string("healthy"));
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
-	reply_json(r, 200, o);
+	http_reply_json(r, 200, o);
 }
 
 static void
@@ -91,7 +79,7 @@ not_ready(struct http_request *r, const char *reason)
 	json_object_object_add(o, "status", json_object_new_string("not ready"));
 	json_object_object_add(o, "reason", json_object_new_string(reason));
 	http_add_header(r, "Retry-After", "1");
-	reply_json(r, 503, o);
+	http_reply_json(r, 503, o);
 }
 
 static void
@@ -120,7 +108,7 @@ on_ready_probe(struct json_object *res, struct json_object *err, int fd,
 	json_object_object_add(o, "status", json_object_new_string("ready"));
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(o, "generation", json_object_new_int64(W.cx.args->gen));
-	reply_json(r, 200, o);
+	http_reply_json(r, 200, o);
 }
 
 static void
@@ -172,13 +160,13 @@ on_debug_read(struct json_object *res, struct json_object *err, int fd,
 
 	if (err != NULL) {
 		json_object_object_add(o, "error", json_object_get(err));
-		reply_json(r, 422, o);
+		http_reply_json(r, 422, o);
 		return;
 	}
 	if (read_all_fd(fd, &data, 1 << 30, &len) < 0) {
 		close(fd);
 		json_object_object_add(o, "error", json_object_new_string("read"));
-		reply_json(r, 500, o);
+		http_reply_json(r, 500, o);
 		return;
 	}
 	close(fd);
@@ -187,7 +175,7 @@ on_debug_read(struct json_object *res, struct json_object *err, int fd,
 	json_object_object_add(o, "head", json_object_new_string_len(data,
 	    len < 64 ? (int)len : 64));
 	free(data);
-	reply_json(r, 200, o);
+	http_reply_json(r, 200, o);
 }
 
 static int
@@ -217,7 +205,7 @@ serve_debug(struct http_request *r)
 		o = json_object_new_object();
 		json_object_object_add(o, "locked", json_object_new_boolean(rc == 0));
 		json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
-		reply_json(r, 200, o);
+		http_reply_json(r, 200, o);
 		return 1;
 	}
 	if (strcmp(r->path, "/debug/shm") == 0) {
@@ -249,7 +237,7 @@ serve_debug(struct http_request *r)
 		json_object_object_add(o, "inserts", json_object_new_int64(
 		    (int64_t)atomic_load(&shm_hdr(W.cx.shm)->stats[ST_INSERTS])));
 		json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
-		reply_json(r, 200, o);
+		http_reply_json(r, 200, o);
 		return 1;
 	}
 	if (strcmp(r->path, "/debug/read") == 0) {
@@ -282,7 +270,7 @@ serve_debug(struct http_request *r)
 		json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
 		json_object_object_add(o, "generation",
 		    json_object_new_int64(W.cx.args->gen));
-		reply_json(r, 200, o);
+		http_reply_json(r, 200, o);
 		return 1;
 	}
 	return 0;

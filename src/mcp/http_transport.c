@@ -91,22 +91,6 @@ on_notify(void *arg, struct json_object *note)
 	json_object_put(note);
 }
 
-static void
-put_json(void *o)
-{
-	json_object_put(o);
-}
-
-static void
-send_json(struct http_request *r, int status, struct json_object *o)
-{
-	size_t len;
-	const char *s = rpc_string_len(o, &len);
-
-	/* Sent from json-c's text, which o keeps until it has gone. */
-	http_reply_ref(r, status, "application/json", s, len, put_json, o);
-}
-
 static const char *
 transport_of(const struct http_request *r)
 {
@@ -118,7 +102,7 @@ static void
 send_rpc_error(struct http_request *r, int status, int code, const char *msg)
 {
 	mcp_count_error(transport_of(r), code);
-	send_json(r, status, rpc_error(NULL, code, msg, NULL));
+	http_reply_json(r, status, rpc_error(NULL, code, msg, NULL));
 }
 
 /* An error about a request whose id could be read: it carries that id. */
@@ -134,7 +118,7 @@ send_rpc_error_for(struct http_request *r, struct json_object *o, int status,
 	    !json_object_is_type(id, json_type_int))
 		id = NULL;
 	mcp_count_error(transport_of(r), code);
-	send_json(r, status, rpc_error(id, code, msg, NULL));
+	http_reply_json(r, status, rpc_error(id, code, msg, NULL));
 }
 
 /* 2026-07-28 gives JSON-RPC errors HTTP statuses of their own. */
@@ -341,7 +325,7 @@ exchange_finish(struct exchange *x)
 			json_object_put(x->batch);
 			http_reply(x->req, 202, NULL, NULL, 0);
 		} else
-			send_json(x->req, 200, x->batch);
+			http_reply_json(x->req, 200, x->batch);
 	}
 	free(x);
 }
@@ -380,7 +364,7 @@ on_respond(void *arg, struct json_object *resp)
 		json_object_put(resp);
 		http_stream_end(x->req);
 	} else
-		send_json(x->req, x->modern ? modern_status(resp) : 200, resp);
+		http_reply_json(x->req, x->modern ? modern_status(resp) : 200, resp);
 	exchange_finish(x);
 }
 

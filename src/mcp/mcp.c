@@ -64,11 +64,11 @@ mcp_init(struct event_base *base, struct shm *sessions)
  * it, arguments that collide cannot be found (Poly1305 is a universal hash
  * over its key r: two texts of at most L bytes collide for at most
  * 8 * ceil(L/16) / 2^106 of the keys), so one client cannot plant an answer
- * for another's arguments.  It is a one-time MAC, and here its key serves every entry:
- * that is safe because the MACs never leave the server's processes (a
- * seen tag would tell of the key).  With AVX-512 it takes 100 KB in 8 us,
- * GMAC in 12, SHA-256 in 55.  Made here, before the sandbox, and copied
- * for each key.
+ * for another's arguments.  It is a one-time MAC, and here its key serves
+ * every entry: that is safe because the MACs never leave the server's
+ * processes (a seen tag would tell of the key).  With AVX-512 it takes
+ * 100 KB in 8 us, GMAC in 12, SHA-256 in 55.  Made here, before the
+ * sandbox, and copied for each key.
  */
 static EVP_MAC_CTX *
 cache_mac_new(struct shm *s)

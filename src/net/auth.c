@@ -195,7 +195,6 @@ auth_metadata(struct http_request *r)
 {
 	const struct conf *c = A.conf;
 	struct json_object *o, *v;
-	const char *s;
 	size_t i;
 
 	if (!A.on || A.method != AUTH_OAUTH ||
@@ -219,11 +218,8 @@ auth_metadata(struct http_request *r)
 	json_object_array_add(v, json_object_new_string("ES256"));
 	json_object_object_add(o, "resource_signing_alg_values_supported", v);
 	json_object_object_add(o, "resource_name", json_object_new_string(PCM_NAME));
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	http_add_header(r, "Cache-Control", "max-age=300");
-	http_reply(r, 200, "application/json", s, strlen(s));
-	json_object_put(o);
+	http_reply_json(r, 200, o);
 	return 1;
 }
 

@@ -423,60 +423,57 @@ finish_response(struct http_request *r)
 	bufferevent_enable(c->bev, EV_WRITE);
 }
 
-void
-http_reply(struct http_request *r, int status, const char *ctype,
-    const char *body, size_t len)
-{
-	http_reply_ref(r, status, ctype, body, len, NULL, NULL);
-}
-
-struct body_ref {
-	void	(*release)(void *);
-	void	 *arg;
-};
-
 static void
-body_sent(const void *data, size_t len, void *arg)
+json_sent(const void *data, size_t len, void *arg)
 {
-	struct body_ref *b = arg;
-
 	(void)data;
 	(void)len;
-	b->release(b->arg);
-	free(b);
+	json_object_put(arg);
 }
 
-void
-http_reply_ref(struct http_request *r, int status, const char *ctype,
-    const char *body, size_t len, void (*release)(void *), void *arg)
+/*
+ * The head, then the body: sent from where it is when o owns it (o is
+ * released once it has gone, or with the connection), else copied.
+ */
+static void
+reply(struct http_request *r, int status, const char *ctype, const char *body,
+    size_t len, struct json_object *o)
 {
 	struct http_conn *c = r->conn;
 	struct evbuffer *out;
-	struct body_ref *b = NULL;
 
 	if (!c->gone) {
 		write_head(r, status, ctype, (ssize_t)len);
-		out = bufferevent_get_output(c->bev);
 		if (len > 0 && strcmp(r->method, "HEAD") != 0) {
-			/* By reference when it can be; else a copy. */
-			if (release != NULL && (b = malloc(sizeof(*b))) != NULL) {
-				b->release = release;
-				b->arg = arg;
-				if (evbuffer_add_reference(out, body, len, body_sent, b) == 0)
-					release = NULL;	/* body_sent will */
-				else {
-					free(b);
-					evbuffer_add(out, body, len);
-				}
-			} else
+			out = bufferevent_get_output(c->bev);
+			if (o != NULL && evbuffer_add_reference(out, body, len, json_sent,
+			    o) == 0)
+				o = NULL;	/* json_sent will */
+			else
 				evbuffer_add(out, body, len);
 			r->bytes_sent += len;
 		}
 	} else
 		r->status = status;
-	if (release != NULL)
-		release(arg);
+	json_object_put(o);
 	finish_response(r);
+}
+
+void
+http_reply(struct http_request *r, int status, const char *ctype,
+    const char *body, size_t len)
+{
+	reply(r, status, ctype, body, len, NULL);
+}
+
+void
+http_reply_json(struct http_request *r, int status, struct json_object *o)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	reply(r, status, "application/json", s, len, o);
 }
 
 /*
@@ -532,16 +529,12 @@ http_reply_error(struct http_request *r, int status, const char *msg)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *e = json_object_new_object();
-	const char *s;
 
 	json_object_object_add(e, "code", json_object_new_int(status));
 	json_object_object_add(e, "message", json_object_new_string(msg));
 	json_object_object_add(o, "error", e);
 	json_object_object_add(o, "request_id", json_object_new_string(r->request_id));
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	http_reply(r, status, "application/json", s, strlen(s));
-	json_object_put(o);
+	http_reply_json(r, status, o);
 }
 
 /*

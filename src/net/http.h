@@ -21,6 +21,7 @@
 
 struct http_server;
 struct http_conn;
+struct json_object;
 
 struct http_limits {
 	size_t		 max_header;
@@ -99,13 +100,9 @@ int		 http_add_header(struct http_request *, const char *name,
 /* Send the response; the request is freed afterwards. */
 void		 http_reply(struct http_request *, int status,
 		    const char *ctype, const char *body, size_t len);
-/*
- * The same without copying the body: it is sent from where it is, and
- * release(arg) called once it has gone (or the connection has).
- */
-void		 http_reply_ref(struct http_request *, int status,
-		    const char *ctype, const char *body, size_t len,
-		    void (*release)(void *), void *arg);
+/* A JSON reply (o taken): sent from json-c's text of o, not copied. */
+void		 http_reply_json(struct http_request *, int status,
+		    struct json_object *o);
 /* A streamed body (chunked): start, write chunks, end (frees the request). */
 void		 http_stream_start(struct http_request *, int status,
 		    const char *ctype);
